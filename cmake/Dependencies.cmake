@@ -1,0 +1,18 @@
+# Every dependency comes from Debian and is found the standard way (ci/setup installs them).
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ISAL IMPORTED_TARGET libisal)
+if(NOT ISAL_FOUND)
+  find_library(ISAL_LIBRARY NAMES isal REQUIRED)
+  find_path(ISAL_INCLUDE_DIR isa-l/crc.h REQUIRED)
+  add_library(PkgConfig::ISAL UNKNOWN IMPORTED)
+  set_target_properties(PkgConfig::ISAL PROPERTIES IMPORTED_LOCATION ${ISAL_LIBRARY}
+                        INTERFACE_INCLUDE_DIRECTORIES ${ISAL_INCLUDE_DIR})
+endif()
+if(ISCSI_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(ISCSI_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
