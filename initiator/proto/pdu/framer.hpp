@@ -1,0 +1,117 @@
+// The streaming PDU framer: bytes from the connection in (any chunking, down to one byte at a
+// time), complete and checked PDUs out. Sans-IO: the caller reads the socket and feeds.
+//
+//   Framer framer({.receive = Direction::target_to_initiator});
+//   framer.feed(bytes);                       // or: auto buf = prepare(n); read into it; commit(k)
+//   while (true) {
+//     auto next = framer.next();              // Result<std::optional<Pdu>>
+//     if (!next) { framer.diagnostic() says what and which ConnError; the framer stays failed }
+//     if (!*next) break;                      // need more bytes
+//     handle(**next);
+//   }
+//
+// Checks, in order, before any payload byte is looked at: (with HeaderDigest) the header digest
+// over BHS+AHS; a known opcode; the opcode's direction; AHS/data presence for the type;
+// DataSegmentLength against the limit (kLoginMaxDataSegmentLength for Login PDUs,
+// MaxRecvDataSegmentLength for all others); the RFC's field rules (DecodeOptions). Then, once
+// the PDU is complete: AHS contents and the data digest. The first error fails the framer for
+// good (a byte stream cannot be resynchronised after a bad header).
+//
+// Settings (digests, limits) may change between PDUs: parsing is lazy, so a change made after
+// next() returned the last Login Response applies to every PDU not yet returned - which is
+// exactly what turning digests on at the start of full feature phase needs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "proto/pdu/pdu.hpp"
+
+namespace iscsi::pdu {
+
+struct FramerConfig {
+  // Which PDUs this side receives: an initiator receives target_to_initiator PDUs.
+  Direction receive = Direction::target_to_initiator;
+  DigestConfig digests{};
+  std::uint32_t max_recv_data_segment_length = kDefaultMaxRecvDataSegmentLength;
+  std::uint32_t login_max_data_segment_length = kLoginMaxDataSegmentLength;
+  DecodeOptions decode{};
+};
+
+// A received PDU without copying or moving anything: `header` points at the decoded PDU (data
+// member empty, AHS-borne fields filled), held by the framer; it and the spans, which point into
+// the framer's buffer, stay valid until the next call of next_view(), next(), feed(), prepare()
+// or commit().
+struct FrameView {
+  const Pdu* header = nullptr;
+  ByteSpan bhs;
+  ByteSpan ahs;
+  ByteSpan data;                // DataSegmentLength bytes, without padding
+  std::size_t wire_length = 0;  // every byte of the PDU, digests and padding included
+  std::uint64_t stream_offset = 0;
+};
+
+class Framer {
+ public:
+  // Waiting for a complete header (BHS, plus AHS and digest when HeaderDigest is on); header
+  // checked and waiting for the rest of the PDU; failed for good.
+  enum class State : std::uint8_t { header, payload, failed };
+
+  explicit Framer(FramerConfig config = {});
+
+  const FramerConfig& config() const noexcept { return config_; }
+  void set_digests(DigestConfig digests) noexcept;
+  void set_max_recv_data_segment_length(std::uint32_t n) noexcept;
+
+  // Appends received bytes (one copy); dropped once the framer has failed.
+  void feed(ByteSpan bytes);
+  // Zero-copy receive: returns at least `min_size` writable bytes at the end of the buffer;
+  // read from the socket into them, then commit() how many arrived.
+  MutableByteSpan prepare(std::size_t min_size);
+  void commit(std::size_t n) noexcept;
+
+  // The next complete PDU, or nullopt when more bytes are needed.
+  Result<std::optional<FrameView>> next_view();
+  // Same, as an owned PDU with the payload copied into its `data` (one allocation per PDU).
+  Result<std::optional<Pdu>> next();
+
+  // The peer closed the stream: Errc::truncated (and the framer fails) when a PDU is partly
+  // buffered; success when the stream ended on a PDU boundary.
+  std::error_code finish();
+
+  State state() const noexcept { return state_; }
+  bool failed() const noexcept { return state_ == State::failed; }
+  // Why the framer failed (errc ok while it has not).
+  const Diagnostic& diagnostic() const noexcept { return diag_; }
+  // Bytes buffered and not yet returned as PDUs.
+  std::size_t buffered() const noexcept { return end_ - begin_; }
+  // Bytes still needed before next() can make progress (a read-size hint; 0 when a PDU is
+  // ready or the framer failed).
+  std::size_t bytes_wanted() const noexcept;
+  // Offset in the stream of the first buffered byte.
+  std::uint64_t stream_offset() const noexcept { return consumed_; }
+
+ private:
+  std::error_code fail(std::error_code ec);
+  void make_room(std::size_t n);
+  std::size_t header_length() const noexcept;
+
+  FramerConfig config_;
+  State state_ = State::header;
+  Diagnostic diag_;
+  ByteVector buf_;
+  std::size_t begin_ = 0;  // first unconsumed byte
+  std::size_t end_ = 0;    // one past the last received byte
+  std::uint64_t consumed_ = 0;
+  // Valid in State::payload: the checked header and the lengths it announced.
+  Pdu pending_;
+  BhsLengths lengths_{};
+  std::size_t header_length_ = 0;  // BHS + AHS + header digest of the pending PDU
+  std::size_t total_length_ = 0;   // whole pending PDU
+};
+
+std::string_view to_string(Framer::State s) noexcept;
+
+}  // namespace iscsi::pdu
