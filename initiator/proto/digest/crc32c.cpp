@@ -1,9 +1,6 @@
 #include "proto/digest/crc32c.hpp"
 
-#include <isa-l/crc.h>
-
 #include <array>
-#include <climits>
 
 namespace iscsi::digest {
 namespace {
@@ -20,23 +17,18 @@ constexpr std::array<std::uint32_t, 256> make_table() {
 }
 constexpr auto kTable = make_table();
 
+}  // namespace
+
 // ISA-L takes an int length; feed it in chunks so spans over 2 GiB stay correct.
-std::uint32_t isal_update(std::uint32_t state, ByteSpan data) noexcept {
+std::uint32_t detail::crc32c_update_chunked(std::uint32_t state, ByteSpan data) noexcept {
   constexpr std::size_t kChunk = std::size_t{1} << 30;
   while (!data.empty()) {
     const std::size_t n = data.size() < kChunk ? data.size() : kChunk;
-    // crc32_iscsi neither inverts its input nor its output: the state is the raw register.
     state = crc32_iscsi(const_cast<unsigned char*>(data.data()), static_cast<int>(n), state);
     data = data.subspan(n);
   }
   return state;
 }
-
-}  // namespace
-
-void Crc32c::update(ByteSpan data) noexcept { state_ = isal_update(state_, data); }
-
-std::uint32_t crc32c(ByteSpan data) noexcept { return ~isal_update(0xFFFFFFFFu, data); }
 
 std::uint32_t crc32c_portable(ByteSpan data) noexcept {
   std::uint32_t c = 0xFFFFFFFFu;
