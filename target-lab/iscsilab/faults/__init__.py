@@ -1,0 +1,1 @@
+"""Fault injection: links, blackholes, resets, netem, freeze, portal/TPG removal, corruption."""

@@ -1,0 +1,160 @@
+"""A TCP proxy that flips one byte on the path between initiator and target, on purpose.
+
+Run inside the lab's namespace (the lab starts it): the initiator connects to the proxy, the
+proxy connects to the LIO portal. Two ways to pick the byte, per connection and per direction:
+  --after-bytes N         the byte at stream offset N (0-based)
+  --pdu K --byte B        byte B of the header of the K-th PDU after login (0-based): iSCSI-aware,
+                          so a header digest error lands exactly in a header, whatever the login
+                          length was. --header-digest/--data-digest say what was negotiated.
+A JSON report (connections, bytes per direction, what was flipped) is rewritten atomically after
+every change, so tests can see what happened.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import threading
+
+BHS = 48
+LOGIN_OPCODES = (0x03, 0x23)
+
+
+class PduCutter:
+    """Splits a one-way iSCSI byte stream into PDUs (login PDUs carry no digests)."""
+
+    def __init__(self, header_digest: bool, data_digest: bool):
+        self.header_digest = header_digest
+        self.data_digest = data_digest
+        self.logged_in = False
+        self.ffp_index = -1   # index of the current full-feature-phase PDU
+
+    def length(self, header: bytes) -> int:
+        ahs = header[4] * 4
+        dlen = int.from_bytes(header[5:8], "big")
+        total = BHS + ahs + (dlen + 3) // 4 * 4
+        if self.logged_in:
+            total += 4 if self.header_digest else 0
+            total += 4 if self.data_digest and dlen else 0
+        return total
+
+    def advance(self, header: bytes) -> None:
+        """Called once per PDU, after length(): tracks the end of the login phase."""
+        if self.logged_in:
+            self.ffp_index += 1
+            return
+        opcode, flags = header[0] & 0x3F, header[1]
+        if opcode in LOGIN_OPCODES and flags & 0x80 and flags & 0x03 == 3:
+            self.logged_in = True
+
+
+class Proxy:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.report = {"connections": 0, "flipped": [], "bytes": {"to_target": 0, "to_initiator": 0}}
+
+    def save(self) -> None:
+        tmp = self.args.report + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.report, f)
+        os.replace(tmp, self.args.report)
+
+    def serve(self) -> None:
+        host, port = self.args.listen.rsplit(":", 1)
+        server = socket.create_server((host, int(port)), reuse_port=False)
+        self.save()
+        while True:
+            client, _ = server.accept()
+            with self.lock:
+                self.report["connections"] += 1
+                conn_no = self.report["connections"]
+                self.save()
+            thost, tport = self.args.connect.rsplit(":", 1)
+            try:
+                upstream = socket.create_connection((thost, int(tport)), timeout=10)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            active = self.args.connection in (0, conn_no)
+            for src, dst, direction in ((client, upstream, "to_target"), (upstream, client, "to_initiator")):
+                corrupt = active and direction == self.args.direction
+                threading.Thread(target=self.pump, args=(src, dst, direction, corrupt, conn_no),
+                                 daemon=True).start()
+
+    def pump(self, src, dst, direction: str, corrupt: bool, conn_no: int) -> None:
+        offset = 0
+        pending = bytearray()
+        cutter = PduCutter(self.args.header_digest, self.args.data_digest)
+        try:
+            while True:
+                chunk = src.recv(65536)
+                if not chunk:
+                    break
+                data = bytearray(chunk)
+                if corrupt and self.args.after_bytes is not None:
+                    at = self.args.after_bytes - offset
+                    if 0 <= at < len(data):
+                        self.flip(data, at, direction, conn_no, offset + at)
+                    offset += len(data)
+                    dst.sendall(data)
+                elif corrupt and self.args.pdu is not None:
+                    pending += data
+                    while len(pending) >= BHS:
+                        size = cutter.length(pending)
+                        if len(pending) < size:
+                            break
+                        pdu = pending[:size]
+                        del pending[:size]
+                        cutter.advance(pdu)
+                        if cutter.logged_in and cutter.ffp_index == self.args.pdu:
+                            self.flip(pdu, self.args.byte, direction, conn_no, offset + self.args.byte)
+                        offset += size
+                        dst.sendall(pdu)
+                else:
+                    offset += len(data)
+                    dst.sendall(data)
+                with self.lock:
+                    self.report["bytes"][direction] += len(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            with self.lock:
+                self.save()
+
+    def flip(self, data: bytearray, at: int, direction: str, conn_no: int, stream_offset: int) -> None:
+        data[at] ^= self.args.xor
+        with self.lock:
+            self.report["flipped"].append({"connection": conn_no, "direction": direction,
+                                           "offset": stream_offset})
+            self.save()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--listen", required=True, help="ip:port to accept initiators on")
+    p.add_argument("--connect", required=True, help="ip:port of the LIO portal")
+    p.add_argument("--direction", choices=("to_target", "to_initiator"), default="to_initiator")
+    p.add_argument("--after-bytes", type=int)
+    p.add_argument("--pdu", type=int)
+    p.add_argument("--byte", type=int, default=20)
+    p.add_argument("--xor", type=lambda s: int(s, 0), default=0x01)
+    p.add_argument("--header-digest", action="store_true")
+    p.add_argument("--data-digest", action="store_true")
+    p.add_argument("--connection", type=int, default=0, help="only the n-th connection (1-based); 0: all")
+    p.add_argument("--report", required=True)
+    args = p.parse_args()
+    if (args.after_bytes is None) == (args.pdu is None):
+        p.error("give exactly one of --after-bytes and --pdu")
+    Proxy(args).serve()
+
+
+if __name__ == "__main__":
+    main()

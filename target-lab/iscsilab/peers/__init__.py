@@ -1,0 +1,1 @@
+"""Peers that talk to the lab from its namespace (libiscsi tools) with secrets kept off argv."""
