@@ -148,3 +148,23 @@ def test_ctrl_c_during_lab_up_leaves_nothing():
             proc.kill()
     assert proc.returncode == 130 and "interrupted" in err
     assert nothing_left(name)
+
+
+def test_lab_boots_from_a_checkout_under_tmp():
+    # The guest covers its /tmp with a tmpfs; a checkout under the host's /tmp (where CI clones
+    # often live) must still be reachable by the guest agent.
+    checkout = Path(tempfile.mkdtemp(prefix="iscsilab-checkout-", dir="/tmp"))
+    name = "tmpco"
+    try:
+        shutil.copytree(REPO / "target-lab", checkout / "target-lab",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(REPO / "iscsilab", checkout / "iscsilab")
+        up = subprocess.run([str(checkout / "iscsilab"), "lab", "up", "--name", name],
+                            capture_output=True, text=True, timeout=300)
+        assert up.returncode == 0, up.stderr
+        assert "10.77.0.2:3260" in up.stdout
+    finally:
+        subprocess.run([str(checkout / "iscsilab"), "lab", "down", "--name", name],
+                       capture_output=True, timeout=120)
+        shutil.rmtree(checkout, ignore_errors=True)
+    assert nothing_left(name)
