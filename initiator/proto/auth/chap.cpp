@@ -215,4 +215,15 @@ void draw_challenge(const RandomSource& random, std::size_t length, std::uint8_t
 
 }  // namespace detail
 
+std::error_code validate_algorithm_list(const ChapAlgorithmList& list) noexcept {
+  if (list.empty()) return Errc::empty_algorithm_list;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (digest_size(list[i]) == 0) return Errc::invalid_config;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (list[j] == list[i]) return Errc::duplicate_algorithm;
+    }
+  }
+  return {};
+}
+
 }  // namespace iscsi::auth

@@ -53,6 +53,10 @@ Result<ChapAlgorithmList> parse_chap_algs(std::string_view setting);
 // The CHAP_A value for a preference list: "8,7,6,5".
 std::string format_chap_a_list(const ChapAlgorithmList& list);
 
+// A preference list both CHAP sides accept in their configuration: not empty, known algorithms,
+// no repeats. Falsy on success.
+std::error_code validate_algorithm_list(const ChapAlgorithmList& list) noexcept;
+
 // RFC 7143 section 12.1.3: C and R are binary values whose binary length MUST NOT exceed 1024
 // bytes. We also refuse challenges under 16 bytes (a short challenge makes the response easy to
 // precompute) and draw our own challenges between those bounds.

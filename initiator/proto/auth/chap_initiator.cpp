@@ -33,13 +33,7 @@ std::string_view to_string(ChapInitiator::State s) noexcept {
 }
 
 Result<ChapInitiator> ChapInitiator::create(ChapInitiatorConfig config) {
-  if (config.algorithms.empty()) return Errc::empty_algorithm_list;
-  for (std::size_t i = 0; i < config.algorithms.size(); ++i) {
-    if (digest_size(config.algorithms[i]) == 0) return Errc::invalid_config;
-    for (std::size_t j = 0; j < i; ++j) {
-      if (config.algorithms[j] == config.algorithms[i]) return Errc::duplicate_algorithm;
-    }
-  }
+  if (const std::error_code ec = validate_algorithm_list(config.algorithms)) return ec;
   if (config.local.name.empty() || config.local.secret.empty()) return Errc::invalid_config;
   ChapInitiator chap(std::move(config));
   if (chap.config_.target) {

@@ -28,13 +28,7 @@ std::string_view to_string(ChapTarget::State s) noexcept {
 }
 
 Result<ChapTarget> ChapTarget::create(ChapTargetConfig config) {
-  if (config.algorithms.empty()) return Errc::empty_algorithm_list;
-  for (std::size_t i = 0; i < config.algorithms.size(); ++i) {
-    if (digest_size(config.algorithms[i]) == 0) return Errc::invalid_config;
-    for (std::size_t j = 0; j < i; ++j) {
-      if (config.algorithms[j] == config.algorithms[i]) return Errc::duplicate_algorithm;
-    }
-  }
+  if (const std::error_code ec = validate_algorithm_list(config.algorithms)) return ec;
   if (config.initiator.name.empty() || config.initiator.secret.empty() || !config.random ||
       config.challenge_length < kMinChallengeLength ||
       config.challenge_length > kMaxChallengeLength) {
