@@ -255,14 +255,17 @@ std::error_code LoginMachine::check_header(const pdu::LoginResponse& rsp) {
     return fail(Errc::wrong_itt,
                 "Login Response ITT " + hex(rsp.itt, 8) + ", expected " + hex(config_.itt, 8));
   }
+  if (static_cast<unsigned>(rsp.status_class) > 3) {
+    return fail(Errc::unknown_status_class, to_string(LoginStatus::of(rsp)));
+  }
+  // A redirect or a refusal is reported by its status whatever else its header says: targets
+  // differ in what they echo there (tgt 1.0.85 zeroes the ISID in a failure response), and
+  // "authentication failure (0x0201)" is what the user needs to read.
+  if (rsp.status_class != pdu::LoginStatusClass::success) return {};
   if (rsp.isid != config_.isid) {
     return fail(Errc::wrong_isid, "Login Response ISID " + pdu::to_string(rsp.isid) +
                                       ", expected " + pdu::to_string(config_.isid));
   }
-  if (static_cast<unsigned>(rsp.status_class) > 3) {
-    return fail(Errc::unknown_status_class, to_string(LoginStatus::of(rsp)));
-  }
-  if (rsp.status_class != pdu::LoginStatusClass::success) return {};
 
   // RFC 7143 11.13: Version-active is the version in use (0x00, the only one); both version
   // fields stay the same for the whole login.

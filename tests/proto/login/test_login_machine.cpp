@@ -524,6 +524,20 @@ TEST(LoginMachine, WrongIsid) {
   EXPECT_EQ(protocol_error(run_login(m, target)), Errc::wrong_isid);
 }
 
+TEST(LoginMachine, RefusalWithZeroedIsidStillReadsAsItsStatus) {
+  // tgt 1.0.85 zeroes the ISID in failure responses: the user must still read the status.
+  LoginMachine m = make(base_config());
+  FakeTarget target(FakeTargetConfig{});
+  target.tamper = [](pdu::LoginResponse& rsp, const pdu::LoginRequest&) {
+    rsp.status_class = pdu::LoginStatusClass::initiator_error;
+    rsp.status_detail = 0x01;
+    rsp.isid = pdu::Isid{};
+  };
+  const auto outcome = run_login(m, target);
+  ASSERT_TRUE(std::holds_alternative<Rejected>(outcome));
+  EXPECT_EQ(to_string(std::get<Rejected>(outcome).status), "authentication failure (0x0201)");
+}
+
 TEST(LoginMachine, TransitToStageWeDidNotAskFor) {
   // We ask for operational; the target jumps to full feature from the security stage.
   LoginMachine m = make(base_config());
