@@ -10,9 +10,9 @@ import os
 import subprocess
 import sys
 
-from . import state
+from . import net, state
 from .errors import LabError
-from .host import require_root, runtime_dir
+from .host import runtime_dir
 
 DEFAULT_NAME = "default"
 
@@ -58,7 +58,6 @@ def cmd_status(args) -> int:
 
 
 def cmd_down(args) -> int:
-    require_root("iscsilab lab down")
     names = [args.name] if args.name else [d.name for d, _ in state.running()] if args.all else [DEFAULT_NAME]
     for name in names:
         run_dir = runtime_dir(name)
@@ -84,17 +83,16 @@ def cmd_console(args) -> int:
 
 def cmd_exec(args) -> int:
     from .lab import Lab
-    require_root("iscsilab lab exec")
     lab = Lab.attach(args.name or DEFAULT_NAME)
     argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
     if not argv:
         raise LabError("lab exec: give a command after --")
-    os.execvp("ip", ["ip", "netns", "exec", lab.netns, *argv])
+    enter = net.exec_argv(lab.netns, argv)
+    os.execvp(enter[0], enter)
 
 
 def cmd_fault(args) -> int:
     from .lab import Lab
-    require_root("iscsilab lab fault")
     lab = Lab.attach(args.name or DEFAULT_NAME)
     f = lab.faults
     target = args.target or lab.portals()[0].target

@@ -12,8 +12,37 @@ from pathlib import Path
 
 from .errors import LabError
 
-RUNTIME_ROOT = Path(os.environ.get("ISCSILAB_RUNTIME", "/run/iscsilab"))
-CACHE_ROOT = Path(os.environ.get("ISCSILAB_CACHE", "/var/cache/iscsilab"))
+
+def rootless() -> bool:
+    """Not root: the lab then runs in a user + network namespace of its own (see net.py)."""
+    return os.geteuid() != 0
+
+
+def _default_runtime_root() -> Path:
+    if not rootless():
+        return Path("/run/iscsilab")
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and Path(xdg).is_dir() and os.access(xdg, os.W_OK):
+        return Path(xdg, "iscsilab")
+    return Path(f"/tmp/iscsilab-{os.geteuid()}")
+
+
+def _default_cache_root() -> Path:
+    if not rootless():
+        return Path("/var/cache/iscsilab")
+    # Per user: root's cache is root's (0600 files), and a shared writable one could be
+    # replaced under another user's feet.
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg, "iscsilab")
+    home = Path(os.path.expanduser("~"))
+    if home.is_dir() and os.access(home, os.W_OK):
+        return home / ".cache" / "iscsilab"
+    return Path(f"/var/tmp/iscsilab-cache-{os.geteuid()}")
+
+
+RUNTIME_ROOT = Path(os.environ.get("ISCSILAB_RUNTIME") or _default_runtime_root())
+CACHE_ROOT = Path(os.environ.get("ISCSILAB_CACHE") or _default_cache_root())
 
 # Programs the lab runs on the host, and the Debian package that ships each one.
 HOST_PROGRAMS = {
@@ -31,12 +60,36 @@ GUEST_FILES = {
 }
 
 
-def require_root(what: str = "the lab") -> None:
-    if os.geteuid() != 0:
-        raise LabError(
-            f"{what} needs root: it creates network namespaces and taps and starts QEMU on them. "
-            "Run it with sudo (unprivileged user namespaces are not supported by this lab yet)."
-        )
+def private_dir(path: Path) -> Path:
+    """Creates `path` (0700) or checks that an existing one is ours: without root the runtime
+    and cache roots may live in /tmp or /var/tmp, where another user could have planted them."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LabError(f"cannot create {path}: {exc.strerror}; set ISCSILAB_RUNTIME and "
+                       "ISCSILAB_CACHE to directories you own") from None
+    st = path.lstat()
+    if rootless() and (path.is_symlink() or st.st_uid != os.geteuid()):
+        raise LabError(f"{path} belongs to uid {st.st_uid}, not to you (uid {os.geteuid()}); "
+                       "remove it or set ISCSILAB_RUNTIME / ISCSILAB_CACHE elsewhere")
+    return path
+
+
+def require_rootless_support(what: str = "the lab") -> None:
+    """Without root the lab needs /dev/net/tun and unprivileged user namespaces; says which is
+    missing and what to do. (Whether unshare itself works is checked when the namespace is
+    made, in net.create, with the kernel's answer.)"""
+    if not rootless():
+        return
+    try:
+        os.close(os.open("/dev/net/tun", os.O_RDWR))
+    except OSError as exc:
+        raise LabError(f"{what} without root: cannot open /dev/net/tun ({exc.strerror}); run it "
+                       "as root (sudo) or make /dev/net/tun usable (mode 0666)") from None
+    for prog in ("unshare", "nsenter"):
+        if shutil.which(prog) is None:
+            raise LabError(f"{what} without root needs {prog}; install it with: "
+                           "apt-get install -y util-linux")
 
 
 def missing_packages() -> list[str]:
@@ -90,3 +143,11 @@ def package_dir() -> Path:
 
 def runtime_dir(name: str) -> Path:
     return RUNTIME_ROOT / name
+
+
+def runtime_root() -> Path:
+    return private_dir(RUNTIME_ROOT)
+
+
+def cache_root() -> Path:
+    return private_dir(CACHE_ROOT)

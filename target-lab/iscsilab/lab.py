@@ -71,13 +71,14 @@ class Lab:
         self.down()
 
     def up(self, boot_timeout: float = 240.0) -> "Lab":
-        host.require_root("iscsilab lab up")
+        host.require_rootless_support("iscsilab lab up")
         host.require_packages()
         abi = host.kernel_abi()
         t0 = time.monotonic()
+        host.runtime_root()  # created, or checked to be ours, before anything in it is trusted
         state.reap_stale()
         try:
-            self.run_dir.mkdir(parents=True)
+            self.run_dir.mkdir()
         except FileExistsError:
             raise LabError(f"lab {self.name!r} is already up ({self.run_dir}); "
                            f"use `iscsilab lab down --name {self.name}` first") from None
@@ -85,7 +86,7 @@ class Lab:
             self._record(status="starting")
             net.create(self.netns, self.links)
             boot_script = self._write_boot_script()
-            spec = qemu.VmSpec(run_dir=self.run_dir, abi=abi, netns=self.netns,
+            spec = qemu.VmSpec(run_dir=self.run_dir, abi=abi, enter=net.exec_argv(self.netns, []),
                                memory_mb=self.config.memory_mb, accel=self.accel,
                                nics=[qemu.Nic(l.nic, l.tap, f"52:54:00:77:00:{i:02x}",
                                               f"{l.guest_ip}/{l.prefix}")

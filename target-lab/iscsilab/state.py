@@ -68,11 +68,16 @@ def teardown(run_dir: Path, record: dict | None) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def lab_dirs() -> list[Path]:
+    """Run dirs of labs; dot-entries are the lab's own bookkeeping (e.g. .netns, see net.py)."""
+    return [d for d in sorted(RUNTIME_ROOT.iterdir()) if not d.name.startswith(".")]
+
+
 def running() -> list[tuple[Path, dict]]:
     if not RUNTIME_ROOT.exists():
         return []
     out = []
-    for run_dir in sorted(RUNTIME_ROOT.iterdir()):
+    for run_dir in lab_dirs():
         record = read(run_dir)
         if run_dir.is_dir() and record and not is_stale(run_dir, record):
             out.append((run_dir, record))
@@ -83,7 +88,7 @@ def reap_stale(keep: set[str] = frozenset()) -> list[str]:
     """Tears down stale labs and namespaces left without a record. Returns what it removed."""
     removed = []
     if RUNTIME_ROOT.exists():
-        for run_dir in sorted(RUNTIME_ROOT.iterdir()):
+        for run_dir in lab_dirs():
             if not run_dir.is_dir() or run_dir.name in keep:
                 continue
             record = read(run_dir)

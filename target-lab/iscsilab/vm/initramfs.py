@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from ..errors import LabError
-from ..host import CACHE_ROOT
+from ..host import CACHE_ROOT, cache_root
 
 # What /init loads: virtio PCI, 9p to mount the host's root, overlay for the writable tmpfs
 # layer, virtio_console for the agent port, and LIO with its backstores (plus loop and
@@ -73,6 +74,7 @@ def build(abi: str) -> Path:
     digest.update(b"gzip" if compress else b"raw")
     target = CACHE_ROOT / f"initramfs-{abi}-{digest.hexdigest()[:16]}.cpio{'.gz' if compress else ''}"
     if target.exists():
+        os.utime(target)  # in use: see the clean-up below
         return target
 
     dirs = ["bin", "dev", "proc", "sys", "lower", "rw", "newroot", "lib", "lib/modules", "state",
@@ -86,7 +88,7 @@ def build(abi: str) -> Path:
         order.append(path.name)
     entries.append(("lib/modules/order", 0o100644, ("\n".join(order) + "\n").encode()))
 
-    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    cache_root()
     # Uncompressed by default: measured no slower than gzip -1 under TCG (QEMU copies 7 MB into
     # guest memory at once) and one step less; ISCSILAB_INITRAMFS_GZIP=1 to compare again.
     data = _cpio_newc(entries)
@@ -96,8 +98,13 @@ def build(abi: str) -> Path:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     os.replace(tmp, target)
-    # Older images for this kernel are dead weight now; a running lab keeps its open copy.
+    # Older images for this kernel are dead weight, unless used within the last minutes: a
+    # lab booting side by side from another checkout (other init, other hash) may be about to
+    # hand its image to QEMU.
     for old in CACHE_ROOT.glob(f"initramfs-{abi}-*"):
-        if old != target:
-            old.unlink(missing_ok=True)
+        try:
+            if old != target and old.stat().st_mtime < time.time() - 600:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass
     return target

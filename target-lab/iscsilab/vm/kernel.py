@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..host import CACHE_ROOT, kernel_image
+from ..host import CACHE_ROOT, cache_root, kernel_image
 
 XZ_MAGIC = b"\xfd7zXZ\x00"
 
@@ -43,7 +43,7 @@ def boot_image(abi: str) -> Path:
         return bzimage
     if not (decompressor.eof and vmlinux.startswith(b"\x7fELF")):
         return bzimage
-    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    cache_root()
     fd, tmp = tempfile.mkstemp(dir=CACHE_ROOT, prefix=".vmlinux-")
     with os.fdopen(fd, "wb") as f:
         f.write(vmlinux)

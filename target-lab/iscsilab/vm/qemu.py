@@ -40,7 +40,7 @@ class VmSpec:
     run_dir: Path
     abi: str
     nics: list[Nic]
-    netns: str | None = None
+    enter: list[str] = field(default_factory=list)  # argv prefix that enters the lab's namespace
     memory_mb: int = 1024
     accel: str = "tcg"
     scsi_disks: list[tuple[str, Path]] = field(default_factory=list)  # (id, raw image)
@@ -87,9 +87,7 @@ def command_line(spec: VmSpec, initrd: Path) -> list[str]:
             argv += ["-drive", f"file={image},if=none,id={disk_id},format=raw,cache=unsafe",
                      "-device", f"scsi-hd,drive={disk_id},bus=scsi0.0,channel=0,scsi-id=0,lun={lun},"
                                 f"serial={disk_id}"]
-    if spec.netns:
-        argv = ["ip", "netns", "exec", spec.netns, *argv]
-    return argv
+    return [*spec.enter, *argv]
 
 
 def die_with_parent() -> None:
@@ -103,7 +101,7 @@ def start(spec: VmSpec, tie_to_parent: bool) -> subprocess.Popen:
     initrd = initramfs.build(spec.abi)
     # The guest imports this package over 9p under TCG: compiling it there costs seconds at
     # every boot, here milliseconds once (up-to-date files are skipped).
-    compileall.compile_dir(package_dir() / "iscsilab", quiet=1)
+    compileall.compile_dir(package_dir() / "iscsilab", quiet=2)  # a read-only checkout is fine
     spec.run_dir.mkdir(parents=True, exist_ok=True)
     log = open(spec.run_dir / "qemu.log", "wb")
     try:

@@ -15,3 +15,13 @@ T2 = "iqn.2026-11.org.example:t2"
 @pytest.fixture(scope="session")
 def lab_config():
     return load_config(LAB_FILE)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "own_labs: boots its own labs; runs before the session lab")
+
+
+def pytest_collection_modifyitems(items):
+    # Tests that boot their own labs run first, while the session lab is not up yet, so that at
+    # most two VMs run at once (two only in the side-by-side test) on small CI machines.
+    items.sort(key=lambda item: item.get_closest_marker("own_labs") is None)

@@ -11,9 +11,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from iscsilab import net, state
 from iscsilab.host import runtime_dir
 from iscsilab.vm import qemu
+
+pytestmark = pytest.mark.own_labs
 
 REPO = Path(__file__).resolve().parents[3]
 CLI = str(REPO / "iscsilab")
@@ -36,12 +40,138 @@ def _cmdline(pid):
         return b""
 
 
-def test_not_root_is_told_what_to_do():
-    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                           CLI, "lab", "up", "--name", "nr"], capture_output=True, text=True,
-                          env={**os.environ, "ISCSILAB_RUNTIME": "/tmp/iscsilab-nonroot"})
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.fixture
+def nobody_dir():
+    """A directory user nobody owns, for its runtime root and files (not pytest's tmp_path:
+    its parents are private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="iscsilab-rl-"))
+    os.chown(path, 65534, 65534)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def nobody_env(runtime: Path, **extra) -> dict:
+    # A clean environment, as a user's login would give: HOME nobody cannot write, so the
+    # kernel and initramfs cache falls back to /var/tmp/iscsilab-cache-65534.
+    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8",
+            "ISCSILAB_RUNTIME": str(runtime), **extra}
+
+
+def nobody_left(runtime: Path, name: str) -> bool:
+    holders = runtime / ".netns"
+    return (not (runtime / name).exists()
+            and not (holders.exists() and any(holders.iterdir()))
+            and not any(f"{runtime}/{name}/".encode() in _cmdline(p)
+                        for p in os.listdir("/proc") if p.isdigit()))
+
+
+def gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie its new parent has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_rootless_cli_up_exec_fault_down_as_nobody(nobody_dir):
+    """Without root the lab runs in a user + network namespace of its own: taps, addresses,
+    nft and QEMU on the taps, all as user nobody."""
+    runtime = nobody_dir / "run"
+    env = nobody_env(runtime)
+    name = "rl-cli"
+
+    def as_nobody(*args, timeout=300):
+        return subprocess.run([*NOBODY, CLI, *args], capture_output=True, text=True,
+                              timeout=timeout, env=env, cwd=nobody_dir)
+    holder = None
+    try:
+        up = as_nobody("lab", "up", "--name", name)
+        assert up.returncode == 0, up.stderr
+        assert "10.77.0.2:3260" in up.stdout
+        holder = int((runtime / ".netns" / f"iscsilab-{name}").read_text().split()[0])
+        assert os.stat(f"/proc/{holder}").st_uid == 65534
+        record = state.read(runtime / name)
+        assert os.stat(f"/proc/{record['qemu_pid']}").st_uid == 65534  # QEMU runs as nobody
+        assert f"iscsilab-{name}" not in net.namespaces()  # not a root-made named namespace
+        status = as_nobody("lab", "status", "--name", name)
+        assert "10.77.1.2:3260  iqn.2026-11.org.example:t0" in status.stdout, status.stderr
+        ls = as_nobody("lab", "exec", "--name", name, "--", "iscsi-ls", "-s", "iscsi://10.77.1.2")
+        assert "Target:iqn.2026-11.org.example:t0" in ls.stdout and "Lun:0" in ls.stdout, ls.stderr
+        assert as_nobody("lab", "fault", "blackhole", "on", "--name", name).returncode == 0
+        dropped = as_nobody("lab", "exec", "--name", name, "--", "timeout", "3", "iscsi-ls",
+                            "iscsi://10.77.0.2")
+        assert dropped.returncode == 124  # nft in the user's namespace drops the login
+        assert as_nobody("lab", "fault", "clear", "--name", name).returncode == 0
+        assert as_nobody("lab", "exec", "--name", name, "--", "iscsi-ls",
+                         "iscsi://10.77.0.2").returncode == 0
+    finally:
+        down = as_nobody("lab", "down", "--name", name, timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert nobody_left(runtime, name)
+    assert holder is None or gone(holder)
+
+
+def test_rootless_killed_runner_leaves_nothing_after_the_next_start(nobody_dir):
+    """As nobody, a runner SIGKILLed with its lab up: QEMU dies with it (the parent-death
+    signal survives nsenter), the next reap kills the namespace's holder and removes the rest."""
+    runtime = nobody_dir / "run"
+    env = nobody_env(runtime, PYTHONPATH=str(REPO / "target-lab"))
+    name = "rl-crash"
+    child = subprocess.Popen([*NOBODY, "/usr/bin/python3", "-c", (
+        "from iscsilab.lab import Lab\n"
+        "Lab(name=%r).up()\n"
+        "import time; time.sleep(600)\n") % name],
+        env=env, cwd=nobody_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        record = None
+        while time.monotonic() < deadline:
+            record = state.read(runtime / name)
+            if record and record.get("qemu_pid"):
+                break
+            time.sleep(0.1)
+        assert record and record["qemu_pid"], "the runner never started QEMU"
+        holder = int((runtime / ".netns" / f"iscsilab-{name}").read_text().split()[0])
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        deadline = time.monotonic() + 10
+        while not gone(record["qemu_pid"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert gone(record["qemu_pid"]), "QEMU outlived its runner"
+        assert not gone(holder)  # still there: nobody reaped yet
+        reap = subprocess.run([*NOBODY, "/usr/bin/python3", "-c",
+                               "from iscsilab import state; print(state.reap_stale())"],
+                              env=env, cwd=nobody_dir, capture_output=True, text=True, timeout=60)
+        assert name in reap.stdout, reap.stderr
+        assert gone(holder) and nobody_left(runtime, name)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        subprocess.run([*NOBODY, "/usr/bin/python3", "-c", "from iscsilab import state; state.reap_stale()"],
+                       env=env, cwd=nobody_dir, capture_output=True, timeout=60)
+
+
+def test_rootless_without_user_namespaces_says_what_to_do(nobody_dir):
+    # Stands in for a kernel that refuses unprivileged user namespaces: an unshare that fails
+    # the way util-linux's does there.
+    fake = nobody_dir / "bin"
+    fake.mkdir()
+    (fake / "unshare").write_text("#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\n"
+                                  "exit 1\n")
+    (fake / "unshare").chmod(0o755)
+    runtime = nobody_dir / "run"
+    env = nobody_env(runtime, PATH=f"{fake}:/usr/sbin:/usr/bin:/sbin:/bin")
+    proc = subprocess.run([*NOBODY, CLI, "lab", "up", "--name", "rl-nouserns"], capture_output=True,
+                          text=True, env=env, cwd=nobody_dir, timeout=120)
     assert proc.returncode == 2
-    assert "needs root" in proc.stderr and "Traceback" not in proc.stderr
+    assert "unshare failed: Operation not permitted" in proc.stderr
+    assert "root (sudo) or unprivileged user namespaces" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert nobody_left(runtime, "rl-nouserns")
 
 
 def test_bad_lab_file_error_names_the_line(tmp_path):
@@ -112,28 +242,30 @@ def test_killed_runner_leaves_nothing_after_the_next_start():
         state.teardown(run_dir, state.read(run_dir))
 
 
-def test_pytest_fixture_without_root_fails_with_what_to_do():
-    # Not pytest's tmp_path: its parent is private to root, and this pytest runs as nobody.
-    tmp_path = Path(tempfile.mkdtemp(prefix="iscsilab-nonroot-"))
-    tmp_path.chmod(0o777)
-    test = tmp_path / "test_user.py"
-    test.write_text("def test_uses_lab(lab):\n    pass\n")
-    try:
-        proc = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
-             "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "iscsilab.pytest_plugin", str(test)],
-            capture_output=True, text=True, cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(REPO / "target-lab"), "HOME": str(tmp_path)})
-    finally:
-        shutil.rmtree(tmp_path, ignore_errors=True)
-    assert proc.returncode == 1
-    assert "needs root" in proc.stdout and "sudo" in proc.stdout
+def test_pytest_fixture_without_root_runs_rootless(nobody_dir):
+    test = nobody_dir / "test_user.py"
+    test.write_text(
+        "def test_uses_lab(lab, libiscsi):\n"
+        "    assert libiscsi.capacity(lab.portal(), lab.portals()[0].target) == 64 << 20\n")
+    runtime = nobody_dir / "run"
+    proc = subprocess.run(
+        [*NOBODY, "/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-p", "iscsilab.pytest_plugin", str(test)],
+        capture_output=True, text=True, cwd=nobody_dir, timeout=300,
+        env=nobody_env(runtime, PYTHONPATH=str(REPO / "target-lab")))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "1 passed" in proc.stdout
+    assert not (runtime / ".netns").exists() or not any((runtime / ".netns").iterdir())
+    assert not any(d.name[0] != "." for d in runtime.iterdir())
 
 
 def test_ctrl_c_during_lab_up_leaves_nothing():
     name = "ctrlc"
+    # A test run started in the background (`ci/test &`) inherits SIGINT as ignored, and Python
+    # keeps an inherited SIG_IGN: give the child the default disposition, as a terminal would.
     proc = subprocess.Popen([CLI, "lab", "up", "--name", name], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -143,11 +275,13 @@ def test_ctrl_c_during_lab_up_leaves_nothing():
             time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "interrupted" in err
+        assert nothing_left(name)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130 and "interrupted" in err
-    assert nothing_left(name)
+        if not nothing_left(name):  # the assertions above failed: do not leave a lab running
+            cli("lab", "down", "--name", name)
 
 
 def test_lab_boots_from_a_checkout_under_tmp():

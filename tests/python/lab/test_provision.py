@@ -50,8 +50,9 @@ def test_sessions_are_visible_while_logged_in(lab, libiscsi):
     # Runs a read long enough to be seen; iscsi-perf keeps a session open for its duration.
     import subprocess
     import time
-    argv = ["ip", "netns", "exec", lab.netns, "iscsi-perf", "-i", "iqn.2026-11.org.example:watcher",
-            "-t", "3", f"iscsi://{lab.portal('nic0', T0)}/{T0}/2"]
+    from iscsilab import net
+    argv = net.exec_argv(lab.netns, ["iscsi-perf", "-i", "iqn.2026-11.org.example:watcher",
+                                     "-t", "3", f"iscsi://{lab.portal('nic0', T0)}/{T0}/2"])
     perf = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 15
