@@ -29,6 +29,11 @@ bool range_fits(detail::Field lba_field, std::uint64_t lba, std::uint32_t blocks
   return lba_field.max() - lba >= std::uint64_t{blocks} - 1;
 }
 
+using detail::rw10_cdb;
+using detail::rw16_cdb;
+using detail::sync_cache10_cdb;
+using detail::sync_cache16_cdb;
+
 template <class Layout>
 Result<Cdb> read_write(std::uint8_t opcode, std::size_t length, DataDirection direction,
                        std::uint64_t lba, std::uint32_t blocks, const ReadWriteOptions& o) {
@@ -53,34 +58,6 @@ Result<Cdb> read_write(std::uint8_t opcode, std::size_t length, DataDirection di
   return c;
 }
 
-struct Rw10 {
-  static constexpr auto kProtect = detail::rw10_cdb::kProtect;
-  static constexpr auto kDpo = detail::rw10_cdb::kDpo;
-  static constexpr auto kFua = detail::rw10_cdb::kFua;
-  static constexpr auto kLba = detail::rw10_cdb::kLba;
-  static constexpr auto kGroupNumber = detail::rw10_cdb::kGroupNumber;
-  static constexpr auto kTransferLength = detail::rw10_cdb::kTransferLength;
-};
-struct Rw16 {
-  static constexpr auto kProtect = detail::rw16_cdb::kProtect;
-  static constexpr auto kDpo = detail::rw16_cdb::kDpo;
-  static constexpr auto kFua = detail::rw16_cdb::kFua;
-  static constexpr auto kLba = detail::rw16_cdb::kLba;
-  static constexpr auto kGroupNumber = detail::rw16_cdb::kGroupNumber;
-  static constexpr auto kTransferLength = detail::rw16_cdb::kTransferLength;
-};
-struct Sync10 {
-  static constexpr auto kImmed = detail::sync_cache10_cdb::kImmed;
-  static constexpr auto kLba = detail::sync_cache10_cdb::kLba;
-  static constexpr auto kGroupNumber = detail::sync_cache10_cdb::kGroupNumber;
-  static constexpr auto kNumberOfBlocks = detail::sync_cache10_cdb::kNumberOfBlocks;
-};
-struct Sync16 {
-  static constexpr auto kImmed = detail::sync_cache16_cdb::kImmed;
-  static constexpr auto kLba = detail::sync_cache16_cdb::kLba;
-  static constexpr auto kGroupNumber = detail::sync_cache16_cdb::kGroupNumber;
-  static constexpr auto kNumberOfBlocks = detail::sync_cache16_cdb::kNumberOfBlocks;
-};
 
 template <class Layout>
 Result<Cdb> sync_cache(std::uint8_t opcode, std::size_t length, std::uint64_t lba,
@@ -179,19 +156,19 @@ Cdb read_capacity16(std::uint32_t allocation_length) noexcept {
 }
 
 Result<Cdb> read10(std::uint64_t lba, std::uint32_t blocks, ReadWriteOptions opts) {
-  return read_write<Rw10>(op::kRead10, detail::cdb::kLength10, DataDirection::read, lba, blocks,
+  return read_write<rw10_cdb>(op::kRead10, detail::cdb::kLength10, DataDirection::read, lba, blocks,
                           opts);
 }
 Result<Cdb> read16(std::uint64_t lba, std::uint32_t blocks, ReadWriteOptions opts) {
-  return read_write<Rw16>(op::kRead16, detail::cdb::kLength16, DataDirection::read, lba, blocks,
+  return read_write<rw16_cdb>(op::kRead16, detail::cdb::kLength16, DataDirection::read, lba, blocks,
                           opts);
 }
 Result<Cdb> write10(std::uint64_t lba, std::uint32_t blocks, ReadWriteOptions opts) {
-  return read_write<Rw10>(op::kWrite10, detail::cdb::kLength10, DataDirection::write, lba,
+  return read_write<rw10_cdb>(op::kWrite10, detail::cdb::kLength10, DataDirection::write, lba,
                           blocks, opts);
 }
 Result<Cdb> write16(std::uint64_t lba, std::uint32_t blocks, ReadWriteOptions opts) {
-  return read_write<Rw16>(op::kWrite16, detail::cdb::kLength16, DataDirection::write, lba,
+  return read_write<rw16_cdb>(op::kWrite16, detail::cdb::kLength16, DataDirection::write, lba,
                           blocks, opts);
 }
 
@@ -207,10 +184,12 @@ Result<Cdb> report_luns(std::uint32_t allocation_length, ReportLunsSelect select
 }
 
 Result<Cdb> synchronize_cache10(std::uint64_t lba, std::uint32_t blocks, SyncCacheOptions opts) {
-  return sync_cache<Sync10>(op::kSynchronizeCache10, detail::cdb::kLength10, lba, blocks, opts);
+  return sync_cache<sync_cache10_cdb>(op::kSynchronizeCache10, detail::cdb::kLength10, lba, blocks,
+                                      opts);
 }
 Result<Cdb> synchronize_cache16(std::uint64_t lba, std::uint32_t blocks, SyncCacheOptions opts) {
-  return sync_cache<Sync16>(op::kSynchronizeCache16, detail::cdb::kLength16, lba, blocks, opts);
+  return sync_cache<sync_cache16_cdb>(op::kSynchronizeCache16, detail::cdb::kLength16, lba, blocks,
+                                      opts);
 }
 
 Result<UnmapCommand> unmap(std::span<const UnmapDescriptor> descriptors, UnmapOptions opts) {

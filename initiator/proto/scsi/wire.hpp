@@ -85,24 +85,24 @@ inline constexpr Field kAllocationLength{10, 4};
 }  // namespace read_capacity16_cdb
 
 // READ(10)/WRITE(10) (SBC-4 5.15, 5.39): byte 1 holds RDPROTECT/WRPROTECT, DPO and FUA.
-namespace rw10_cdb {
-inline constexpr Bits kProtect{1, 5, 3};
-inline constexpr Bits kDpo{1, 4, 1};
-inline constexpr Bits kFua{1, 3, 1};
-inline constexpr Field kLba{2, 4};
-inline constexpr Bits kGroupNumber{6, 0, 6};
-inline constexpr Field kTransferLength{7, 2};
-}  // namespace rw10_cdb
+struct rw10_cdb {  // a struct, so cdb.cpp can pass the layout as a template argument
+  static constexpr Bits kProtect{1, 5, 3};
+  static constexpr Bits kDpo{1, 4, 1};
+  static constexpr Bits kFua{1, 3, 1};
+  static constexpr Field kLba{2, 4};
+  static constexpr Bits kGroupNumber{6, 0, 6};
+  static constexpr Field kTransferLength{7, 2};
+};
 
 // READ(16)/WRITE(16) (SBC-4 5.17, 5.41).
-namespace rw16_cdb {
-inline constexpr Bits kProtect{1, 5, 3};
-inline constexpr Bits kDpo{1, 4, 1};
-inline constexpr Bits kFua{1, 3, 1};
-inline constexpr Field kLba{2, 8};
-inline constexpr Field kTransferLength{10, 4};
-inline constexpr Bits kGroupNumber{14, 0, 6};
-}  // namespace rw16_cdb
+struct rw16_cdb {  // a struct, so cdb.cpp can pass the layout as a template argument
+  static constexpr Bits kProtect{1, 5, 3};
+  static constexpr Bits kDpo{1, 4, 1};
+  static constexpr Bits kFua{1, 3, 1};
+  static constexpr Field kLba{2, 8};
+  static constexpr Field kTransferLength{10, 4};
+  static constexpr Bits kGroupNumber{14, 0, 6};
+};
 
 // REPORT LUNS (SPC-4 6.33). The allocation length must be at least 16.
 namespace report_luns_cdb {
@@ -112,20 +112,20 @@ inline constexpr std::uint32_t kMinAllocationLength = 16;
 }  // namespace report_luns_cdb
 
 // SYNCHRONIZE CACHE(10) (SBC-4 5.24).
-namespace sync_cache10_cdb {
-inline constexpr Bits kImmed{1, 1, 1};
-inline constexpr Field kLba{2, 4};
-inline constexpr Bits kGroupNumber{6, 0, 6};
-inline constexpr Field kNumberOfBlocks{7, 2};
-}  // namespace sync_cache10_cdb
+struct sync_cache10_cdb {  // a struct, so cdb.cpp can pass the layout as a template argument
+  static constexpr Bits kImmed{1, 1, 1};
+  static constexpr Field kLba{2, 4};
+  static constexpr Bits kGroupNumber{6, 0, 6};
+  static constexpr Field kNumberOfBlocks{7, 2};
+};
 
 // SYNCHRONIZE CACHE(16) (SBC-4 5.25).
-namespace sync_cache16_cdb {
-inline constexpr Bits kImmed{1, 1, 1};
-inline constexpr Field kLba{2, 8};
-inline constexpr Field kNumberOfBlocks{10, 4};
-inline constexpr Bits kGroupNumber{14, 0, 6};
-}  // namespace sync_cache16_cdb
+struct sync_cache16_cdb {  // a struct, so cdb.cpp can pass the layout as a template argument
+  static constexpr Bits kImmed{1, 1, 1};
+  static constexpr Field kLba{2, 8};
+  static constexpr Field kNumberOfBlocks{10, 4};
+  static constexpr Bits kGroupNumber{14, 0, 6};
+};
 
 // UNMAP (SBC-4 5.32.1) and its parameter list (5.32.2).
 namespace unmap_cdb {
