@@ -31,6 +31,7 @@ enum class Errc {
   discovery_failed,            // SendTargets answer missing or malformed
   invalid_argument,            // a request the engine cannot build (bad LUN, bad length, ...)
   logout_failed,               // Logout Response with a non-zero response code
+  session_limit,               // refused: the TPG already has a session (single-session guard)
 };
 
 const char* category_name(Errc) noexcept;

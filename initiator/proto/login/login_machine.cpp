@@ -65,7 +65,12 @@ std::string to_string(const LoginOutcome& outcome) {
     std::string operator()(const Redirected& o) const {
       return to_string(o.status) + " to " + text::format_target_address(o.address);
     }
-    std::string operator()(const Rejected& o) const { return to_string(o.status); }
+    std::string operator()(const Rejected& o) const {
+      if (o.session_limit())
+        return to_string(o.status) + " on a new session: the target portal group already has "
+               "a session (single-session guard against split-brain)";
+      return to_string(o.status);
+    }
     std::string operator()(const ProtocolError& o) const {
       std::string s = "protocol error: " + o.error.message();
       if (!o.detail.empty()) s += " (" + o.detail + ")";
@@ -515,7 +520,7 @@ Result<LoginStep> LoginMachine::on_redirect(const pdu::LoginResponse& rsp) {
 }
 
 Result<LoginStep> LoginMachine::on_reject(const pdu::LoginResponse& rsp) {
-  return finish(Rejected{LoginStatus::of(rsp)}, State::rejected);
+  return finish(Rejected{LoginStatus::of(rsp), config_.tsih == 0}, State::rejected);
 }
 
 }  // namespace iscsi::login

@@ -88,7 +88,14 @@ struct Redirected {
 
 struct Rejected {
   LoginStatus status;
+  bool leading = false;  // the login asked for a new session (TSIH 0)
   bool temporary() const noexcept { return status.is_temporary_failure(); }
+  // 0x0206 ("too many connections") answers a login that adds a connection beyond
+  // MaxConnections. A leading login adds none, so a target sending it there refuses a second
+  // session to the TPG: LIO with iscsi-lab's single-session (split-brain) guard does exactly that.
+  bool session_limit() const noexcept {
+    return leading && status == LoginStatus::from(LoginStatusCode::too_many_connections);
+  }
 };
 
 struct ProtocolError {

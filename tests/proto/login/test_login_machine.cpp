@@ -447,8 +447,40 @@ TEST_P(LoginRejects, EveryStatusIsReportedWithItsName) {
   ASSERT_TRUE(r) << to_string(o);
   EXPECT_EQ(r->status, LoginStatus::from(GetParam()));
   EXPECT_EQ(r->temporary(), (static_cast<unsigned>(GetParam()) >> 8) == 3);
-  EXPECT_EQ(to_string(o), to_string(GetParam()));
+  // Every word list starts with the status; 0x0206 on a new session says more (next tests).
+  EXPECT_TRUE(to_string(o).starts_with(to_string(GetParam()))) << to_string(o);
+  EXPECT_EQ(r->session_limit(), GetParam() == LoginStatusCode::too_many_connections);
   EXPECT_EQ(m.state(), LoginMachine::State::rejected);
+}
+
+TEST(LoginMachine, TooManyConnectionsOnALeadingLoginIsTheSingleSessionGuard) {
+  LoginMachine m = make(base_config());  // TSIH 0: a new session
+  FakeTargetConfig t;
+  t.reject_with = LoginStatus::from(LoginStatusCode::too_many_connections);
+  FakeTarget target(std::move(t));
+  const LoginOutcome o = run_login(m, target);
+  const auto* r = std::get_if<Rejected>(&o);
+  ASSERT_TRUE(r) << to_string(o);
+  EXPECT_TRUE(r->leading);
+  EXPECT_TRUE(r->session_limit());
+  EXPECT_FALSE(r->temporary());
+  EXPECT_EQ(to_string(o), "too many connections (0x0206) on a new session: the target portal "
+                          "group already has a session (single-session guard against split-brain)");
+}
+
+TEST(LoginMachine, TooManyConnectionsWhenAddingAConnectionIsMaxConnections) {
+  LoginConfig c = base_config();
+  c.tsih = 0x0012;  // adds a connection to session 0x0012
+  LoginMachine m = make(std::move(c));
+  FakeTargetConfig t;
+  t.reject_with = LoginStatus::from(LoginStatusCode::too_many_connections);
+  FakeTarget target(std::move(t));
+  const LoginOutcome o = run_login(m, target);
+  const auto* r = std::get_if<Rejected>(&o);
+  ASSERT_TRUE(r) << to_string(o);
+  EXPECT_FALSE(r->leading);
+  EXPECT_FALSE(r->session_limit());
+  EXPECT_EQ(to_string(o), "too many connections (0x0206)");
 }
 
 INSTANTIATE_TEST_SUITE_P(
