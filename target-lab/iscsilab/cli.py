@@ -132,6 +132,22 @@ def cmd_fault(args) -> int:
     return 0
 
 
+def cmd_guard_build(args) -> int:
+    from .guard import kmod
+    src = kmod.find_sources(args.kernel)
+    cached = kmod.cached_module(src).exists()
+    path = kmod.build_module(src.abi, log=lambda line: print(line, file=sys.stderr))
+    print(f"{path}{' (cached)' if cached else ''}")
+    return 0
+
+
+def cmd_guard_nft(args) -> int:
+    from .guard import nft
+    print(nft.ruleset([(ip, int(port)) for ip, _, port in (p.rpartition(":") for p in args.portal)],
+                      args.limit), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="iscsilab", description="A lab of real Linux LIO targets in QEMU.")
     sub = p.add_subparsers(dest="group", required=True)
@@ -185,6 +201,17 @@ def parser() -> argparse.ArgumentParser:
     fa.add_argument("--data-digest", action="store_true")
     fa.add_argument("--listen-port", type=int, default=3270)
     fa.set_defaults(func=cmd_fault)
+
+    guard = sub.add_parser("guard", help="the single-session (split-brain) guard").add_subparsers(
+        dest="cmd", required=True)
+    gb = guard.add_parser("build", help="build (or find cached) LIO's iscsi_target_mod.ko with "
+                                        "the guard patch for the guest's kernel; prints its path")
+    gb.add_argument("--kernel", help="kernel ABI (default: the one the lab boots)")
+    gb.set_defaults(func=cmd_guard_build)
+    gn = guard.add_parser("nft", help="print the nftables fallback's ruleset for some portals")
+    gn.add_argument("portal", nargs="+", help="ip:port")
+    gn.add_argument("--limit", type=int, default=1, help="connections per portal")
+    gn.set_defaults(func=cmd_guard_nft)
     return p
 
 

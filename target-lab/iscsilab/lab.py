@@ -86,12 +86,17 @@ class Lab:
             self._record(status="starting")
             net.create(self.netns, self.links)
             boot_script = self._write_boot_script()
+            replace = {}
+            if self.config.guard == "kernel":
+                from .guard import kmod  # builds once per kernel and patch, then cached
+                replace["iscsi_target_mod"] = kmod.build_module(abi)
             spec = qemu.VmSpec(run_dir=self.run_dir, abi=abi, enter=net.exec_argv(self.netns, []),
                                memory_mb=self.config.memory_mb, accel=self.accel,
                                nics=[qemu.Nic(l.nic, l.tap, f"52:54:00:77:00:{i:02x}",
                                               f"{l.guest_ip}/{l.prefix}")
                                      for i, l in enumerate(self.links)],
-                               scsi_disks=self._scsi_disks(), boot_script=boot_script)
+                               scsi_disks=self._scsi_disks(), boot_script=boot_script,
+                               replace_modules=replace)
             t_spawn = time.monotonic()
             self._proc = qemu.start(spec, tie_to_parent=self.owned)
             self._qemu_pid = self._proc.pid
@@ -113,6 +118,9 @@ class Lab:
             if ping.get("boot_error"):
                 raise LabError(f"provisioning at boot failed in the guest: {ping['boot_error']}")
             applied = None if boot_script else self.provisioner.apply(self.config)
+            if self.config.guard == "nftables":
+                from .guard import nft
+                nft.install(self.agent, [(p.ip, p.port) for p in self.portals()])
             t_ready = probe.wait(timeout=60)
             self.timings = boot_timings(t0, t_spawn, t_agent, t_ready, ping, probe.ready_value,
                                         fast=boot_script is not None,

@@ -89,6 +89,22 @@ class Faults:
         tap = self.link(nic).tap
         self._rule(f"blackhole-{nic}", on, f'oifname "{tap}" drop', f'iifname "{tap}" drop')
 
+    def blackhole_connection(self, local_port: int, on: bool = True) -> None:
+        """Silently drops one TCP connection of an initiator in the namespace, by its local
+        port: that initiator loses its link, every other one keeps working."""
+        self._rule(f"blackhole-port-{local_port}", on, f"tcp sport {local_port} drop",
+                   f"tcp dport {local_port} drop")
+
+    def connections(self, portal: str) -> list[int]:
+        """Local ports of the namespace's established TCP connections to `portal` (ip:port)."""
+        ip, _, port = portal.rpartition(":")
+        out = net.run(self.netns, ["ss", "-Htn", "state", "established", "dst", f"{ip}:{port}"],
+                      capture_output=True, text=True)
+        if out.returncode != 0:
+            raise LabError(f"ss in {self.netns}: {out.stderr.strip()}")
+        return sorted(int(line.split()[-2].rpartition(":")[2]) for line in out.stdout.splitlines()
+                      if line.strip())
+
     def tcp_reset(self, nic: str, on: bool = True) -> None:
         """Answers every TCP segment towards the guest on `nic` with a RST (connect refused,
         established connections reset)."""

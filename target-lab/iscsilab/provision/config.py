@@ -20,6 +20,11 @@ SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.I)
 UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 DEFAULT_TARGET = "iqn.2026-11.org.example:t0"
+# lab.guard: how a TPG is kept to one session (split-brain guard, see iscsilab/guard):
+# "kernel" boots LIO with iscsi-lab's patched iscsi_target_mod, whose TPG attribute
+# single_session then picks the policy; "nftables" limits each portal to one TCP connection.
+GUARDS = ("none", "kernel", "nftables")
+SINGLE_SESSION = {"off": "0", "strict": "1", "reinstate": "2"}
 
 
 class ConfigError(LabError):
@@ -105,6 +110,7 @@ class LabConfig:
     memory_mb: int = 1024
     targets: list[Target] = field(default_factory=list)
     discovery_auth: Auth | None = None
+    guard: str = "none"
     source: str = "<default>"
 
     def backstores(self) -> list[Backstore]:
@@ -223,8 +229,8 @@ class _Parser:
         top = self.mapping(root, "file", {"lab", "name", "initiator", "steps", "description"},
                            {"lab"})
         node = top["lab"]
-        fields = self.mapping(node, "lab", {"name", "nics", "memory", "targets", "discovery_auth"},
-                              {"targets"})
+        fields = self.mapping(node, "lab", {"name", "nics", "memory", "targets", "discovery_auth",
+                                            "guard"}, {"targets"})
         cfg = LabConfig(source=self.source)
         if "name" in fields:
             cfg.name = self.string(fields["name"], "lab.name")
@@ -239,6 +245,11 @@ class _Parser:
                 self.fail(fields["memory"], "lab.memory: at least 256MiB")
         if "discovery_auth" in fields:
             cfg.discovery_auth = self.auth(fields["discovery_auth"], "lab.discovery_auth")
+        if "guard" in fields:
+            cfg.guard = self.string(fields["guard"], "lab.guard")
+            if cfg.guard not in GUARDS:
+                self.fail(fields["guard"], f"lab.guard: expected one of {', '.join(GUARDS)}, "
+                                           f"got {cfg.guard!r}")
         names = set()
         for tnode in self.sequence(fields["targets"], "lab.targets"):
             target = self.target(tnode, cfg)
@@ -279,6 +290,8 @@ class _Parser:
             tpg.portals = [self.portal(n, cfg) for n in self.sequence(f["portals"], "tpg.portals")]
         if "attributes" in f:
             tpg.attributes = self.settings(f["attributes"], "tpg.attributes")
+            if "single_session" in tpg.attributes:
+                tpg.attributes["single_session"] = self.single_session(f["attributes"], cfg)
         if "parameters" in f:
             tpg.parameters = self.settings(f["parameters"], "tpg.parameters")
         if "auth" in f:
@@ -291,6 +304,19 @@ class _Parser:
         for n in self.sequence(f.get("acls") or yaml.SequenceNode("", []), "tpg.acls"):
             tpg.acls.append(self.acl(n, {l.lun for l in tpg.luns}))
         return tpg
+
+    def single_session(self, attributes, cfg: LabConfig) -> str:
+        """The guard's TPG attribute: strict/reinstate/off (or 1/2/0); needs `guard: kernel`."""
+        node = next(v for k, v in attributes.value if k.value == "single_session")
+        value = str(self.scalar(node, "tpg.attributes.single_session")).lower()
+        value = SINGLE_SESSION.get(value, value)
+        if value not in SINGLE_SESSION.values():
+            self.fail(node, "tpg.attributes.single_session: expected strict, reinstate or off, "
+                            f"got {node.value!r}")
+        if cfg.guard != "kernel":
+            self.fail(node, "tpg.attributes.single_session: LIO has this attribute only with "
+                            "iscsi-lab's guard module; put `guard: kernel` in the lab block")
+        return value
 
     def portal(self, node, cfg: LabConfig) -> Portal:
         text = self.string(node, "portal")

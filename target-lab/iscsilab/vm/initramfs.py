@@ -59,12 +59,21 @@ def _cpio_newc(entries: list[tuple[str, int, bytes]]) -> bytes:
     return out.getvalue()
 
 
-def build(abi: str) -> Path:
-    """Returns the path of a cached initramfs for kernel `abi`, building it if needed."""
+def build(abi: str, replace: dict[str, Path] | None = None) -> Path:
+    """Returns the path of a cached initramfs for kernel `abi`, building it if needed.
+
+    `replace` maps a module name to a file loaded in its place (the split-brain guard's
+    iscsi_target_mod.ko); it must have the same dependencies.
+    """
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not Path(busybox).exists():
         raise LabError("busybox not found; install it with: apt-get install -y busybox-static")
     modules = module_paths(abi)
+    for name, path in (replace or {}).items():
+        stock = [m for m in modules if m.name in (f"{name}.ko", f"{name}.ko.xz")]
+        if not stock:
+            raise LabError(f"cannot replace module {name}: the initramfs does not load it")
+        modules[modules.index(stock[0])] = Path(path)
     inputs = [Path(busybox), INIT_SCRIPT, Path(__file__), *modules]
     digest = hashlib.sha256()
     for path in inputs:

@@ -45,6 +45,8 @@ class VmSpec:
     accel: str = "tcg"
     scsi_disks: list[tuple[str, Path]] = field(default_factory=list)  # (id, raw image)
     boot_script: Path | None = None   # run by the guest's stage 2 before the agent starts
+    # Module name -> file loaded instead (the split-brain guard's iscsi_target_mod.ko).
+    replace_modules: dict[str, Path] = field(default_factory=dict)
 
     @property
     def console(self) -> Path:
@@ -98,7 +100,7 @@ def die_with_parent() -> None:
 
 
 def start(spec: VmSpec, tie_to_parent: bool) -> subprocess.Popen:
-    initrd = initramfs.build(spec.abi)
+    initrd = initramfs.build(spec.abi, spec.replace_modules)
     # The guest imports this package over 9p under TCG: compiling it there costs seconds at
     # every boot, here milliseconds once (up-to-date files are skipped).
     compileall.compile_dir(package_dir() / "iscsilab", quiet=2)  # a read-only checkout is fine
