@@ -120,7 +120,15 @@ def _kbuild(makefile: Path) -> str:
 
 
 def build_module(abi: str | None = None, jobs: int = 2, log=None) -> Path:
-    """Returns the cached guard module for the guest's kernel, building it first if needed."""
+    """Returns the cached guard module for the guest's kernel, building it first if needed.
+
+    ISCSILAB_GUARD_MODULE=<file.ko> uses that module instead (a variant under test).
+    """
+    override = os.environ.get("ISCSILAB_GUARD_MODULE")
+    if override:
+        if not Path(override).is_file():
+            raise LabError(f"ISCSILAB_GUARD_MODULE={override}: no such file")
+        return Path(override)
     src = find_sources(abi)
     target = cached_module(src)
     if target.exists():

@@ -64,14 +64,16 @@ class Worker:
         def one(i, spec):
             barrier.wait()
             t0 = time.monotonic()
+            results[i]["started"] = t0
             try:
                 s = self.ini.login(target, spec["portal"],
                                    self.settings(spec.get("name"), spec.get("isid"), settings))
                 self.sessions[spec["key"]] = s
-                results[i] = {"key": spec["key"], "ok": True, "tsih": s.tsih}
+                results[i].update({"key": spec["key"], "ok": True, "tsih": s.tsih})
             except Exception as exc:  # each login's own outcome is the result
-                results[i] = {"key": spec["key"], "ok": False, "error": error(exc)}
-            results[i]["seconds"] = time.monotonic() - t0
+                results[i].update({"key": spec["key"], "ok": False, "error": error(exc)})
+            results[i]["ended"] = time.monotonic()
+            results[i]["seconds"] = results[i]["ended"] - t0
 
         threads = [threading.Thread(target=one, args=(i, spec)) for i, spec in enumerate(logins)]
         for t in threads:

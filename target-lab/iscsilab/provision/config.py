@@ -308,7 +308,9 @@ class _Parser:
     def single_session(self, attributes, cfg: LabConfig) -> str:
         """The guard's TPG attribute: strict/reinstate/off (or 1/2/0); needs `guard: kernel`."""
         node = next(v for k, v in attributes.value if k.value == "single_session")
-        value = str(self.scalar(node, "tpg.attributes.single_session")).lower()
+        raw = self.scalar(node, "tpg.attributes.single_session")
+        # YAML 1.1 reads a bare `off` as false.
+        value = "off" if raw is False else str(raw).lower()
         value = SINGLE_SESSION.get(value, value)
         if value not in SINGLE_SESSION.values():
             self.fail(node, "tpg.attributes.single_session: expected strict, reinstate or off, "

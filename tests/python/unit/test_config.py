@@ -86,3 +86,36 @@ def test_error_about_a_secret_does_not_echo_it():
                                          ("1.5k", 1536), ("2TiB", 2 << 40)])
 def test_sizes(text, value):
     assert parse_size(text) == value
+
+
+GUARDED = """lab:
+  guard: kernel
+  targets:
+    - name: iqn.2026-11.org.example:g
+      tpgs:
+        - attributes: {single_session: POLICY, authentication: 0}
+"""
+
+
+@pytest.mark.parametrize("policy, value", [("strict", "1"), ("reinstate", "2"), ("off", "0"),
+                                           ("1", "1"), ("2", "2"), ("0", "0")])
+def test_single_session_policy_words_become_the_attribute_value(policy, value):
+    cfg = parse_config(GUARDED.replace("POLICY", policy))
+    assert cfg.guard == "kernel"
+    assert cfg.targets[0].tpgs[0].attributes["single_session"] == value
+
+
+def test_single_session_needs_the_guard_module():
+    with pytest.raises(LabError) as e:
+        parse_config(GUARDED.replace("POLICY", "strict").replace("  guard: kernel\n", ""), "g.yaml")
+    assert str(e.value).startswith("g.yaml:5:") and "guard: kernel" in str(e.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    (GUARDED.replace("POLICY", "sometimes"), "expected strict, reinstate or off"),
+    (GUARDED.replace("POLICY", "strict").replace("guard: kernel", "guard: firewall"),
+     "lab.guard: expected one of none, kernel, nftables"),
+])
+def test_guard_errors_name_what_was_expected(text, words):
+    with pytest.raises(LabError, match=words):
+        parse_config(text, "g.yaml")
