@@ -57,6 +57,7 @@ GUEST_FILES = {
     "/usr/lib/python3/dist-packages/rtslib_fb/__init__.py": "python3-rtslib-fb",
     "/usr/sbin/losetup": "mount",
     "/usr/sbin/tc": "iproute2",
+    "/usr/bin/dbus-daemon": "dbus",   # targetcli-fb wants a system bus (Lab.targetcli)
 }
 
 

@@ -192,6 +192,17 @@ class Lab:
             raise LabError(f"{argv[0]} exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
         return proc
 
+    def targetcli(self, *args: str, timeout: float = 120) -> str:
+        """Runs targetcli in the guest and returns its output. targetcli-fb asks the system
+        D-Bus for tcmu-runner's handlers and fails without a bus, so one is started first."""
+        script = ("[ -S /run/dbus/system_bus_socket ] || { mkdir -p /run/dbus && "
+                  "dbus-daemon --system --fork; } >/dev/null 2>&1; exec targetcli \"$@\"")
+        res = self.agent.call("run", argv=["sh", "-c", script, "targetcli", *args], timeout=timeout)
+        if res["rc"] != 0:
+            raise LabError(f"targetcli {' '.join(args)} failed in the guest ({res['rc']}): "
+                           f"{(res['stdout'] + res['stderr']).strip()[-500:]}")
+        return res["stdout"]
+
     def qmp(self) -> QMP:
         return QMP(self.run_dir / "qmp.sock")
 

@@ -76,7 +76,18 @@ def serve(fd: int, ops: dict) -> None:
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
             if line.strip():
-                os.write(fd, encode(handle(line, ops)))
+                write_all(fd, encode(handle(line, ops)))
+
+
+def write_all(fd: int, data: bytes) -> None:
+    # A virtio-serial port takes at most what fits in its queue per write (about 64 KiB); what
+    # os.write does not take must be written again, or a large reply is cut and never ends.
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except InterruptedError:
+            continue
 
 
 def handle(line: bytes, ops: dict) -> dict:
