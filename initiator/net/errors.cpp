@@ -25,7 +25,7 @@ std::string_view describe(Errc e) noexcept {
     case Errc::discovery_failed: return "discovery failed";
     case Errc::invalid_argument: return "invalid argument";
     case Errc::logout_failed: return "logout failed";
-    case Errc::session_limit: return "refused: the target portal group already has a session";
+    case Errc::session_limit: return "new session refused by the target";
   }
   return "unknown iscsi.net error";
 }

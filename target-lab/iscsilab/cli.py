@@ -52,7 +52,9 @@ def cmd_status(args) -> int:
         return 1
     for run_dir, record in labs:
         lab = Lab.attach(run_dir.name)
-        print(f"lab {lab.name}: {record['status']}, netns {lab.netns}, qemu pid {record['qemu_pid']}")
+        guard = record.get("guard", "none")
+        print(f"lab {lab.name}: {record['status']}, netns {lab.netns}, qemu pid {record['qemu_pid']}"
+              + (f", split-brain guard: {guard}" if guard != "none" else ""))
         print_portals(lab.portals())
     return 0
 

@@ -158,7 +158,8 @@ class Lab:
         record = state.read(run_dir)
         if record is None or state.is_stale(run_dir, record):
             raise LabError(f"no lab named {name!r} is up (start one with `iscsilab lab up`)")
-        lab = cls(LabConfig(nics=record["nics"]), name=name, owned=False)
+        lab = cls(LabConfig(nics=record["nics"], guard=record.get("guard", "none")), name=name,
+                  owned=False)
         lab._qemu_pid = record["qemu_pid"]
         lab._portals = [PortalInfo(**p) for p in record["portals"]]
         lab.timings = record.get("timings", {})
@@ -231,6 +232,7 @@ class Lab:
     def _record(self, status: str) -> None:
         state.write(self.run_dir, {
             "name": self.name, "status": status, "netns": self.netns, "nics": self.config.nics,
+            "guard": self.config.guard,
             "qemu_pid": self._qemu_pid, "owner_pid": os.getpid() if self.owned else None,
             "portals": [p.__dict__ for p in self.portals()], "timings": self.timings,
             "created": time.time(),

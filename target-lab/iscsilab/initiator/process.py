@@ -96,6 +96,12 @@ class InitiatorProcess:
     def verify(self, key: str, lba: int, blocks: int, seed: int, lun: int = 0) -> dict:
         return self.call("verify", key=key, lba=lba, blocks=blocks, seed=seed, lun=lun)
 
+    def discover(self, portal: str) -> list[dict]:
+        return self.call("discover", portal=portal, name=self.name)
+
+    def stats(self, key: str) -> dict:
+        return self.call("stats", key=key)
+
     def nop(self, key: str) -> dict:
         return self.call("nop", key=key)
 

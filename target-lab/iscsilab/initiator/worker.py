@@ -99,6 +99,13 @@ class Worker:
         bad = [lba + i for i in range(blocks) if got[i * bs:(i + 1) * bs] != want[i * bs:(i + 1) * bs]]
         return {"ok": not bad, "bad_blocks": bad[:16]}
 
+    def op_discover(self, portal, name=None):
+        return [{"name": t.name, "portals": list(t.portals)}
+                for t in self.ini.discover(portal, self.settings(name, None, None))]
+
+    def op_stats(self, key):
+        return self.sessions[key].stats()
+
     def op_nop(self, key):
         return {"seconds": self.sessions[key].nop()}
 
