@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "proto/login/status.hpp"
+#include "proto/pdu/codec_detail.hpp"
 #include "proto/scsi/report_luns.hpp"
 
 namespace iscsi::net::detail {
@@ -23,6 +24,21 @@ std::exception_ptr make_error(Errc code, const std::string& detail) {
 }
 
 std::string secs(Seconds s) { return std::to_string(s.count()) + " s"; }
+
+// The parameters of the Async Messages that carry some, as open-iscsi logs them.
+std::string async_parameters(const pdu::AsyncMessage& m) {
+  const auto p = [](std::uint16_t v) { return std::to_string(v); };
+  switch (m.async_event) {
+    case pdu::AsyncEvent::logout_request: return " (within " + p(m.parameter3) + " s)";
+    case pdu::AsyncEvent::connection_drop:
+      return " (CID " + p(m.parameter1) + ", reconnect min " + p(m.parameter2) + " s max " +
+             p(m.parameter3) + " s)";
+    case pdu::AsyncEvent::session_drop:
+      return " (reconnect min " + p(m.parameter2) + " s max " + p(m.parameter3) + " s)";
+    case pdu::AsyncEvent::negotiation_request: return " (within " + p(m.parameter3) + " s)";
+    default: return "";
+  }
+}
 
 }  // namespace
 
@@ -144,6 +160,10 @@ Result<login::LoginMachine> Core::make_login_machine() {
     k.push_back({"MaxOutstandingR2T", std::to_string(p.max_outstanding_r2t)});
     k.push_back({"MaxConnections", std::to_string(p.max_connections)});
     k.push_back({"ErrorRecoveryLevel", std::to_string(p.error_recovery_level)});
+    // Offered although they are the defaults, as open-iscsi does: LIO proposes every key the
+    // initiator left out, in a response that already has T=1 (seen with Linux 6.1).
+    k.push_back({"DataPDUInOrder", "Yes"});
+    k.push_back({"DataSequenceInOrder", "Yes"});
   }
   return login::LoginMachine::create(std::move(cfg));
 }
@@ -265,8 +285,11 @@ void Core::on_read(const std::shared_ptr<Conn>& c, boost::system::error_code ec,
 }
 
 void Core::process_frames(const std::shared_ptr<Conn>& c) {
+  bool unpumped = false;  // PDUs handed to the session since the last pump
   while (c == conn_ && !c->dead) {
-    auto next = c->framer.next();
+    // Zero-copy: a Data-In's payload goes straight from the framer's buffer into the task's;
+    // every other PDU is copied out whole (small, and its handlers want an owned PDU).
+    auto next = c->framer.next_view();
     if (!next) {
       const pdu::Diagnostic& d = c->framer.diagnostic();
       if (phase_ == Phase::full_feature || phase_ == Phase::logging_out) {
@@ -277,19 +300,38 @@ void Core::process_frames(const std::shared_ptr<Conn>& c) {
       }
       return;
     }
-    if (!*next) return;
-    const pdu::Pdu& p = **next;
+    if (!*next) break;
+    const pdu::FrameView& v = **next;
+    const auto* data_in = std::get_if<pdu::DataIn>(v.header);
+    std::optional<pdu::Pdu> owned;
+    if (data_in == nullptr || phase_ == Phase::logging_in) {
+      owned.emplace(*v.header);
+      pdu::detail::attach_data(*owned, v.data);
+    }
     if (phase_ == Phase::logging_in) {
-      handle_login_pdu(c, p);
+      handle_login_pdu(c, *owned);
       continue;
     }
     if (phase_ == Phase::full_feature || phase_ == Phase::logging_out) {
-      (void)sess_->receive(cid_, p, SteadyClock::now());
-      pump();
+      if (owned) {
+        (void)sess_->receive(cid_, *owned, SteadyClock::now());
+      } else {
+        (void)sess_->receive_data_in(cid_, *data_in, v.data, SteadyClock::now());
+      }
+      // One pump for all the PDUs of a read while the session is plainly logged in: the
+      // commands their completions start then leave in one write, not one write per response.
+      // Anything else (logout, a failure, recovery) is pumped at once, as before.
+      if (phase_ == Phase::full_feature && sess_->state() == session::SessionState::logged_in) {
+        unpumped = true;
+      } else {
+        unpumped = false;
+        pump();
+      }
       continue;
     }
-    return;
+    break;
   }
+  if (unpumped) pump();
 }
 
 void Core::handle_login_pdu(const std::shared_ptr<Conn>& c, const pdu::Pdu& p) {
@@ -335,7 +377,8 @@ void Core::handle_login_pdu(const std::shared_ptr<Conn>& c, const pdu::Pdu& p) {
     return;
   }
   if (const auto* rj = std::get_if<login::Rejected>(&outcome)) {
-    login_attempt_failed(Errc::login_rejected, login::to_string(outcome), rj->temporary());
+    login_attempt_failed(rj->session_limit() ? Errc::session_limit : Errc::login_rejected,
+                         login::to_string(outcome), rj->temporary());
     return;
   }
   const auto& pe = std::get<login::ProtocolError>(outcome);
@@ -402,6 +445,12 @@ void Core::logged_in(const login::LoggedIn& li) {
   const auto now = SteadyClock::now();
   session::SessionConfig cfg;
   cfg.params = li.params;
+  // node.conn[0].iscsi.MaxXmitDataSegmentLength caps our data segments below the target's
+  // MaxRecvDataSegmentLength (0 = the target's value); params() then shows the limit in use.
+  if (const std::uint32_t x = opts_.iscsi.max_xmit_data_segment_length; x != 0) {
+    cfg.params.max_send_data_segment_length =
+        std::min(cfg.params.max_send_data_segment_length, std::max<std::uint32_t>(x, 512));
+  }
   cfg.tsih = li.tsih;
   cfg.cmd_sn = li.cmd_sn;
   cfg.exp_cmd_sn = li.exp_cmd_sn;
@@ -488,7 +537,16 @@ void Core::pump() {
       handle_event(*ev);
       progress = true;
     }
+    bool stats_fresh = false;
     while (auto comp = sess_->pop_completion()) {
+      if (!stats_fresh) {
+        // A caller woken by its completion may read stats() at once (a Reject counted in
+        // rjt_pdus): refresh the counters first, not only at the end of the pump.
+        std::lock_guard lock(mu_);
+        snap_.stats = sess_->stats();
+        snap_.stats.login_pdus = login_pdus_;
+        stats_fresh = true;
+      }
       dispatch(*comp);
       progress = true;
     }
@@ -522,13 +580,13 @@ void Core::arm_tick() {
     return;
   }
   const auto next = sess_->next_deadline();
-  if (next == armed_deadline_) return;
+  // Only ever move the timer earlier. The NOP-Out deadline moves later with every PDU received,
+  // and re-arming costs a timerfd_settime plus a cancelled wait each time (a sixth of the io
+  // thread at QD32). A timer that fires before the real deadline just ticks (nothing is due
+  // yet, on_tick does nothing) and is re-armed here by the pump that follows.
+  if (!next || (armed_deadline_ && *armed_deadline_ <= *next)) return;
   armed_deadline_ = next;
-  if (!next) {
-    tick_timer_.cancel();
-    return;
-  }
-  tick_timer_.expires_at(*next);
+  tick_timer_.expires_at(*next);  // a wait still pending ends with operation_aborted
   tick_timer_.async_wait([self = shared_from_this(), at = *next](boost::system::error_code ec) {
     if (ec || self->armed_deadline_ != at) return;
     self->armed_deadline_.reset();
@@ -648,7 +706,18 @@ void Core::handle_event(const session::Event& ev) {
       break;
     case EventKind::async_message: {
       std::string what = ev.async ? pdu::to_string(ev.async->async_event) : "async message";
+      if (ev.async) what += async_parameters(*ev.async);
       record(EventType::async_event, what);
+      rt_->log(conn_prefix() + "async event: " + what);
+      // RFC 7143 11.9.1 event 2/3: the target drops the connection itself; the loss is then
+      // handled as any other, with Parameter2 as Time2Wait (session_failed()). Event 4: we
+      // cannot renegotiate in full feature phase, so, as open-iscsi does, drop the connection
+      // and log in again, which negotiates every key anew; outstanding I/O is retried.
+      if (ev.async && ev.async->async_event == pdu::AsyncEvent::negotiation_request &&
+          phase_ == Phase::full_feature && sess_->state() == session::SessionState::logged_in) {
+        rt_->log(conn_prefix() + "parameter negotiation requested: dropping the connection");
+        sess_->on_transport_error(cid_, ConnError::conn_failed, SteadyClock::now());
+      }
       if (ev.async && ev.async->async_event == pdu::AsyncEvent::logout_request &&
           phase_ == Phase::full_feature && !logout_task_) {
         auto id = sess_->logout(pdu::LogoutReason::close_session, SteadyClock::now());
@@ -938,6 +1007,12 @@ void Core::schedule_relogin(milliseconds delay) {
     }
     ++self->reopen_attempts_;
     self->purpose_ = LoginPurpose::relogin;
+    {
+      // A temporary redirect (0x0101) was for the login it answered: every relogin starts at
+      // the configured portal again, or at a permanent redirect's (0x0102) new home.
+      std::lock_guard lock(self->mu_);
+      self->portal_ = self->original_portal_;
+    }
     (void)self->sess_->begin_recovery();
     self->update_snapshot();
     self->connect();

@@ -48,7 +48,9 @@ using tcp = asio::ip::tcp;
 // The io_context and its worker thread, shared by the Initiator and every Core (a Session that
 // outlives its Initiator then fails its calls instead of touching a dead io_context).
 struct Runtime {
-  asio::io_context io;
+  // One thread runs it (concurrency hint 1): handlers the io thread posts for itself (write
+  // completions) then skip the scheduler's lock and wake-up. Other threads still post safely.
+  asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
   // A second thread for blocking helper jobs the engine starts itself (rescan after a SCSI
@@ -98,6 +100,7 @@ class Core : public std::enable_shared_from_this<Core> {
   // --- any thread ---
   std::uint64_t next_handle() { return next_handle_.fetch_add(1); }
   void post(std::function<void()> fn);
+  bool on_io_thread() const { return rt_->io.get_executor().running_in_this_thread(); }
   Runtime& runtime() { return *rt_; }
 
   struct Snapshot {
@@ -190,6 +193,8 @@ class Core : public std::enable_shared_from_this<Core> {
   Kind kind_;
   std::string target_;
   Portal portal_;
+  // Where every login starts: the configured portal, or a permanent redirect's (0x0102) new
+  // one. portal_ is where the current login went (a temporary redirect's for that login only).
   Portal original_portal_;
   SessionOptions opts_;
   std::string send_targets_;

@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -121,6 +123,14 @@ class Session {
   // --- SCSI ----------------------------------------------------------------------------------
   // The raw result: CHECK CONDITION is data here, not an error.
   ScsiTask start(ScsiCommand cmd);
+  // The future-free form, for callers that keep many commands in flight (lab-iscsi-perf): no
+  // promise, and no thread hop when called from a callback. `done` runs on the engine's thread
+  // with the result, or with nullptr and the error; it must not block (no plain-form calls) but
+  // may start further commands. Called from a callback, a command the session refuses at once
+  // (closed, replacement_timeout) has `done` run before this returns. Returns the handle for
+  // abort_task().
+  using ScsiCallback = std::function<void(session::ScsiResult*, std::exception_ptr)>;
+  std::uint64_t start_with_callback(ScsiCommand cmd, ScsiCallback done);
   std::future<session::ScsiResult> scsi_async(ScsiCommand cmd);
   session::ScsiResult scsi(ScsiCommand cmd);
   // READ(16)/WRITE(16); blocks of the LUN's block length (found with READ CAPACITY once).
@@ -132,7 +142,8 @@ class Session {
   void test_unit_ready(std::uint16_t lun = 0);
   scsi::StandardInquiry inquiry(std::uint16_t lun = 0);
   ByteVector inquiry_vpd(std::uint8_t page, std::uint16_t lun = 0);
-  // READ CAPACITY(16), falling back to (10) when the target refuses (16).
+  // READ CAPACITY(16), falling back to (10) when the target refuses (16); a (10) answer of
+  // 0xFFFFFFFF (too big for (10)) asks (16) again and fails in words if it is still refused.
   Capacity read_capacity(std::uint16_t lun = 0);
   std::vector<std::uint16_t> report_luns();
   RescanReport rescan();

@@ -50,13 +50,21 @@ struct IscsiParamOptions {
   std::uint8_t error_recovery_level = 0;              // node.session.iscsi.ERL
   bool fast_abort = true;                             // node.session.iscsi.FastAbort (Yes)
   std::uint32_t max_recv_data_segment_length = 262144;  // node.conn[0].iscsi.MaxRecvDataSegmentLength
-  // node.conn[0].iscsi.MaxXmitDataSegmentLength: 0 = whatever the target declares.
+  // node.conn[0].iscsi.MaxXmitDataSegmentLength: 0 = whatever the target declares. Otherwise
+  // every data segment we send (immediate data, Data-Out, Text) is at most min(this, the
+  // target's MaxRecvDataSegmentLength); under 512 counts as 512. Session::params()
+  // .max_send_data_segment_length shows the limit in use.
   std::uint32_t max_xmit_data_segment_length = 0;
   // node.conn[0].iscsi.HeaderDigest / DataDigest: None, CRC32C, "CRC32C,None", "None,CRC32C".
   std::string header_digest = "None";
   std::string data_digest = "None";
 };
 
+// Login redirects (RFC 7143 11.13.5) are followed up to 8 deep. "Target moved temporarily"
+// (0x0101) serves the login it answers: every later login of the session (relogin after a
+// connection loss, after an async logout request) starts at the configured portal again.
+// "Target moved permanently" (0x0102) moves the session: later logins go to the new portal (as
+// open-iscsi updates the node record). Session::portal() is where the session is now.
 struct SessionOptions {
   // InitiatorName (from /etc/iscsi/initiatorname.iscsi; iface.initiatorname overrides).
   std::string initiator_name = "iqn.2026-11.org.iscsi-lab:initiator";
@@ -80,8 +88,12 @@ struct SessionOptions {
   unsigned reopen_max = 0;               // node.session.reopen_max (0 = unlimited)
 
   // Queueing.
-  unsigned cmds_max = 128;    // node.session.cmds_max
-  unsigned queue_depth = 32;  // node.session.queue_depth
+  // node.session.cmds_max: SCSI commands in flight per session (0 = no bound); more wait in
+  // order in the engine and go as earlier ones complete, they do not fail.
+  unsigned cmds_max = 128;
+  // node.session.queue_depth: Linux applies it per LUN (the SCSI device queue). Carried for the
+  // settings mapping; the engine bounds the session with cmds_max only.
+  unsigned queue_depth = 32;
 
   AuthOptions auth;          // node.session.auth.*
   IscsiParamOptions iscsi;   // node.session.iscsi.* and node.conn[0].iscsi.*

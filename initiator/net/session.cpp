@@ -122,25 +122,48 @@ session::ScsiResult checked(const std::shared_ptr<Core>& core, ScsiCommand cmd, 
   return r;
 }
 
-Capacity read_capacity_impl(const std::shared_ptr<Core>& core, std::uint16_t lun) {
+session::ScsiResult read_capacity16_result(const std::shared_ptr<Core>& core, std::uint16_t lun) {
   session::ScsiResult r16;
   for (int i = 0;; ++i) {
-    r16 = scsi_future(core, from_cdb(scsi::read_capacity16(32), lun, 32), core->next_handle()).get();
+    r16 = scsi_future(core, from_cdb(scsi::read_capacity16(32), lun, 32), core->next_handle())
+              .get();
     if (!unit_attention(r16) || i == kUnitAttentionRetries) break;
   }
+  return r16;
+}
+
+Capacity decode_capacity16(const session::ScsiResult& r16) {
+  auto d = scsi::decode_read_capacity16(r16.data);
+  if (!d) throw NetError(Errc::scsi_error, "READ CAPACITY(16) data: " + d.error().message());
+  auto blocks = d->block_count();
+  if (!blocks) throw NetError(Errc::scsi_error, "READ CAPACITY(16): " + blocks.error().message());
+  return {*blocks, d->block_length};
+}
+
+Capacity read_capacity_impl(const std::shared_ptr<Core>& core, std::uint16_t lun) {
+  session::ScsiResult r16 = read_capacity16_result(core, lun);
   Capacity cap;
   if (good(r16)) {
-    auto d = scsi::decode_read_capacity16(r16.data);
-    if (!d) throw NetError(Errc::scsi_error, "READ CAPACITY(16) data: " + d.error().message());
-    auto blocks = d->block_count();
-    if (!blocks) throw NetError(Errc::scsi_error, "READ CAPACITY(16): " + blocks.error().message());
-    cap = {*blocks, d->block_length};
+    cap = decode_capacity16(r16);
   } else {
-    // Older targets refuse SERVICE ACTION IN(16): fall back to READ CAPACITY(10).
+    // Older targets refuse SERVICE ACTION IN(16) (ILLEGAL REQUEST, INVALID COMMAND OPERATION
+    // CODE): fall back to READ CAPACITY(10), as sd does.
     auto r10 = checked(core, from_cdb(scsi::read_capacity10(), lun, 8), "READ CAPACITY(10)");
     auto d = scsi::decode_read_capacity10(r10.data);
     if (!d) throw NetError(Errc::scsi_error, "READ CAPACITY(10) data: " + d.error().message());
-    cap = {d->block_count(), d->block_length};
+    if (d->needs_read_capacity16()) {
+      // SBC-4 5.19.2: 0xFFFFFFFF means "too big for (10), ask (16)". Ask once more; the first
+      // refusal may have been passing. 0xFFFFFFFF + 1 blocks would be a wrong size.
+      r16 = read_capacity16_result(core, lun);
+      if (!good(r16)) {
+        throw NetError(Errc::scsi_error,
+                       "READ CAPACITY(10) reports more than 2^32-1 blocks, and READ "
+                       "CAPACITY(16) is refused: " + status_words(r16));
+      }
+      cap = decode_capacity16(r16);
+    } else {
+      cap = {d->block_count(), d->block_length};
+    }
   }
   core->with_snapshot_mut([&](auto& s) { s.block_length[lun] = cap.block_length; return 0; });
   return cap;
@@ -273,6 +296,24 @@ ScsiTask Session::start(ScsiCommand cmd) {
   t.handle = core_->next_handle();
   t.result = scsi_future(core_, std::move(cmd), t.handle);
   return t;
+}
+
+std::uint64_t Session::start_with_callback(ScsiCommand cmd, ScsiCallback done) {
+  const std::uint64_t handle = core_->next_handle();
+  auto submit = [core = core_, req = to_request(std::move(cmd)), handle,
+                 done = std::move(done)]() mutable {
+    core->submit_scsi(std::move(req), handle,
+                      [done = std::move(done)](session::Completion* c, std::exception_ptr e) {
+                        done(c != nullptr ? &c->scsi : nullptr, std::move(e));
+                      });
+  };
+  // From a callback (the engine's thread) submit at once: a post would cost a queue round.
+  if (core_->on_io_thread()) {
+    submit();
+  } else {
+    core_->post(std::move(submit));
+  }
+  return handle;
 }
 
 std::future<session::ScsiResult> Session::scsi_async(ScsiCommand cmd) {

@@ -3,7 +3,9 @@
 // negotiation code (proto/), one connection at a time, blocking I/O on its own thread. It
 // answers logins (AuthMethod None, every operational key through login::Negotiation as the
 // target), NOP-Outs, a few SCSI commands (TEST UNIT READY, INQUIRY, REPORT LUNS, READ
-// CAPACITY(16), READ(16) of zeroes) and Logout, and lets the test push Async Messages.
+// CAPACITY(16) and (10), READ(16) of pattern_byte(), writes with one R2T for what was not sent
+// unsolicited) and Logout, and lets the test push Async Messages, drop the connection, hold
+// commands, refuse READ CAPACITY(16), and misbehave once on the next READ(16).
 #pragma once
 
 // <utility> first: Boost 1.74 asio/awaitable.hpp uses std::exchange without including it.
@@ -11,8 +13,11 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +32,7 @@
 #include "proto/pdu/framer.hpp"
 #include "proto/pdu/pdu.hpp"
 #include "proto/scsi/report_luns.hpp"
+#include "proto/scsi/sense.hpp"
 #include "proto/text/codec.hpp"
 
 namespace iscsi::net::test {
@@ -37,6 +43,28 @@ class ScriptedTarget {
   static constexpr std::uint64_t kHeldLba = 0xDEAD;
   static constexpr std::uint16_t kSilentTmfLun = 7;
   static constexpr std::uint8_t kRejectedOpcode = 0xFE;
+  using Clock = std::chrono::steady_clock;
+
+  // One protocol violation on the next READ(16) (not of kHeldLba), then normal service again.
+  enum class Misbehave : std::uint8_t {
+    none,
+    wrong_stat_sn,      // the status-bearing Data-In skips 5 StatSNs
+    unknown_itt,        // a SCSI Response with an ITT the initiator never issued
+    datasn_gap,         // two Data-In PDUs numbered 0 and 2
+    truncated_pdu,      // a Data-In header promising more data than follows, then close
+    close_mid_data_in,  // the first of two Data-In PDUs, then close
+  };
+
+  // The bytes READ(16) returns: a function of the LBA and the offset, so tests check them.
+  static std::uint8_t pattern_byte(std::uint64_t lba, std::size_t i) {
+    const std::uint64_t x = lba * 512 + i;
+    return static_cast<std::uint8_t>((x * 2654435761u) >> 13);
+  }
+  static ByteVector pattern(std::uint64_t lba, std::size_t n) {
+    ByteVector v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = pattern_byte(lba, i);
+    return v;
+  }
 
   // `address`: "127.0.0.1" or "::1". With `redirect_port`, every login is answered with
   // "target moved temporarily (0x0101)" to 127.0.0.1:<redirect_port>.
@@ -70,6 +98,86 @@ class ScriptedTarget {
   int report_luns_seen() const { return report_luns_seen_; }
   void set_blocks(std::uint64_t blocks) { blocks_ = blocks; }
 
+  // Redirects (see the constructor) say "moved permanently (0x0102)" instead.
+  void set_redirect_permanent(bool permanent) { redirect_permanent_ = permanent; }
+  // When each TCP connection was accepted.
+  std::vector<Clock::time_point> accept_times() const {
+    std::lock_guard lock(mu_);
+    return accepts_;
+  }
+  // Closes the current connection, as a target that drops it (after an Async Message 2 or 3)
+  // does; false when there is none. Returns with the time of the drop in `when`.
+  bool drop_connection(Clock::time_point* when = nullptr) {
+    std::lock_guard lock(mu_);
+    if (!sock_) return false;
+    if (when) *when = Clock::now();
+    boost::system::error_code ec;
+    sock_->shutdown(tcp::socket::shutdown_both, ec);
+    return true;
+  }
+  // READ(16) of kHeldLba is held unanswered while this is true (the default).
+  void set_hold(bool hold) { hold_ = hold; }
+  std::size_t held_now() const {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
+  std::size_t max_held() const { return max_held_; }
+  int held_seen() const { return held_seen_; }
+  // Answers every held command with its data and GOOD status.
+  void release_held() {
+    std::lock_guard lock(mu_);
+    if (!sock_ || !ffp_) return;
+    std::vector<pdu::ScsiCommand> held;
+    held.swap(held_);
+    for (const auto& cmd : held) {
+      answer_read_locked(cmd, pattern(kHeldLba, cmd.expected_data_transfer_length));
+    }
+  }
+  // READ CAPACITY(16) is refused with CHECK CONDITION, ILLEGAL REQUEST, INVALID COMMAND
+  // OPERATION CODE (5/20/00) the next `n` times (-1: always).
+  void set_rc16_refusals(int n) { rc16_refusals_ = n; }
+  // RETURNED LOGICAL BLOCK ADDRESS of READ CAPACITY(10) (default: blocks - 1, capped).
+  void set_rc10_last_lba(std::uint32_t lba) {
+    std::lock_guard lock(mu_);
+    rc10_last_lba_ = lba;
+  }
+  int rc16_seen() const { return rc16_seen_; }
+  int rc10_seen() const { return rc10_seen_; }
+  void set_misbehave(Misbehave m) {
+    std::lock_guard lock(mu_);
+    misbehave_ = m;
+  }
+  // The largest data segment of any SCSI Command (immediate data) or Data-Out received.
+  std::size_t max_data_segment_seen() const { return max_segment_; }
+  std::size_t dataout_seen() const { return dataout_seen_; }
+  std::size_t writes_done() const { return writes_done_; }
+  // The CmdSN window every response opens (MaxCmdSN = ExpCmdSN + window - 1); default 65.
+  void set_window(std::uint32_t window) { window_ = std::max<std::uint32_t>(window, 1); }
+  // A target ping: NOP-In with a TTT, which the initiator must echo in a NOP-Out.
+  [[nodiscard]] bool send_ping(std::uint32_t ttt) {
+    std::lock_guard lock(mu_);
+    if (!sock_ || !ffp_) return false;
+    pdu::NopIn in;
+    in.itt = pdu::kReservedTag;
+    in.ttt = ttt;
+    in.stat_sn = stat_sn_;  // not advanced: the ping is no status
+    in.exp_cmd_sn = exp_cmd_sn_;
+    in.max_cmd_sn = exp_cmd_sn_ + (window_ - 1);
+    in.data = {'p', 'i', 'n', 'g'};
+    write_locked(pdu::Pdu{std::move(in)});
+    return true;
+  }
+  // TTTs of the NOP-Outs that answered send_ping(), and their data.
+  std::vector<std::pair<std::uint32_t, ByteVector>> ping_answers() const {
+    std::lock_guard lock(mu_);
+    return ping_answers_;
+  }
+  // The next `n` login requests are answered "service unavailable (0x0301)", a temporary
+  // target error, and the connection closed.
+  void set_login_failures(int n) { login_failures_ = n; }
+  // The Logout Response code (default: closed successfully).
+  void set_logout_response(pdu::LogoutResponseCode code) { logout_response_ = code; }
+
   // Sends an Async Message on the current connection (StatSN etc. filled in here); false when
   // no connection is in full feature phase.
   [[nodiscard]] bool send_async(pdu::AsyncMessage m) {
@@ -78,7 +186,7 @@ class ScriptedTarget {
     m.stat_sn = stat_sn_;
     stat_sn_ = stat_sn_ + 1;
     m.exp_cmd_sn = exp_cmd_sn_;
-    m.max_cmd_sn = exp_cmd_sn_ + 64;
+    m.max_cmd_sn = exp_cmd_sn_ + (window_ - 1);
     write_locked(pdu::Pdu{std::move(m)});
     return true;
   }
@@ -94,8 +202,11 @@ class ScriptedTarget {
       if (ec || stop_) return;
       {
         std::lock_guard lock(mu_);
+        accepts_.push_back(Clock::now());
         sock_ = std::make_unique<tcp::socket>(std::move(s));
         ffp_ = false;
+        held_.clear();  // tasks of the old connection are gone with it
+        writes_.clear();
       }
       serve();
       std::lock_guard lock(mu_);
@@ -119,8 +230,11 @@ class ScriptedTarget {
 
   void serve() {
     pdu::Framer framer(pdu::FramerConfig{pdu::Direction::initiator_to_target});
+    // DefaultTime2Wait 0 on our side lets the initiator's offer decide (the key takes the
+    // larger value), so tests control the wait before a relogin.
     login::Negotiation neg(login::NegotiationContext{login::Party::target, pdu::Stage::security,
-                                                     true, login::SessionType::normal});
+                                                     true, login::SessionType::normal},
+                           text::KeyValueList{{"DefaultTime2Wait", "0"}});
     for (;;) {
       auto buf = framer.prepare(65536);
       boost::system::error_code ec;
@@ -140,13 +254,27 @@ class ScriptedTarget {
 
   bool handle(const pdu::Pdu& p, login::Negotiation& neg, pdu::Framer& framer) {
     if (const auto* req = std::get_if<pdu::LoginRequest>(&p)) {
+      if (login_failures_ > 0) {
+        --login_failures_;
+        pdu::LoginResponse rsp;
+        rsp.csg = req->csg;
+        rsp.isid = req->isid;
+        rsp.itt = req->itt;
+        rsp.status_class = pdu::LoginStatusClass::target_error;
+        rsp.status_detail = 0x01;
+        rsp.stat_sn = SerialNumber{1};
+        rsp.exp_cmd_sn = req->cmd_sn;
+        rsp.max_cmd_sn = req->cmd_sn + 1;
+        write(pdu::Pdu{std::move(rsp)});
+        return false;
+      }
       if (redirect_) {
         pdu::LoginResponse rsp;
         rsp.csg = req->csg;
         rsp.isid = req->isid;
         rsp.itt = req->itt;
         rsp.status_class = pdu::LoginStatusClass::redirection;
-        rsp.status_detail = 0x01;
+        rsp.status_detail = redirect_permanent_ ? 0x02 : 0x01;
         rsp.stat_sn = SerialNumber{1};
         rsp.exp_cmd_sn = req->cmd_sn;
         rsp.max_cmd_sn = req->cmd_sn + 1;
@@ -177,7 +305,7 @@ class ScriptedTarget {
         exp_cmd_sn_ = req->cmd_sn;
       }
       rsp.exp_cmd_sn = req->cmd_sn;
-      rsp.max_cmd_sn = req->cmd_sn + 64;
+      rsp.max_cmd_sn = req->cmd_sn + (window_ - 1);
       if (keys) {
         text::KeyValueList answer;
         auto got = neg.receive(*keys);
@@ -205,8 +333,24 @@ class ScriptedTarget {
       write(pdu::Pdu{std::move(rsp)});
       return true;
     }
+    if (const auto* out = std::get_if<pdu::DataOut>(&p)) {
+      std::lock_guard lock(mu_);
+      ++dataout_seen_;
+      note_segment(out->data.size());
+      auto it = writes_.find(out->itt);
+      if (it == writes_.end()) return true;
+      it->second.received += static_cast<std::uint32_t>(out->data.size());
+      if (out->final_pdu) advance_write_locked(it);
+      return true;
+    }
     if (const auto* nop = std::get_if<pdu::NopOut>(&p)) {
-      if (nop->itt == pdu::kReservedTag) return true;
+      if (nop->itt == pdu::kReservedTag) {
+        if (nop->ttt != pdu::kReservedTag) {
+          std::lock_guard lock(mu_);
+          ping_answers_.emplace_back(nop->ttt, nop->data);
+        }
+        return true;
+      }
       pdu::NopIn in;
       in.itt = nop->itt;
       in.ttt = pdu::kReservedTag;
@@ -242,13 +386,48 @@ class ScriptedTarget {
         rj.stat_sn = stat_sn_;  // a Reject carries StatSN but does not advance it for the task
         stat_sn_ = stat_sn_ + 1;
         rj.exp_cmd_sn = exp_cmd_sn_;
-        rj.max_cmd_sn = exp_cmd_sn_ + 64;
+        rj.max_cmd_sn = exp_cmd_sn_ + (window_ - 1);
         rj.data_sn_or_r2t_sn = SerialNumber{0};
         write_locked(pdu::Pdu{std::move(rj)});
         return true;
       }
-      // READ(16) of kHeldLba is never answered: a command to abort.
-      if (cmd->cdb[0] == 0x88 && load_be64(&cmd->cdb[2]) == kHeldLba) return true;
+      // READ(16) of kHeldLba is held (never answered, by default): a command to abort.
+      if (cmd->cdb[0] == 0x88 && load_be64(&cmd->cdb[2]) == kHeldLba) {
+        ++held_seen_;
+        if (hold_) {
+          pdu::ScsiCommand h = *cmd;
+          h.data.clear();
+          held_.push_back(std::move(h));
+          max_held_ = std::max(max_held_.load(), held_.size());
+          return true;
+        }
+      }
+      if (cmd->write) {
+        note_segment(cmd->data.size());
+        auto it = writes_.emplace(cmd->itt, PendingWrite{*cmd, 0, SerialNumber{0}}).first;
+        it->second.cmd.data.clear();
+        it->second.received = static_cast<std::uint32_t>(cmd->data.size());
+        if (cmd->final_pdu) advance_write_locked(it);
+        return true;
+      }
+      if (cmd->cdb[0] == 0x9E) {
+        ++rc16_seen_;
+        if (rc16_refusals_ != 0) {
+          if (rc16_refusals_ > 0) --rc16_refusals_;
+          pdu::ScsiResponse r;
+          r.itt = cmd->itt;
+          r.status = 0x02;  // CHECK CONDITION
+          auto sense = scsi::build_fixed_sense(scsi::SenseKey::illegal_request, 0x20, 0x00);
+          r.data = pdu::make_sense_data(sense);
+          fill_status(r);
+          write_locked(pdu::Pdu{std::move(r)});
+          return true;
+        }
+      }
+      if (cmd->cdb[0] == 0x25) ++rc10_seen_;
+      if (cmd->cdb[0] == 0x88 && misbehave_ != Misbehave::none) {
+        return misbehave_locked(*cmd, std::exchange(misbehave_, Misbehave::none));
+      }
       ByteVector data = scsi_data(cmd->cdb, cmd->expected_data_transfer_length);
       if (cmd->read && !data.empty()) {
         pdu::DataIn in;
@@ -282,6 +461,7 @@ class ScriptedTarget {
     if (const auto* lo = std::get_if<pdu::LogoutRequest>(&p)) {
       pdu::LogoutResponse r;
       r.itt = lo->itt;
+      r.response = logout_response_;
       {
         std::lock_guard lock(mu_);
         if (!lo->immediate) exp_cmd_sn_ = lo->cmd_sn + 1;
@@ -294,18 +474,124 @@ class ScriptedTarget {
     return true;
   }
 
+  struct PendingWrite {
+    pdu::ScsiCommand cmd;
+    std::uint32_t received = 0;
+    SerialNumber r2t_sn{0};
+  };
+
+  void note_segment(std::size_t n) { max_segment_ = std::max(max_segment_.load(), n); }
+
+  // A write whose unsolicited data (or an R2T's sequence) ended: GOOD once every byte came,
+  // else one R2T for the rest (tests keep writes within MaxBurstLength).
+  void advance_write_locked(std::map<std::uint32_t, PendingWrite>::iterator it) {
+    PendingWrite& w = it->second;
+    const std::uint32_t want = w.cmd.expected_data_transfer_length;
+    if (w.received >= want) {
+      pdu::ScsiResponse r;
+      r.itt = w.cmd.itt;
+      r.status = 0;
+      fill_status(r);
+      writes_.erase(it);
+      ++writes_done_;  // before the answer: the test may look the moment it has it
+      write_locked(pdu::Pdu{std::move(r)});
+      return;
+    }
+    pdu::R2T r2t;
+    r2t.lun = w.cmd.lun;
+    r2t.itt = w.cmd.itt;
+    r2t.ttt = next_ttt_++;
+    r2t.r2t_sn = w.r2t_sn;
+    w.r2t_sn = w.r2t_sn + 1;
+    r2t.buffer_offset = w.received;
+    r2t.desired_data_transfer_length = want - w.received;
+    r2t.stat_sn = stat_sn_;  // an R2T carries StatSN without advancing it
+    r2t.exp_cmd_sn = exp_cmd_sn_;
+    r2t.max_cmd_sn = exp_cmd_sn_ + (window_ - 1);
+    write_locked(pdu::Pdu{std::move(r2t)});
+  }
+
+  pdu::DataIn data_in_for(const pdu::ScsiCommand& cmd, SerialNumber data_sn, std::uint32_t offset,
+                          ByteVector data) {
+    pdu::DataIn in;
+    in.itt = cmd.itt;
+    in.lun = cmd.lun;
+    in.data_sn = data_sn;
+    in.buffer_offset = offset;
+    in.data = std::move(data);
+    in.stat_sn = stat_sn_;  // advanced by the status-bearing one only
+    in.exp_cmd_sn = exp_cmd_sn_;
+    in.max_cmd_sn = exp_cmd_sn_ + (window_ - 1);
+    return in;
+  }
+
+  void answer_read_locked(const pdu::ScsiCommand& cmd, ByteVector data) {
+    pdu::DataIn in = data_in_for(cmd, SerialNumber{0}, 0, std::move(data));
+    in.final_pdu = true;
+    in.status_present = true;
+    in.status = 0;
+    fill_status(in);
+    write_locked(pdu::Pdu{std::move(in)});
+  }
+
+  // The one-shot misbehaviour on a READ(16); false closes the connection.
+  bool misbehave_locked(const pdu::ScsiCommand& cmd, Misbehave m) {
+    const std::uint32_t len = cmd.expected_data_transfer_length;
+    ByteVector all = pattern(load_be64(&cmd.cdb[2]), len);
+    const std::uint32_t half = len / 2;
+    ByteVector first(all.begin(), all.begin() + half);
+    ByteVector second(all.begin() + half, all.end());
+    switch (m) {
+      case Misbehave::none: break;
+      case Misbehave::wrong_stat_sn: {
+        stat_sn_ = stat_sn_ + 5;
+        answer_read_locked(cmd, std::move(all));
+        return true;
+      }
+      case Misbehave::unknown_itt: {
+        pdu::ScsiResponse r;
+        r.itt = cmd.itt ^ 0x00A50000u;
+        fill_status(r);
+        write_locked(pdu::Pdu{std::move(r)});
+        return true;
+      }
+      case Misbehave::datasn_gap: {
+        write_locked(pdu::Pdu{data_in_for(cmd, SerialNumber{0}, 0, std::move(first))});
+        pdu::DataIn in = data_in_for(cmd, SerialNumber{2}, half, std::move(second));
+        in.final_pdu = true;
+        in.status_present = true;
+        fill_status(in);
+        write_locked(pdu::Pdu{std::move(in)});
+        return true;
+      }
+      case Misbehave::truncated_pdu: {
+        ByteVector out;
+        const pdu::Pdu in{data_in_for(cmd, SerialNumber{0}, 0, std::move(first))};
+        (void)pdu::encode(in, {}, out);
+        out.resize(pdu::kBhsLength + half / 2);  // the header and half its data segment
+        boost::system::error_code ec;
+        boost::asio::write(*sock_, boost::asio::buffer(out), ec);
+        return false;
+      }
+      case Misbehave::close_mid_data_in:
+        write_locked(pdu::Pdu{data_in_for(cmd, SerialNumber{0}, 0, std::move(first))});
+        return false;
+    }
+    return true;
+  }
+
   template <class T>
   void fill_status(T& pdu_out) {
     pdu_out.stat_sn = stat_sn_;
     stat_sn_ = stat_sn_ + 1;
     pdu_out.exp_cmd_sn = exp_cmd_sn_;
-    pdu_out.max_cmd_sn = exp_cmd_sn_ + 64;
+    pdu_out.max_cmd_sn = exp_cmd_sn_ + (window_ - 1);
   }
   void fill_status(pdu::DataIn& in) {
     in.stat_sn = stat_sn_;
     stat_sn_ = stat_sn_ + 1;
     in.exp_cmd_sn = exp_cmd_sn_;
-    in.max_cmd_sn = exp_cmd_sn_ + 64;
+    in.max_cmd_sn = exp_cmd_sn_ + (window_ - 1);
   }
 
   ByteVector scsi_data(const std::array<std::uint8_t, 16>& cdb, std::uint32_t alloc) {
@@ -335,8 +621,17 @@ class ScriptedTarget {
         d[10] = 0x02;
         return d;
       }
-      case 0x88:  // READ(16): zeroes
-        return ByteVector(alloc, 0);
+      case 0x25: {  // READ CAPACITY(10): 512-byte blocks
+        ByteVector d(8, 0);
+        const std::uint64_t last = blocks_ - 1;
+        store_be32(d.data(), rc10_last_lba_ ? *rc10_last_lba_
+                                            : static_cast<std::uint32_t>(
+                                                  std::min<std::uint64_t>(last, 0xFFFFFFFFu)));
+        d[6] = 0x02;
+        return d;
+      }
+      case 0x88:  // READ(16): the pattern
+        return pattern(load_be64(&cdb[2]), alloc);
       default:
         return {};
     }
@@ -345,8 +640,29 @@ class ScriptedTarget {
   boost::asio::io_context io_;
   tcp::acceptor acceptor_;
   std::thread thread_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::unique_ptr<tcp::socket> sock_;
+  std::vector<Clock::time_point> accepts_;
+  std::atomic<bool> redirect_permanent_{false};
+  std::atomic<bool> hold_{true};
+  std::vector<pdu::ScsiCommand> held_;
+  std::atomic<std::size_t> max_held_{0};
+  std::atomic<int> held_seen_{0};
+  std::atomic<int> rc16_refusals_{0};
+  std::optional<std::uint32_t> rc10_last_lba_;
+  std::atomic<int> rc16_seen_{0};
+  std::atomic<int> rc10_seen_{0};
+  Misbehave misbehave_ = Misbehave::none;  // under mu_
+  std::atomic<std::size_t> max_segment_{0};
+  std::atomic<std::size_t> dataout_seen_{0};
+  std::atomic<std::size_t> writes_done_{0};
+  std::map<std::uint32_t, PendingWrite> writes_;
+  std::uint32_t next_ttt_ = 0x100;
+  std::atomic<std::uint32_t> window_{65};
+  std::atomic<int> login_failures_{0};
+  std::vector<std::pair<std::uint32_t, ByteVector>> ping_answers_;
+  std::atomic<pdu::LogoutResponseCode> logout_response_{
+      pdu::LogoutResponseCode::closed_successfully};
   std::atomic<bool> stop_{false};
   std::atomic<bool> ffp_{false};
   std::atomic<int> logins_{0};

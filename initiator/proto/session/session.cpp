@@ -661,7 +661,7 @@ std::error_code Session::receive(std::uint16_t cid, const pdu::Pdu& pdu, TimePoi
         } else if constexpr (std::is_same_v<T, pdu::DataIn>) {
           ++stats_.datain_pdus;
           stats_.rxdata_octets += p.data.size();
-          err = on_data_in(c, p, detail);
+          err = on_data_in(c, p, p.data, detail);
         } else if constexpr (std::is_same_v<T, pdu::R2T>) {
           ++stats_.r2t_pdus;
           err = on_r2t(c, p, detail);
@@ -687,10 +687,31 @@ std::error_code Session::receive(std::uint16_t cid, const pdu::Pdu& pdu, TimePoi
         }
       },
       pdu);
+  return after_receive(c, err, detail);
+}
+
+std::error_code Session::receive_data_in(std::uint16_t cid, const pdu::DataIn& p, ByteSpan data,
+                                         TimePoint now) {
+  Connection* cp = conn(cid);
+  if (cp == nullptr) return Errc::unknown_connection;
+  Connection& c = *cp;
+  const ConnState cs = c.sm.state();
+  if (cs == ConnState::free || cs == ConnState::cleanup_wait) return Errc::not_logged_in;
+  c.last_rx = now;
+  std::string detail;
+  ++stats_.datain_pdus;
+  stats_.rxdata_octets += data.size();
+  const ConnError err = on_data_in(c, p, data, detail);
+  return after_receive(c, err, detail);
+}
+
+// What every received PDU ends with: a dropped PDU reported, a failure failing the connection,
+// or commands the new window admits sent.
+std::error_code Session::after_receive(Connection& c, ConnError err, std::string& detail) {
   if (err == ConnError::no_scsi_cmd) {
     Event e;
     e.kind = EventKind::dropped_pdu;
-    e.cid = cid;
+    e.cid = c.cid;
     e.conn_error = err;
     e.detail = std::move(detail);
     emit(std::move(e));
@@ -821,7 +842,8 @@ ConnError Session::on_scsi_response(Connection& c, const pdu::ScsiResponse& p,
   return ConnError::none;
 }
 
-ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, std::string& detail) {
+ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, ByteSpan data,
+                              std::string& detail) {
   (void)update_window(p.exp_cmd_sn, p.max_cmd_sn);
   if (p.status_present) {
     if (auto e = check_stat_sn(c, p.stat_sn, true); e != ConnError::none) {
@@ -842,21 +864,27 @@ ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, std::string& 
     return ConnError::datasn;
   }
   const std::uint32_t capacity = t->req.read_length;
-  const std::uint64_t end = std::uint64_t{p.buffer_offset} + p.data.size();
+  const std::uint64_t end = std::uint64_t{p.buffer_offset} + data.size();
   if (end > capacity) {
     detail = "Data-In [" + std::to_string(p.buffer_offset) + ", " + std::to_string(end) +
              ") runs past the expected read length " + std::to_string(capacity);
     return ConnError::data_offset;
   }
-  if (config_.params.data_pdu_in_order && !p.data.empty() && p.buffer_offset != t->read_next) {
+  if (config_.params.data_pdu_in_order && !data.empty() && p.buffer_offset != t->read_next) {
     detail = "Data-In at offset " + std::to_string(p.buffer_offset) + ", expected " +
              std::to_string(t->read_next) + " (DataPDUInOrder=Yes)";
     return ConnError::data_offset;
   }
   ++t->next_data_sn;
-  if (!p.data.empty()) {
-    if (t->read_buf.size() < capacity) t->read_buf.resize(capacity);
-    std::copy(p.data.begin(), p.data.end(), t->read_buf.begin() + p.buffer_offset);
+  if (!data.empty()) {
+    if (p.buffer_offset == t->read_buf.size()) {
+      // In order (the usual case): append, so the buffer is never zero-filled first.
+      if (t->read_buf.capacity() < capacity) t->read_buf.reserve(capacity);
+      t->read_buf.insert(t->read_buf.end(), data.begin(), data.end());
+    } else {
+      if (t->read_buf.size() < end) t->read_buf.resize(capacity);
+      std::copy(data.begin(), data.end(), t->read_buf.begin() + p.buffer_offset);
+    }
     t->read_high = std::max(t->read_high, static_cast<std::uint32_t>(end));
     t->read_next = static_cast<std::uint32_t>(end);
   }
@@ -1289,6 +1317,9 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
   exp_cmd_sn_ = config_.exp_cmd_sn;
   max_cmd_sn_ = config_.max_cmd_sn;
   logout_pending_ = false;
+  // The old connection's requests (drop with its Time2Wait, logout, negotiate) are spent: a
+  // later failure must not wait a Time2Wait the target gave for an earlier one.
+  async_ = {};
   set_session_state(SessionEvent::login_complete);
   if (auto ec = add_connection(config_.cid, config_.exp_stat_sn,
                                config_.params.max_send_data_segment_length, now)) {

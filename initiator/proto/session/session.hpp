@@ -207,7 +207,8 @@ struct Stats {
   std::uint64_t timeout_err = 0;
 };
 
-// The parameters a target's Async Message asked for (kept until the next one of its kind).
+// The parameters a target's Async Message asked for (kept until the next one of its kind, or
+// until reinstate() starts over on a new connection).
 struct AsyncRequests {
   std::optional<std::uint16_t> logout_within_s;     // event 1: Parameter3
   std::optional<pdu::AsyncMessage> connection_drop;  // event 2: P1 CID, P2 Time2Wait, P3 Time2Retain
@@ -323,6 +324,11 @@ class Session {
   // A PDU the framer decoded on connection `cid`. Errc::connection_failed when it failed the
   // connection (an Event says why); Errc::unknown_connection / not_logged_in otherwise.
   std::error_code receive(std::uint16_t cid, const pdu::Pdu& pdu, TimePoint now);
+  // The same for a Data-In whose payload is given apart (`p.data` is not looked at): what the
+  // framer's zero-copy next_view() yields, so the payload is copied once, into the task's
+  // buffer, instead of into a PDU first.
+  std::error_code receive_data_in(std::uint16_t cid, const pdu::DataIn& p, ByteSpan data,
+                                  TimePoint now);
   // The framer failed (bad header, digest, ...): fails the connection with its classification.
   void on_receive_error(std::uint16_t cid, const pdu::Diagnostic& diag, TimePoint now);
   // The transport went away (read EOF, write error).
@@ -389,7 +395,8 @@ class Session {
   ConnError lookup(std::uint32_t itt, TaskKind kind, Task*& out, std::string& detail);
   ConnError on_nop_in(Connection& c, const pdu::NopIn& p, TimePoint now, std::string& detail);
   ConnError on_scsi_response(Connection& c, const pdu::ScsiResponse& p, std::string& detail);
-  ConnError on_data_in(Connection& c, const pdu::DataIn& p, std::string& detail);
+  ConnError on_data_in(Connection& c, const pdu::DataIn& p, ByteSpan data, std::string& detail);
+  std::error_code after_receive(Connection& c, ConnError err, std::string& detail);
   ConnError on_r2t(Connection& c, const pdu::R2T& p, std::string& detail);
   ConnError on_tmf_response(Connection& c, const pdu::TaskMgmtResponse& p, std::string& detail);
   ConnError on_text_response(Connection& c, const pdu::TextResponse& p, std::string& detail);
