@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""lab-iscsi-perf against libiscsi's iscsi-perf, on the same tgtd null LUN, in one run.
+
+Starts ONE tgtd on loopback (iscsilab.peers.tgtd.Tgtd, LUN 1 = null backing store, 512-byte
+blocks) and runs both tools alternately -- for every repetition and every point, one run of each,
+the order flipping between repetitions, so load on this shared machine falls on both sides of
+a ratio -- then prints medians:
+
+    4 KiB QD1    iscsi-perf -b 8    -m 1
+    4 KiB QD32   iscsi-perf -b 8    -m 32
+    1 MiB QD8    iscsi-perf -b 2048 -m 8
+
+IOPS and MB/s come from each tool's final line, `iops average N (M MB/s)` (MB = 2^20 bytes).
+CPU time per I/O is the tool's user+system time (os.wait4 on its process, so login and READ
+CAPACITY are included: a few ms against seconds of I/O) divided by IOPS x seconds run.
+
+Needs root (tgtd) and Debian's libiscsi-bin. Run with Debian's interpreter:
+
+    /usr/bin/python3 bench/perf_vs_libiscsi.py [--reps 5] [--seconds 5] [--ours PATH] [--json F]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TOP / "target-lab"))
+
+from iscsilab.peers.tgtd import Tgtd, unavailable_reason  # noqa: E402
+
+LIBISCSI_PERF = "/usr/bin/iscsi-perf"
+DEFAULT_OURS = TOP / "build" / "default" / "initiator" / "cli" / "lab-iscsi-perf"
+
+# (label, blocks per request at 512-byte blocks, requests in flight)
+POINTS = [("4 KiB QD1", 8, 1), ("4 KiB QD32", 8, 32), ("1 MiB QD8", 2048, 8)]
+BLOCK_BYTES = 512  # tgt's null backing store; checked against each tool's banner
+
+FINAL = re.compile(r"^iops average (\d+) \((\d+) MB/s\) *$")
+TRANSFER = re.compile(r"FIXED transfer size of (\d+) blocks \((\d+) byte\)")
+
+
+@dataclass
+class Run:
+    iops: int
+    mbps: int
+    cpu_us_per_io: float
+
+
+@dataclass
+class Series:
+    runs: list[Run] = field(default_factory=list)
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.runs)
+
+
+def final_figures(out: str) -> tuple[int, int] | None:
+    """The last `iops average N (M MB/s)` alone on a line (lines end at \\r or \\n)."""
+    found = None
+    for line in re.split(r"[\r\n]", out):
+        m = FINAL.match(line)
+        if m:
+            found = int(m.group(1)), int(m.group(2))
+    return found
+
+
+def run_once(argv: list[str], seconds: int, blocks: int) -> Run:
+    """Runs one tool to completion; figures from its final line, CPU from wait4()."""
+    r_fd, w_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: stdout and stderr into the pipe, then exec
+        try:
+            os.close(r_fd)
+            os.dup2(w_fd, 1)
+            os.dup2(w_fd, 2)
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(127)
+    os.close(w_fd)
+    chunks = []
+    with os.fdopen(r_fd, "rb") as f:
+        for chunk in iter(lambda: f.read(65536), b""):
+            chunks.append(chunk)
+    _, status, usage = os.wait4(pid, 0)
+    out = b"".join(chunks).decode(errors="replace")
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {code}:\n{out[-2000:]}")
+    m = TRANSFER.search(out)
+    if not m or int(m.group(1)) != blocks or int(m.group(2)) != blocks * BLOCK_BYTES:
+        raise RuntimeError(f"{argv[0]}: unexpected transfer size (want {blocks} x {BLOCK_BYTES} "
+                           f"bytes):\n{out[-2000:]}")
+    figures = final_figures(out)
+    if figures is None:
+        raise RuntimeError(f"{argv[0]}: no final 'iops average N (M MB/s)' line:\n{out[-2000:]}")
+    iops, mbps = figures
+    cpu_s = usage.ru_utime + usage.ru_stime
+    ios = max(1, iops * seconds)
+    return Run(iops, mbps, cpu_s * 1e6 / ios)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=int, default=5, help="runs of each tool per point (median)")
+    ap.add_argument("--seconds", type=int, default=5, help="-t of each run")
+    ap.add_argument("--ours", type=Path, default=DEFAULT_OURS, help="the lab-iscsi-perf binary")
+    ap.add_argument("--libiscsi", type=Path, default=Path(LIBISCSI_PERF))
+    ap.add_argument("--points", default="all",
+                    help="comma-separated subset of: " + ", ".join(p[0] for p in POINTS))
+    ap.add_argument("--json", type=Path, help="also write the runs and medians here")
+    args = ap.parse_args()
+
+    why = unavailable_reason()
+    if why:
+        print(f"perf_vs_libiscsi: {why}", file=sys.stderr)
+        return 2
+    for tool in (args.ours, args.libiscsi):
+        if not os.access(tool, os.X_OK):
+            print(f"perf_vs_libiscsi: {tool} not found (build target lab-iscsi-perf; "
+                  "apt-get install libiscsi-bin)", file=sys.stderr)
+            return 2
+    points = POINTS if args.points == "all" else [
+        p for p in POINTS if p[0] in {s.strip() for s in args.points.split(",")}]
+    if not points:
+        print(f"perf_vs_libiscsi: no point matches {args.points!r}", file=sys.stderr)
+        return 2
+
+    tools = {"lab-iscsi-perf": str(args.ours), "libiscsi iscsi-perf": str(args.libiscsi)}
+    series = {(p[0], t): Series() for p in points for t in tools}
+    load_before = os.getloadavg()
+    started = time.time()
+    with Tgtd(null_lun=True, file_lun_bytes=0) as tgt:
+        url = tgt.url(Tgtd.NULL_LUN)
+        for rep in range(args.reps):
+            for label, blocks, qd in points:
+                order = list(tools.items())
+                if rep % 2:
+                    order.reverse()
+                for name, path in order:
+                    argv = [path, "-t", str(args.seconds), "-b", str(blocks), "-m", str(qd), url]
+                    run = run_once(argv, args.seconds, blocks)
+                    series[(label, name)].runs.append(run)
+                    print(f"  rep {rep + 1}/{args.reps} {label:<11} {name:<20} "
+                          f"{run.iops:>8} IOPS {run.mbps:>6} MB/s {run.cpu_us_per_io:7.1f} CPU us/IO",
+                          flush=True)
+    load_after = os.getloadavg()
+
+    print()
+    print(f"medians of {args.reps} interleaved runs of {args.seconds} s each, tgtd null LUN on "
+          f"loopback; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
+          f"({os.cpu_count()} CPUs, {time.time() - started:.0f} s)")
+    header = f"| {'point':<11} | {'tool':<20} | {'IOPS':>8} | {'MB/s':>6} | {'CPU us/IO':>9} | " \
+             f"{'IOPS ours/libiscsi':>18} | {'CPU ours/libiscsi':>17} |"
+    print(header)
+    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+    summary = []
+    for label, _, _ in points:
+        ours = series[(label, "lab-iscsi-perf")]
+        theirs = series[(label, "libiscsi iscsi-perf")]
+        ratio = ours.median("iops") / max(1, theirs.median("iops"))
+        cpu_ratio = ours.median("cpu_us_per_io") / max(1e-9, theirs.median("cpu_us_per_io"))
+        for name, s in (("lab-iscsi-perf", ours), ("libiscsi iscsi-perf", theirs)):
+            mine = name == "lab-iscsi-perf"
+            print(f"| {label:<11} | {name:<20} | {s.median('iops'):>8.0f} | {s.median('mbps'):>6.0f} | "
+                  f"{s.median('cpu_us_per_io'):>9.1f} | {(f'{ratio:.2f}' if mine else ''):>18} | "
+                  f"{(f'{cpu_ratio:.2f}' if mine else ''):>17} |")
+            summary.append({"point": label, "tool": name, "iops": s.median("iops"),
+                            "mbps": s.median("mbps"), "cpu_us_per_io": s.median("cpu_us_per_io"),
+                            "runs": [vars(r) for r in s.runs]})
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"reps": args.reps, "seconds": args.seconds,
+                                         "load_before": load_before, "load_after": load_after,
+                                         "results": summary}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

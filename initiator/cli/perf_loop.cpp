@@ -1,0 +1,250 @@
+// The measuring loop (see perf_loop.hpp). Commands are started with
+// Session::start_with_callback, and each completion starts the next command from the engine's
+// thread, as iscsi-perf does from its callback: no futures, no thread hop per command. The
+// calling thread only starts the first batch, watches for signals and waits for the end.
+#include "cli/perf_loop.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "cli/perf_report.hpp"
+#include "proto/scsi/cdb.hpp"
+
+namespace iscsi::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint8_t kStatusGood = 0x00;
+constexpr std::uint8_t kStatusCheckCondition = 0x02;
+constexpr std::uint8_t kStatusBusy = 0x08;
+
+class Loop : public std::enable_shared_from_this<Loop> {
+ public:
+  Loop(net::Session& s, std::uint16_t lun, const net::Capacity& cap, const PerfOptions& o,
+       const std::atomic<int>& interrupts, std::FILE* out, std::FILE* err)
+      : s_(s),
+        lun_(lun),
+        cap_(cap),
+        o_(o),
+        interrupts_(interrupts),
+        out_(out),
+        err_(err),
+        rng_(std::random_device{}()) {
+    if (o_.write) write_buffer_.assign(std::size_t{o_.blocks_per_io} * cap_.block_length, 0);
+  }
+
+  void bind_self() { self_ = weak_from_this(); }
+
+  PerfTotals run() {
+    std::unique_lock lock(mu_);
+    first_ = last_ = Clock::now();
+    fill();
+    // Bounded waits, so a signal is noticed even when the target stalls.
+    while (in_flight_ != 0 && !t_.aborted) {
+      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      if (interrupts_.load() >= 2) t_.aborted = true;
+      const auto now = Clock::now();
+      // -t also ends a run whose commands stopped completing (no callback to notice it).
+      const bool timed_out =
+          o_.runtime_s != 0 && now - first_ >= std::chrono::seconds(o_.runtime_s);
+      if ((interrupts_.load() == 1 || timed_out) && !finished_) finish(now);
+    }
+    if (!finished_ && !t_.aborted) finish(Clock::now());
+    // After an abort, commands may still be in flight: their callbacks must find us ignoring
+    // them (done_), not destroyed, so the loop object is shared with them (see run_perf).
+    done_ = true;
+    return t_;
+  }
+
+ private:
+  // Called with mu_ held.
+  void start(std::uint64_t lba, std::uint32_t blocks) {
+    net::ScsiCommand cmd;
+    cmd.lun = lun_;
+    auto cdb = o_.write ? scsi::write16(lba, blocks) : scsi::read16(lba, blocks);
+    if (!cdb) throw net::NetError(net::Errc::invalid_argument, cdb.error().message());
+    cmd.cdb.assign(cdb->bytes.begin(), cdb->bytes.begin() + cdb->length);
+    const std::size_t bytes = std::size_t{blocks} * cap_.block_length;
+    if (o_.write) {
+      cmd.direction = session::DataDirection::write;
+      cmd.write_data.assign(write_buffer_.begin(),
+                            write_buffer_.begin() + static_cast<std::ptrdiff_t>(bytes));
+    } else {
+      cmd.direction = session::DataDirection::read;
+      cmd.read_length = static_cast<std::uint32_t>(bytes);
+    }
+    ++in_flight_;
+    s_.start_with_callback(std::move(cmd), [self = self_.lock(), lba, blocks](
+                                               session::ScsiResult* r, std::exception_ptr e) {
+      if (self) self->on_done(r, std::move(e), lba, blocks);
+    });
+  }
+
+  // The engine's thread: account for one completion, then top the queue up again.
+  void on_done(session::ScsiResult* r, std::exception_ptr e, std::uint64_t lba,
+               std::uint32_t blocks) {
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    if (done_) return;
+    try {
+      complete(r, std::move(e), lba, blocks);
+      if (!t_.aborted) {
+        progress(Clock::now());
+        fill();
+      }
+    } catch (const std::exception& ex) {
+      std::fprintf(err_, "\n%s\n", ex.what());
+      t_.aborted = true;
+    }
+    if (in_flight_ == 0 || t_.aborted) cv_.notify_all();
+  }
+
+  // Tops the queue up to -m commands, as iscsi-perf's fill_read_queue does.
+  void fill() {
+    if (finished_) return;
+    const std::uint64_t n = cap_.blocks;
+    if (pos_ >= n) pos_ = 0;
+    while (in_flight_ < o_.max_in_flight && pos_ < n && !t_.aborted) {
+      if (o_.random) pos_ = std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_);
+      std::uint32_t blocks = o_.blocks_per_io;
+      if (n - pos_ < blocks) blocks = static_cast<std::uint32_t>(n - pos_);
+      if (o_.random_blocks) blocks = std::uniform_int_distribution<std::uint32_t>(1, blocks)(rng_);
+      start(pos_, blocks);
+      pos_ += blocks;
+    }
+  }
+
+  const char* verb() const { return o_.write ? "Write16" : "Read16"; }
+
+  void failed(const std::string& why) {
+    std::fprintf(err_, "%s failed with %s\n", verb(), why.c_str());
+    ++t_.errors;
+    if (!o_.ignore_errors) t_.aborted = true;
+  }
+
+  void complete(session::ScsiResult* result, std::exception_ptr e, std::uint64_t lba,
+                std::uint32_t blocks) {
+    if (e) {
+      // The session failed (not the command): -n does not cover that, as in iscsi-perf.
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        failed(ex.what());
+      }
+      t_.aborted = true;
+      return;
+    }
+    const session::ScsiResult& r = *result;
+    const bool good = r.response == pdu::ScsiResponseCode::command_completed_at_target;
+    const bool unit_attention = r.status == kStatusCheckCondition && r.sense &&
+                                r.sense->key == scsi::SenseKey::unit_attention;
+    if (good && (r.status == kStatusBusy || unit_attention)) {
+      // As iscsi-perf: send it again, but not for ever.
+      if (r.status == kStatusBusy) ++t_.busy;
+      if (++retries_ > 4ull * o_.max_in_flight) {
+        failed("too many retries (BUSY or UNIT ATTENTION)");
+        return;
+      }
+      start(lba, blocks);
+      return;
+    }
+    if (good && r.status == kStatusGood) {
+      retries_ = 0;
+      ++t_.ios;
+      t_.bytes += std::uint64_t{blocks} * cap_.block_length;
+      return;
+    }
+    char status[8];
+    std::snprintf(status, sizeof status, "0x%02x", r.status);
+    std::string why = std::string("SCSI status ") + status;
+    if (r.sense) why += " (" + scsi::to_string(*r.sense) + ")";
+    if (!good) why = "iSCSI response " + pdu::to_string(r.response);
+    failed(why);
+  }
+
+  static std::uint64_t per_second(std::uint64_t count, Clock::duration d) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    return ns <= 0 ? 0
+                   : static_cast<std::uint64_t>(1e9 * static_cast<double>(count) /
+                                                static_cast<double>(ns));
+  }
+
+  std::uint64_t bytes_per_io() const { return std::uint64_t{o_.blocks_per_io} * cap_.block_length; }
+
+  void progress(Clock::time_point now) {
+    if (now - last_ < std::chrono::seconds(1) || finished_) return;
+    const auto elapsed = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(now - first_).count());
+    if (o_.runtime_s != 0 && elapsed >= o_.runtime_s) {
+      finish(now);
+      return;
+    }
+    ProgressFigures f;
+    f.remaining_s = o_.runtime_s != 0 ? o_.runtime_s - elapsed : elapsed;
+    f.lba = pos_;
+    f.iops_current = per_second(t_.ios - last_ios_, now - last_);
+    f.bytes_current = per_second(t_.bytes - last_bytes_, now - last_);
+    f.iops_average = per_second(t_.ios, now - first_);
+    f.bytes_average = per_second(t_.bytes, now - first_);
+    f.in_flight = in_flight_;
+    f.busy = static_cast<std::uint32_t>(t_.busy);
+    std::fprintf(out_, "\r%s        %s", progress_line(f).c_str(), o_.logging ? "\n" : "");
+    std::fflush(out_);
+    last_ = now;
+    last_ios_ = t_.ios;
+    last_bytes_ = t_.bytes;
+  }
+
+  // Stops submitting and prints the final line; the commands in flight still drain.
+  void finish(Clock::time_point now) {
+    finished_ = true;
+    std::fprintf(out_, "\r%s%s",
+                 final_line(per_second(t_.ios, now - first_), bytes_per_io()).c_str(),
+                 std::string(56, ' ').c_str());
+    std::fflush(out_);
+  }
+
+  net::Session& s_;
+  std::uint16_t lun_;
+  net::Capacity cap_;
+  const PerfOptions& o_;
+  const std::atomic<int>& interrupts_;
+  std::FILE* out_;
+  std::FILE* err_;
+  std::mt19937_64 rng_;
+  ByteVector write_buffer_;
+  std::weak_ptr<Loop> self_;
+  // Recursive: a command may fail inside start_with_callback (dead session), which runs its
+  // callback before returning.
+  std::recursive_mutex mu_;
+  std::condition_variable_any cv_;
+  std::uint32_t in_flight_ = 0;
+  bool done_ = false;
+  PerfTotals t_;
+  std::uint64_t pos_ = 0;
+  std::uint64_t retries_ = 0;
+  bool finished_ = false;
+  Clock::time_point first_;
+  Clock::time_point last_;
+  std::uint64_t last_ios_ = 0;
+  std::uint64_t last_bytes_ = 0;
+};
+
+}  // namespace
+
+PerfTotals run_perf(net::Session& session, std::uint16_t lun, const net::Capacity& capacity,
+                    const PerfOptions& options, const std::atomic<int>& interrupts, std::FILE* out,
+                    std::FILE* err) {
+  // Shared with the callbacks of commands still in flight after an abort. The options,
+  // streams and counter it refers to live for the whole program (perf_main).
+  auto loop = std::make_shared<Loop>(session, lun, capacity, options, interrupts, out, err);
+  loop->bind_self();
+  return loop->run();
+}
+
+}  // namespace iscsi::cli

@@ -1,0 +1,173 @@
+// lab-iscsi-perf: libiscsi iscsi-perf's measurement (same options, URL and output) run through
+// our initiator (net::Initiator / net::Session), so one script can time either tool.
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "cli/cli_error.hpp"
+#include "cli/iscsi_url.hpp"
+#include "cli/perf_loop.hpp"
+#include "cli/perf_options.hpp"
+#include "net/initiator.hpp"
+
+namespace {
+
+using namespace iscsi;
+
+// Exit codes as iscsi-perf: 1 usage or failed I/O, 10 setup (URL, login, READ CAPACITY).
+constexpr int kExitUsage = 1;
+constexpr int kExitIo = 1;
+constexpr int kExitSetup = 10;
+
+std::atomic<int> g_interrupts{0};
+
+extern "C" void on_signal(int) { g_interrupts.fetch_add(1); }
+
+void install_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// libiscsi reads the CHAP credentials from the environment too; the URL wins.
+void credentials_from_env(cli::IscsiUrl& url) {
+  if (url.user.empty()) {
+    if (const char* u = std::getenv("LIBISCSI_CHAP_USERNAME")) url.user = u;
+  }
+  if (!url.user.empty() && url.password.empty()) {
+    if (const char* p = std::getenv("LIBISCSI_CHAP_PASSWORD"))
+      url.password = auth::Secret(std::string_view(p));
+  }
+  if (url.target_user.empty()) {
+    if (const char* u = std::getenv("LIBISCSI_CHAP_TARGET_USERNAME")) url.target_user = u;
+  }
+  if (!url.target_user.empty() && url.target_password.empty()) {
+    if (const char* p = std::getenv("LIBISCSI_CHAP_TARGET_PASSWORD")) {
+      url.target_password = auth::Secret(std::string_view(p));
+    }
+  }
+}
+
+net::SessionOptions session_options(const cli::PerfOptions& o, const cli::IscsiUrl& url) {
+  net::SessionOptions s;
+  s.initiator_name = o.initiator_name;
+  // iscsi-perf offers "None,CRC32C" (ISCSI_HEADER_DIGEST_NONE_CRC32C): same here.
+  s.iscsi.header_digest = url.header_digest.empty() ? "None,CRC32C" : url.header_digest;
+  s.initial_login_retry_max = 0;  // fail at once, as iscsi-perf does
+  // The host queue must not be what limits -m.
+  s.cmds_max = std::max<unsigned>(s.cmds_max, o.max_in_flight);
+  s.queue_depth = std::max<unsigned>(s.queue_depth, o.max_in_flight);
+  if (o.max_reconnects == 0) {
+    s.replacement_timeout = net::Seconds{0};  // no relogin: the first error fails the I/O
+  } else if (o.max_reconnects > 0) {
+    s.reopen_max = static_cast<unsigned>(o.max_reconnects);
+  }
+  if (!url.user.empty()) {
+    s.auth.authmethod = net::AuthMethodSetting::chap;
+    s.auth.username = url.user;
+    s.auth.password = url.password.clone();
+    s.auth.username_in = url.target_user;
+    s.auth.password_in = url.target_password.clone();
+  }
+  return s;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  cli::PerfOptions o;
+  try {
+    o = cli::parse_perf_options(args);
+  } catch (const cli::UsageError& e) {
+    std::fprintf(stderr, "lab-iscsi-perf: %s\n\n%s", e.what(), cli::perf_usage().c_str());
+    return kExitUsage;
+  }
+  if (o.help) {
+    std::fputs(cli::perf_usage().c_str(), stdout);
+    return 0;
+  }
+  std::printf("lab-iscsi-perf (iscsi-lab) - iscsi-perf compatible output\n\n");
+  cli::IscsiUrl url;
+  try {
+    url = cli::parse_iscsi_url(o.url);
+  } catch (const cli::UsageError& e) {
+    std::fprintf(stderr, "Failed to parse URL: %s\n", e.what());
+    return kExitSetup;
+  }
+  credentials_from_env(url);
+
+  net::Initiator initiator;
+  std::shared_ptr<net::Session> session;
+  net::Capacity cap;
+  try {
+    session = initiator.login(url.target, net::Portal{url.host, url.port}, session_options(o, url));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "Login Failed. %s\n", e.what());
+    return kExitSetup;
+  }
+  std::printf("connected to %s\n", url.redacted().c_str());
+  try {
+    cap = session->read_capacity(url.lun);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "failed to send readcapacity command: %s\n", e.what());
+    return kExitSetup;
+  }
+  if (cap.blocks == 0 || cap.block_length == 0) {
+    std::fprintf(stderr, "the LUN reports no capacity\n");
+    return kExitSetup;
+  }
+  std::printf("capacity is %llu blocks or %llu byte (%llu MB)\n",
+              static_cast<unsigned long long>(cap.blocks),
+              static_cast<unsigned long long>(cap.bytes()),
+              static_cast<unsigned long long>(cap.bytes() >> 20));
+  std::printf("performing %s %s with %u parallel requests\n", o.random ? "RANDOM" : "SEQUENTIAL",
+              o.write ? "WRITE" : "READ", o.max_in_flight);
+  if (o.random_blocks) {
+    std::printf("RANDOM transfer size of 1 - %u blocks (%u - %llu byte)\n", o.blocks_per_io,
+                cap.block_length,
+                static_cast<unsigned long long>(o.blocks_per_io) * cap.block_length);
+  } else {
+    std::printf("FIXED transfer size of %u blocks (%llu byte)\n", o.blocks_per_io,
+                static_cast<unsigned long long>(o.blocks_per_io) * cap.block_length);
+  }
+  if (o.runtime_s != 0) {
+    std::printf("will run for %llu seconds.\n", static_cast<unsigned long long>(o.runtime_s));
+  } else {
+    std::printf("infinite runtime - press CTRL-C to abort.\n");
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+
+  install_signals();
+  cli::PerfTotals t;
+  try {
+    t = cli::run_perf(*session, url.lun, cap, o, g_interrupts, stdout, stderr);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "\n%s\n", e.what());
+    t.aborted = true;
+  }
+  if (t.aborted) {
+    std::printf("\nABORTED!\n");
+    return kExitIo;
+  }
+  std::printf("\n\nfinished.\n");
+  std::fflush(stdout);
+  try {
+    session->logout();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "logout: %s\n", e.what());
+  }
+  return t.errors != 0 && !o.ignore_errors ? kExitIo : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return run(argc, argv); }
