@@ -1,0 +1,296 @@
+// Session: SCSI I/O, task management, NOP, logout, and the cheap introspection calls (stats,
+// events, state, params, TSIH, ISID). Every call that waits on the engine releases the GIL.
+#include <pybind11/chrono.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "bindings.hpp"
+#include "proto/session/session_state.hpp"
+
+namespace iscsi::python {
+
+SessionHandle::~SessionHandle() { close(); }
+
+std::shared_ptr<net::Session> SessionHandle::get() const {
+  std::lock_guard lock(mu_);
+  if (!session_) throw net::NetError(net::Errc::session_closed, "session closed (close() was called)");
+  return session_;
+}
+
+void SessionHandle::close() noexcept {
+  std::shared_ptr<net::Session> drop;
+  {
+    std::lock_guard lock(mu_);
+    drop = std::move(session_);
+  }
+}
+
+bool SessionHandle::closed() const {
+  std::lock_guard lock(mu_);
+  return !session_;
+}
+
+namespace {
+
+using Handle = SessionHandle;
+using py::gil_scoped_release;
+
+// Runs `fn(session)` without the GIL.
+template <class F>
+auto blocking(const Handle& h, F&& fn) {
+  auto s = h.get();
+  gil_scoped_release nogil;
+  return fn(*s);
+}
+
+py::bytes to_bytes(const ByteVector& v) {
+  return py::bytes(reinterpret_cast<const char*>(v.data()), v.size());
+}
+
+// Any C-contiguous buffer (bytes, bytearray, memoryview, array, numpy) -> the engine's owned
+// buffer. The engine keeps write data until the target has taken it (R2T, recovery retries), so
+// the one copy is made here, without the GIL, while the Py_buffer pins the exporter.
+ByteVector copy_buffer(const py::object& data) {
+  Py_buffer view;
+  if (PyObject_GetBuffer(data.ptr(), &view, PyBUF_C_CONTIGUOUS) != 0) throw py::error_already_set();
+  ByteVector out;
+  try {
+    gil_scoped_release nogil;
+    out.resize(static_cast<std::size_t>(view.len));
+    if (view.len > 0) std::memcpy(out.data(), view.buf, static_cast<std::size_t>(view.len));
+  } catch (...) {
+    PyBuffer_Release(&view);
+    throw;
+  }
+  PyBuffer_Release(&view);
+  return out;
+}
+
+py::dict stats_dict(const session::Stats& s) {
+  // iscsiadm -m session --stats field names, in its order.
+  py::dict d;
+  d["txdata_octets"] = s.txdata_octets;
+  d["rxdata_octets"] = s.rxdata_octets;
+  d["noptx_pdus"] = s.noptx_pdus;
+  d["scsicmd_pdus"] = s.scsicmd_pdus;
+  d["tmfcmd_pdus"] = s.tmfcmd_pdus;
+  d["login_pdus"] = s.login_pdus;
+  d["text_pdus"] = s.text_pdus;
+  d["dataout_pdus"] = s.dataout_pdus;
+  d["logout_pdus"] = s.logout_pdus;
+  d["snack_pdus"] = s.snack_pdus;
+  d["noprx_pdus"] = s.noprx_pdus;
+  d["scsirsp_pdus"] = s.scsirsp_pdus;
+  d["tmfrsp_pdus"] = s.tmfrsp_pdus;
+  d["textrsp_pdus"] = s.textrsp_pdus;
+  d["datain_pdus"] = s.datain_pdus;
+  d["logoutrsp_pdus"] = s.logoutrsp_pdus;
+  d["r2t_pdus"] = s.r2t_pdus;
+  d["async_pdus"] = s.async_pdus;
+  d["rjt_pdus"] = s.rjt_pdus;
+  d["digest_err"] = s.digest_err;
+  d["timeout_err"] = s.timeout_err;
+  return d;
+}
+
+const char* digest_name(login::Digest d) { return d == login::Digest::crc32c ? "CRC32C" : "None"; }
+
+py::dict params_dict(const login::NegotiatedParams& p) {
+  // RFC 7143 key names; MaxXmitDataSegmentLength is what we may send (the target's declaration).
+  py::dict d;
+  d["HeaderDigest"] = digest_name(p.header_digest);
+  d["DataDigest"] = digest_name(p.data_digest);
+  d["MaxConnections"] = p.max_connections;
+  d["InitialR2T"] = p.initial_r2t;
+  d["ImmediateData"] = p.immediate_data;
+  d["MaxRecvDataSegmentLength"] = p.max_recv_data_segment_length;
+  d["MaxXmitDataSegmentLength"] = p.max_send_data_segment_length;
+  d["MaxBurstLength"] = p.max_burst_length;
+  d["FirstBurstLength"] = p.first_burst_length;
+  d["DefaultTime2Wait"] = p.default_time2wait;
+  d["DefaultTime2Retain"] = p.default_time2retain;
+  d["MaxOutstandingR2T"] = p.max_outstanding_r2t;
+  d["DataPDUInOrder"] = p.data_pdu_in_order;
+  d["DataSequenceInOrder"] = p.data_sequence_in_order;
+  d["ErrorRecoveryLevel"] = p.error_recovery_level;
+  d["AuthMethod"] = p.auth_method;
+  d["TargetPortalGroupTag"] =
+      p.target_portal_group_tag ? py::object(py::int_(*p.target_portal_group_tag)) : py::none();
+  d["TargetAlias"] = p.target_alias;
+  return d;
+}
+
+}  // namespace
+
+void bind_session(py::module_& m) {
+  py::class_<Handle, std::shared_ptr<Handle>>(
+      m, "Session",
+      "A logged-in iSCSI session (from Initiator.login). Thread-safe: calls from several Python "
+      "threads run concurrently in the engine. LBAs and lengths are in the LUN's blocks.")
+      // --- SCSI ----------------------------------------------------------------------------
+      .def(
+          "read",
+          [](const Handle& h, std::uint64_t lba, std::uint32_t blocks, std::uint16_t lun) {
+            ByteVector data = blocking(h, [&](net::Session& s) { return s.read(lba, blocks, lun); });
+            return to_bytes(data);
+          },
+          py::arg("lba"), py::arg("blocks"), py::arg("lun") = 0,
+          "READ(16) of `blocks` blocks at `lba`; returns the bytes.")
+      .def(
+          "write",
+          [](const Handle& h, std::uint64_t lba, const py::object& data, std::uint16_t lun) {
+            auto s = h.get();
+            ByteVector bytes = copy_buffer(data);
+            gil_scoped_release nogil;
+            s->write(lba, std::move(bytes), lun);
+          },
+          py::arg("lba"), py::arg("data"), py::arg("lun") = 0,
+          "WRITE(16) of `data` (bytes or any contiguous buffer, a whole number of blocks) at "
+          "`lba`.")
+      .def(
+          "read_capacity",
+          [](const Handle& h, std::uint16_t lun) {
+            return blocking(h, [&](net::Session& s) { return s.read_capacity(lun); });
+          },
+          py::arg("lun") = 0, "READ CAPACITY(16), falling back to (10).")
+      .def(
+          "inquiry",
+          [](const Handle& h, std::uint16_t lun) {
+            return blocking(h, [&](net::Session& s) { return s.inquiry(lun); });
+          },
+          py::arg("lun") = 0, "Standard INQUIRY.")
+      .def(
+          "inquiry_vpd",
+          [](const Handle& h, std::uint8_t page, std::uint16_t lun) {
+            ByteVector data = blocking(h, [&](net::Session& s) { return s.inquiry_vpd(page, lun); });
+            return to_bytes(data);
+          },
+          py::arg("page"), py::arg("lun") = 0, "INQUIRY with EVPD: the raw page.")
+      .def(
+          "report_luns",
+          [](const Handle& h) { return blocking(h, [](net::Session& s) { return s.report_luns(); }); },
+          "REPORT LUNS: the LUN numbers, sorted.")
+      .def(
+          "rescan",
+          [](const Handle& h) { return blocking(h, [](net::Session& s) { return s.rescan(); }); },
+          "REPORT LUNS, INQUIRY and READ CAPACITY per LUN; what was added, removed, resized.")
+      .def(
+          "test_unit_ready",
+          [](const Handle& h, std::uint16_t lun) {
+            blocking(h, [&](net::Session& s) { s.test_unit_ready(lun); });
+          },
+          py::arg("lun") = 0, "TEST UNIT READY; raises ScsiError when not ready.")
+      // --- iSCSI ---------------------------------------------------------------------------
+      .def(
+          "nop",
+          [](const Handle& h) {
+            const auto rtt = blocking(h, [](net::Session& s) { return s.nop(); });
+            return std::chrono::duration<double>(rtt).count();
+          },
+          "A NOP-Out ping; returns the round trip time in seconds.")
+      .def(
+          "abort_task",
+          [](const Handle& h, std::uint64_t handle, std::uint16_t lun) {
+            return blocking(h, [&](net::Session& s) { return s.abort_task(handle, lun); });
+          },
+          py::arg("handle"), py::arg("lun") = 0, "ABORT TASK for the command with this handle.")
+      .def(
+          "abort_task_set",
+          [](const Handle& h, std::uint16_t lun) {
+            return blocking(h, [&](net::Session& s) { return s.abort_task_set(lun); });
+          },
+          py::arg("lun") = 0, "ABORT TASK SET.")
+      .def(
+          "clear_task_set",
+          [](const Handle& h, std::uint16_t lun) {
+            return blocking(h, [&](net::Session& s) { return s.clear_task_set(lun); });
+          },
+          py::arg("lun") = 0, "CLEAR TASK SET.")
+      .def(
+          "lun_reset",
+          [](const Handle& h, std::uint16_t lun) {
+            return blocking(h, [&](net::Session& s) { return s.lun_reset(lun); });
+          },
+          py::arg("lun") = 0, "LOGICAL UNIT RESET.")
+      .def(
+          "target_warm_reset",
+          [](const Handle& h) {
+            return blocking(h, [](net::Session& s) { return s.target_warm_reset(); });
+          },
+          "TARGET WARM RESET.")
+      .def(
+          "target_cold_reset",
+          [](const Handle& h) {
+            return blocking(h, [](net::Session& s) { return s.target_cold_reset(); });
+          },
+          "TARGET COLD RESET (the target drops the connection afterwards).")
+      .def(
+          "logout",
+          [](Handle& h) {
+            auto s = h.get();
+            gil_scoped_release nogil;
+            s->logout();
+          },
+          "Logout (close the session). stats(), events() and the properties still answer "
+          "afterwards; I/O raises SessionClosedError.")
+      .def(
+          "close",
+          [](Handle& h) {
+            gil_scoped_release nogil;
+            h.close();
+          },
+          "Drops the connection without logging out (idempotent).")
+      // --- introspection -------------------------------------------------------------------
+      .def("stats", [](const Handle& h) { return stats_dict(h.get()->stats()); },
+           "Counters with the field names of iscsiadm -m session --stats.")
+      .def("events", [](const Handle& h) { return h.get()->events(); },
+           "The timestamped event log, oldest first.")
+      .def_property_readonly("state", [](const Handle& h) { return h.get()->state_name(); },
+                             "Session state as open-iscsi prints it (LOGGED_IN, FAILED, ...).")
+      .def_property_readonly("params", [](const Handle& h) { return params_dict(h.get()->params()); },
+                             "The negotiated operational keys (RFC 7143 names).")
+      .def_property_readonly("tsih", [](const Handle& h) { return h.get()->tsih(); })
+      .def_property_readonly("isid", [](const Handle& h) { return h.get()->isid().to_u48(); },
+                             "The 48-bit ISID as an int.")
+      .def_property_readonly("target_name", [](const Handle& h) { return h.get()->target_name(); })
+      .def_property_readonly("portal", [](const Handle& h) { return h.get()->portal().to_string(); })
+      .def_property_readonly("reinstatements",
+                             [](const Handle& h) { return h.get()->reinstatements(); },
+                             "Relogins that succeeded since the first login.")
+      .def_property_readonly("closed", &Handle::closed)
+      .def("__enter__", [](const std::shared_ptr<Handle>& h) { return h; })
+      .def(
+          "__exit__",
+          [](Handle& h, const py::object& exc_type, const py::object&, const py::object&) {
+            // Log out cleanly; while another exception propagates, a failing logout must not
+            // replace it.
+            if (!h.closed()) {
+              try {
+                auto s = h.get();
+                gil_scoped_release nogil;
+                s->logout();
+              } catch (const net::NetError& e) {
+                // Already logged out (logout() in the block, or by the target): nothing to do.
+                if (e.errc() != net::Errc::session_closed && exc_type.is_none()) {
+                  py::gil_scoped_release nogil;
+                  h.close();
+                  throw;
+                }
+              }
+            }
+            gil_scoped_release nogil;
+            h.close();
+          })
+      .def("__repr__", [](const Handle& h) {
+        if (h.closed()) return std::string("<Session closed>");
+        auto s = h.get();
+        return "<Session " + s->target_name() + " at " + s->portal().to_string() + " " +
+               s->state_name() + ">";
+      });
+}
+
+}  // namespace iscsi::python

@@ -1,0 +1,14 @@
+// iscsilab._core: the userspace iSCSI initiator for Python. Stubs: target-lab/iscsilab/_core.pyi.
+#include "bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() =
+      "The iscsi-lab initiator (C++ engine over Boost.Asio): discovery, login, SCSI I/O, task "
+      "management, statistics and events. Settings use open-iscsi's key names. Blocking calls "
+      "release the GIL.";
+  iscsi::python::bind_errors(m);
+  iscsi::python::bind_results(m);
+  iscsi::python::bind_events(m);
+  iscsi::python::bind_session(m);
+  iscsi::python::bind_initiator(m);
+}
