@@ -7,19 +7,15 @@ what write sent and compares it with what the target returns.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
 import threading
 import time
 import traceback
 
-import iscsilab
-
-# The compiled module lives in the build tree; InitiatorProcess says where.
-if os.environ.get("ISCSILAB_BUILD_DIR") and os.environ["ISCSILAB_BUILD_DIR"] not in iscsilab.__path__:
-    iscsilab.__path__.append(os.environ["ISCSILAB_BUILD_DIR"])
-from iscsilab import _core  # noqa: E402
+# The compiled module lives in the build tree: iscsilab/__init__.py looks in ISCSILAB_BUILD_DIR,
+# which InitiatorProcess sets.
+from iscsilab import _core
 
 
 def pattern(seed: int, lba: int, blocks: int, block_size: int) -> bytes:
