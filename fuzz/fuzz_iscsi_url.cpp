@@ -1,7 +1,7 @@
 // libFuzzer target: libiscsi-style URLs as lab-iscsi-perf reads them (cli::parse_iscsi_url).
 // Invariants: a rejection is a UsageError with a message; an accepted URL has a host and a
-// target, its redacted form is the user and a mask where the password was, and the redacted form parses again to
-// the same host, port, target and LUN.
+// target, its redacted form is the user and a mask where the password was, and the redacted
+// form parses again to the same host, port, target and LUN.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string expected_prefix =
       "iscsi://" + (url.user.empty() ? std::string()
                                      : url.user + (url.password.empty() ? "@" : "%********@"));
-  if (!redacted.starts_with(expected_prefix) || !redacted.substr(expected_prefix.size()).starts_with(url.portal())) {
+  if (!redacted.starts_with(expected_prefix) ||
+      !redacted.substr(expected_prefix.size()).starts_with(url.portal())) {
     std::abort();
   }
   IscsiUrl again;
