@@ -1028,6 +1028,8 @@ void Core::replacement_expired() {
   rt_->log(conn_prefix() + detail + "; failing I/O");
   sess_->fail_all(ConnError::session_failed);
   while (auto ev = sess_->pop_event()) handle_event(*ev);
+  // Before any handler runs: a caller woken by its failed I/O sees RECOVERY_FAILED.
+  update_snapshot();
   while (auto comp = sess_->pop_completion()) dispatch(*comp);
   std::deque<Pending> queued;
   queued.swap(queued_);
