@@ -8,48 +8,19 @@
 
 #include "net/initiator.hpp"
 #include "proto/pdu/pdu.hpp"
+#include "net_test_helpers.hpp"
 #include "scripted_target.hpp"
 
 namespace iscsi::net {
 namespace {
 
+using test::event_log;
+using test::has_event;
+using test::wait_for;
+
 using namespace std::chrono_literals;
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
-// The session's event log, for failure messages.
-std::string event_log(const Session& s) {
-  std::string out;
-  for (const auto& e : s.events()) {
-    out += "\n  " + std::string(to_string(e.type)) + " " + std::string(kernel_name(e.conn_error)) +
-           " " + e.detail;
-  }
-  return out;
-}
-
-bool has_event(const Session& s, EventType t) {
-  for (const auto& e : s.events()) {
-    if (e.type == t) return true;
-  }
-  return false;
-}
-
-SessionOptions opts() {
-  SessionOptions o;
-  o.login_timeout = Seconds{5};
-  o.initial_login_retry_max = 0;
-  o.noop_out_interval = Seconds{0};
-  o.iscsi.default_time2wait = 0;
-  return o;
-}
+SessionOptions opts() { return test::quiet_options(); }
 
 TEST(NetAsync, LogoutRequestLogsOutAndLogsInAgain) {
   test::ScriptedTarget target;

@@ -14,41 +14,20 @@
 
 #include "net/initiator.hpp"
 #include "proto/pdu/pdu.hpp"
+#include "net_test_helpers.hpp"
 #include "scripted_target.hpp"
 
 namespace iscsi::net {
 namespace {
 
+using test::event_log;
+using test::has_event;
+using test::wait_for;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using test::ScriptedTarget;
 constexpr auto kSlack = 3s;  // upper bounds on a loaded 2-core machine
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
-std::string event_log(const Session& s) {
-  std::string out;
-  for (const auto& e : s.events()) {
-    out += "\n  " + std::string(to_string(e.type)) + " " + std::string(kernel_name(e.conn_error)) +
-           " " + e.detail;
-  }
-  return out;
-}
-
-bool has_event(const Session& s, EventType t, const std::string& text) {
-  for (const auto& e : s.events()) {
-    if (e.type == t && e.detail.find(text) != std::string::npos) return true;
-  }
-  return false;
-}
 
 SessionOptions opts() {
   SessionOptions o;

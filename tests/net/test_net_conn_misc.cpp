@@ -10,34 +10,22 @@
 #include <vector>
 
 #include "net/initiator.hpp"
+#include "net_test_helpers.hpp"
 #include "scripted_target.hpp"
 
 namespace iscsi::net {
 namespace {
+
+using test::event_log;
+using test::has_event;
+using test::wait_for;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using test::ScriptedTarget;
 constexpr auto kSlack = 3s;
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
-
-SessionOptions opts() {
-  SessionOptions o;
-  o.login_timeout = Seconds{5};
-  o.initial_login_retry_max = 0;
-  o.noop_out_interval = Seconds{0};
-  o.iscsi.default_time2wait = 0;
-  return o;
-}
+SessionOptions opts() { return test::quiet_options(); }
 
 TEST(NetWindow, ScriptedTargetWindowOfOneHoldsCommandsUntilAResponseOpensIt) {
   ScriptedTarget target;

@@ -7,22 +7,18 @@
 #include <string>
 
 #include "net/initiator.hpp"
+#include "net_test_helpers.hpp"
 #include "scripted_target.hpp"
 
 namespace iscsi::net {
 namespace {
 
+using test::event_log;
+using test::has_event;
+using test::wait_for;
+
 using test::ScriptedTarget;
 using Misbehave = ScriptedTarget::Misbehave;
-
-std::string event_log(const Session& s) {
-  std::string out;
-  for (const auto& e : s.events()) {
-    out += "\n  " + std::string(to_string(e.type)) + " " + std::string(kernel_name(e.conn_error)) +
-           " " + e.detail;
-  }
-  return out;
-}
 
 std::optional<EventRecord> first_conn_error(const Session& s) {
   for (const auto& e : s.events()) {

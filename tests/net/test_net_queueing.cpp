@@ -8,23 +8,18 @@
 #include <vector>
 
 #include "net/initiator.hpp"
+#include "net_test_helpers.hpp"
 #include "scripted_target.hpp"
 
 namespace iscsi::net {
 namespace {
 
+using test::event_log;
+using test::has_event;
+using test::wait_for;
+
 using namespace std::chrono_literals;
 using test::ScriptedTarget;
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
 
 TEST(NetQueueing, ScriptedTargetHoldingCommandsNeverSeesMoreThanCmdsMax) {
   ScriptedTarget target;

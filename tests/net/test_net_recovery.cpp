@@ -12,10 +12,15 @@
 
 #include "fault_proxy.hpp"
 #include "net/initiator.hpp"
+#include "net_test_helpers.hpp"
 #include "support/tgtd_fixture.hpp"
 
 namespace iscsi::net {
 namespace {
+
+using test::event_log;
+using test::has_event;
+using test::wait_for;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -47,16 +52,6 @@ std::optional<EventRecord> first_event(const Session& s, EventType t) {
 }
 
 // Polls (the engine runs on its own thread) until `pred` holds or `limit` passes.
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
-
 class NetRecovery : public iscsi::test::TgtdFixture {
  protected:
   void SetUp() override {

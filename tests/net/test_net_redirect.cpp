@@ -8,32 +8,20 @@
 #include <thread>
 
 #include "net/initiator.hpp"
+#include "net_test_helpers.hpp"
 #include "scripted_target.hpp"
 
 namespace iscsi::net {
 namespace {
 
+using test::event_log;
+using test::has_event;
+using test::wait_for;
+
 using namespace std::chrono_literals;
 using test::ScriptedTarget;
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
-SessionOptions opts() {
-  SessionOptions o;
-  o.login_timeout = Seconds{5};
-  o.initial_login_retry_max = 0;
-  o.noop_out_interval = Seconds{0};
-  o.iscsi.default_time2wait = 0;
-  return o;
-}
+SessionOptions opts() { return test::quiet_options(); }
 
 bool saw_login_failed(const Session& s, const std::string& text) {
   for (const auto& e : s.events()) {
