@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -20,6 +21,21 @@ bool wait_for(Pred pred, std::chrono::milliseconds limit) {
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
   return pred();
+}
+
+// Answers whatever `target` (a ScriptedTarget holding commands) holds until every one of
+// `futures` is ready; each answer lets a waiting command in. False if `limit` passed first.
+template <class Target, class Futures>
+bool release_until_done(Target& target, Futures& futures, std::chrono::milliseconds limit) {
+  return wait_for(
+      [&] {
+        target.release_held();
+        for (auto& f : futures) {
+          if (f.wait_for(std::chrono::seconds{0}) != std::future_status::ready) return false;
+        }
+        return true;
+      },
+      limit);
 }
 
 inline std::string event_log(const Session& s) {

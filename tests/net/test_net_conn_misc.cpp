@@ -36,16 +36,7 @@ TEST(NetWindow, ScriptedTargetWindowOfOneHoldsCommandsUntilAResponseOpensIt) {
   std::vector<std::future<ByteVector>> reads;
   for (int i = 0; i < 6; ++i) reads.push_back(s->read_async(ScriptedTarget::kHeldLba, 1));
   ASSERT_TRUE(wait_for([&] { return target.held_now() == 1; }, 5s));
-  const bool all_done = wait_for(
-      [&] {
-        target.release_held();
-        for (auto& r : reads) {
-          if (r.wait_for(0s) != std::future_status::ready) return false;
-        }
-        return true;
-      },
-      20s);
-  ASSERT_TRUE(all_done);
+  ASSERT_TRUE(test::release_until_done(target, reads, 20s));
   for (auto& r : reads) EXPECT_EQ(r.get(), ScriptedTarget::pattern(ScriptedTarget::kHeldLba, 512));
   EXPECT_EQ(target.max_held(), 1u);  // cmds_max (128) did not bound it: the window did
   EXPECT_EQ(target.held_seen(), 6);

@@ -37,16 +37,7 @@ TEST(NetQueueing, ScriptedTargetHoldingCommandsNeverSeesMoreThanCmdsMax) {
   // The window (64) would let all ten through; cmds_max lets three.
   ASSERT_TRUE(wait_for([&] { return target.held_now() == 3; }, 5s)) << target.held_now();
   // Answer whatever is held until every read is done; each answer lets one more in.
-  const bool all_done = wait_for(
-      [&] {
-        target.release_held();
-        for (auto& r : reads) {
-          if (r.wait_for(0s) != std::future_status::ready) return false;
-        }
-        return true;
-      },
-      20s);
-  ASSERT_TRUE(all_done);
+  ASSERT_TRUE(test::release_until_done(target, reads, 20s));
   for (auto& r : reads) EXPECT_EQ(r.get(), ScriptedTarget::pattern(ScriptedTarget::kHeldLba, 512));
   EXPECT_EQ(target.held_seen(), kCommands);
   EXPECT_EQ(target.max_held(), 3u);

@@ -19,7 +19,8 @@ from iscsilab.initiator import InitiatorProcess, RemoteError
 from iscsilab.lab import Lab
 from iscsilab.provision.config import parse_config
 
-from test_guard_kernel import LIO_NOPIN_RESPONSE_TIMEOUT, LIO_NOPIN_TIMEOUT, FAST_NOP, VM, P0, P1
+from test_guard_kernel import (LIO_NOPIN_RESPONSE_TIMEOUT, LIO_NOPIN_TIMEOUT, FAST_NOP, VM, P0, P1,
+                               target_sessions, wait_sessions)
 
 pytestmark = pytest.mark.own_labs
 
@@ -46,19 +47,6 @@ def nlab():
     lab.down()
 
 
-def sessions(lab) -> int:
-    res = lab.agent.call("run", argv=["cat", f"/sys/kernel/config/target/iscsi/{TARGET}/"
-                                             "fabric_statistics/iscsi_instance/sessions"])
-    return int(res["stdout"])
-
-
-def wait_sessions(lab, want: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while (n := sessions(lab)) != want:
-        assert time.monotonic() < deadline, f"{n} sessions, expected {want}"
-        time.sleep(0.2)
-
-
 def reset_by_network(exc: RemoteError) -> bool:
     """What the fallback's refusal looks like to an initiator: a failed TCP connect."""
     return exc.code != "session_limit" and "refused" in exc.message.lower()
@@ -73,7 +61,7 @@ def test_second_instance_is_refused_while_the_first_writes(nlab):
             second.login("s", TARGET, P0, isid="400000000002")
         assert reset_by_network(refused.value), refused.value   # difference: not a Login Response
         assert nft.refusals(nlab.agent)[("10.77.0.2", 3260)] > before
-        assert sessions(nlab) == 1
+        assert target_sessions(nlab, TARGET) == 1
         first.write("s", lba=64, blocks=64, seed=32)
         assert first.verify("s", lba=0, blocks=64, seed=31)["ok"]
         assert first.verify("s", lba=64, blocks=64, seed=32)["ok"]
@@ -94,10 +82,10 @@ def test_difference_the_other_portal_takes_a_second_session(nlab):
     with InitiatorProcess(nlab, VM) as first, InitiatorProcess(nlab, VM) as second:
         first.login("s", TARGET, P0, isid="400000000001")
         second.login("s", TARGET, P1, isid="400000000002")   # the kernel guard refuses this
-        assert sessions(nlab) == 2
+        assert target_sessions(nlab, TARGET) == 2
         first.logout("s")
         second.logout("s")
-    wait_sessions(nlab, 0)
+    wait_sessions(nlab, TARGET, 0)
 
 
 def test_difference_discovery_is_refused_while_a_session_is_up(nlab):
@@ -117,9 +105,9 @@ def test_racing_connects_to_one_portal_end_with_exactly_one_session(nlab):
                 {"key": f"r{r}-{i}", "portal": P0, "isid": f"4000000{r:03x}{i:02x}"} for i in range(6)])
             ok = [x for x in results if x["ok"]]
             assert len(ok) == 1, f"round {r}: {results}"
-            assert sessions(nlab) == 1
+            assert target_sessions(nlab, TARGET) == 1
             ini.logout(ok[0]["key"])
-            wait_sessions(nlab, 0)
+            wait_sessions(nlab, TARGET, 0)
 
 
 def test_difference_no_reinstatement_until_conntrack_forgets_the_old_connection(nlab):
@@ -133,12 +121,13 @@ def test_difference_no_reinstatement_until_conntrack_forgets_the_old_connection(
         nlab.faults.blackhole_connection(port)
         t_cut = time.monotonic()
         try:
-            wait_sessions(nlab, 0, timeout=LIO_NOPIN_TIMEOUT + LIO_NOPIN_RESPONSE_TIMEOUT + 30)
+            wait_sessions(nlab, TARGET, 0,
+                          timeout=LIO_NOPIN_TIMEOUT + LIO_NOPIN_RESPONSE_TIMEOUT + 30)
             lio_dropped = time.monotonic() - t_cut
             time.sleep(10)
             st = first.state("s")
             assert st["state"] != "LOGGED_IN" and st["reinstatements"] == 0, st
-            assert sessions(nlab) == 0
+            assert target_sessions(nlab, TARGET) == 0
         finally:
             nlab.faults.blackhole_connection(port, on=False)
         t_back = time.monotonic()
