@@ -5,7 +5,8 @@
 // target), NOP-Outs, a few SCSI commands (TEST UNIT READY, INQUIRY, REPORT LUNS, READ
 // CAPACITY(16) and (10), READ(16) of pattern_byte(), writes with one R2T for what was not sent
 // unsolicited) and Logout, and lets the test push Async Messages, drop the connection, hold
-// commands, refuse READ CAPACITY(16), and misbehave once on the next READ(16).
+// commands, refuse READ CAPACITY(16), misbehave once on the next READ(16), answer the next
+// READ(16) with a residual (under- or overflow), and leave TMFs unanswered.
 #pragma once
 
 // <utility> first: Boost 1.74 asio/awaitable.hpp uses std::exchange without including it.
@@ -54,6 +55,17 @@ class ScriptedTarget {
     truncated_pdu,      // a Data-In header promising more data than follows, then close
     close_mid_data_in,  // the first of two Data-In PDUs, then close
   };
+
+  // How the next READ(16) (not a held one) reports a residual (RFC 7143 11.4.5), once. Data-In
+  // PDUs carry at most kResidualChunk bytes each, so a few KiB span several.
+  enum class Residual : std::uint8_t {
+    none,
+    underflow_in_data_in,   // `count` bytes fewer than expected; GOOD, U, count in the last Data-In
+    underflow_in_response,  // the same bytes in Data-Ins without S, then a SCSI Response with U
+    overflow_in_data_in,    // every expected byte, "had" `count` more: GOOD, O, count in the last Data-In
+    overflow_in_response,   // the same bytes, then a SCSI Response with O
+  };
+  static constexpr std::uint32_t kResidualChunk = 1024;
 
   // The bytes READ(16) returns: a function of the LBA and the offset, so tests check them.
   static std::uint8_t pattern_byte(std::uint64_t lba, std::size_t i) {
@@ -147,6 +159,39 @@ class ScriptedTarget {
     std::lock_guard lock(mu_);
     misbehave_ = m;
   }
+  // The next READ(16) (not one held) is answered as `r` says with residual `count` (an underflow
+  // larger than the expected length sends no data at all and reports the expected length).
+  void set_residual(Residual r, std::uint32_t count) {
+    std::lock_guard lock(mu_);
+    residual_ = r;
+    residual_count_ = count;
+  }
+  // What the last residual answer sent: data bytes and Data-In PDUs (set before they leave).
+  std::size_t residual_bytes_sent() const { return residual_bytes_sent_; }
+  int residual_data_ins_sent() const { return residual_data_ins_sent_; }
+  // The next `n` Task Management Requests (any function, any LUN) go unanswered, as those for
+  // LUN kSilentTmfLun always do. answer_silenced_tmfs() answers them late ("function complete").
+  void set_silent_tmfs(int n) { silent_tmfs_ = n; }
+  // Sends the responses the TMFs silenced by set_silent_tmfs() did not get; how many.
+  int answer_silenced_tmfs() {
+    std::lock_guard lock(mu_);
+    if (!sock_ || !ffp_) return 0;
+    std::vector<pdu::TaskMgmtRequest> late;
+    late.swap(silenced_tmfs_);
+    for (const auto& tmf : late) {
+      pdu::TaskMgmtResponse r;
+      r.itt = tmf.itt;
+      r.response = pdu::TmfResponse::function_complete;
+      fill_status(r);
+      write_locked(pdu::Pdu{std::move(r)});
+    }
+    return static_cast<int>(late.size());
+  }
+  // The function of every Task Management Request received, in order (answered or not).
+  std::vector<pdu::TmfFunction> tmfs_seen() const {
+    std::lock_guard lock(mu_);
+    return tmfs_seen_;
+  }
   // The largest data segment of any SCSI Command (immediate data) or Data-Out received.
   std::size_t max_data_segment_seen() const { return max_segment_; }
   std::size_t dataout_seen() const { return dataout_seen_; }
@@ -207,6 +252,7 @@ class ScriptedTarget {
         ffp_ = false;
         held_.clear();  // tasks of the old connection are gone with it
         writes_.clear();
+        silenced_tmfs_.clear();
       }
       serve();
       std::lock_guard lock(mu_);
@@ -361,6 +407,15 @@ class ScriptedTarget {
       return true;
     }
     if (const auto* tmf = std::get_if<pdu::TaskMgmtRequest>(&p)) {
+      {
+        std::lock_guard lock(mu_);
+        tmfs_seen_.push_back(tmf->function);
+        if (silent_tmfs_ > 0) {  // set_silent_tmfs(): kept for answer_silenced_tmfs()
+          --silent_tmfs_;
+          silenced_tmfs_.push_back(*tmf);
+          return true;
+        }
+      }
       // LUN 7 never answers (TMF timeout tests); everything else completes.
       if (tmf->lun == load_be64(scsi::Lun::from_number(kSilentTmfLun)->bytes().data())) return true;
       pdu::TaskMgmtResponse r;
@@ -427,6 +482,10 @@ class ScriptedTarget {
       if (cmd->cdb[0] == 0x25) ++rc10_seen_;
       if (cmd->cdb[0] == 0x88 && misbehave_ != Misbehave::none) {
         return misbehave_locked(*cmd, std::exchange(misbehave_, Misbehave::none));
+      }
+      if (cmd->cdb[0] == 0x88 && residual_ != Residual::none) {
+        answer_residual_locked(*cmd, std::exchange(residual_, Residual::none), residual_count_);
+        return true;
       }
       ByteVector data = scsi_data(cmd->cdb, cmd->expected_data_transfer_length);
       if (cmd->read && !data.empty()) {
@@ -532,6 +591,51 @@ class ScriptedTarget {
     in.status = 0;
     fill_status(in);
     write_locked(pdu::Pdu{std::move(in)});
+  }
+
+  // A READ(16) answered with a residual (set_residual()): Data-Ins of at most kResidualChunk
+  // bytes, the status on the last (an empty one when no byte is sent) or in a SCSI Response.
+  void answer_residual_locked(const pdu::ScsiCommand& cmd, Residual mode, std::uint32_t count) {
+    const std::uint32_t len = cmd.expected_data_transfer_length;
+    const bool under =
+        mode == Residual::underflow_in_data_in || mode == Residual::underflow_in_response;
+    const bool in_response =
+        mode == Residual::underflow_in_response || mode == Residual::overflow_in_response;
+    const std::uint32_t residual = under ? std::min(count, len) : count;
+    const std::uint32_t sent = under ? len - residual : len;
+    const ByteVector all = pattern(load_be64(&cmd.cdb[2]), sent);
+    std::vector<pdu::DataIn> ins;
+    for (std::uint32_t off = 0; off < sent; off += kResidualChunk) {
+      const std::uint32_t n = std::min(kResidualChunk, sent - off);
+      ins.push_back(data_in_for(cmd, SerialNumber{static_cast<std::uint32_t>(ins.size())}, off,
+                                ByteVector(all.begin() + off, all.begin() + off + n)));
+    }
+    if (ins.empty() && !in_response) ins.push_back(data_in_for(cmd, SerialNumber{0}, 0, {}));
+    if (!ins.empty()) ins.back().final_pdu = true;
+    if (!in_response) {
+      pdu::DataIn& last = ins.back();
+      last.status_present = true;
+      last.status = 0;
+      last.underflow = under;
+      last.overflow = !under;
+      last.residual_count = residual;
+      fill_status(last);
+    }
+    residual_bytes_sent_ = sent;
+    residual_data_ins_sent_ = static_cast<int>(ins.size());
+    const auto data_ins = static_cast<std::uint32_t>(ins.size());
+    for (auto& in : ins) write_locked(pdu::Pdu{std::move(in)});
+    if (in_response) {
+      pdu::ScsiResponse r;
+      r.itt = cmd.itt;
+      r.status = 0;
+      r.underflow = under;
+      r.overflow = !under;
+      r.residual_count = residual;
+      r.exp_data_sn = SerialNumber{data_ins};
+      fill_status(r);
+      write_locked(pdu::Pdu{std::move(r)});
+    }
   }
 
   // The one-shot misbehaviour on a READ(16); false closes the connection.
@@ -653,6 +757,13 @@ class ScriptedTarget {
   std::atomic<int> rc16_seen_{0};
   std::atomic<int> rc10_seen_{0};
   Misbehave misbehave_ = Misbehave::none;  // under mu_
+  Residual residual_ = Residual::none;     // under mu_
+  std::uint32_t residual_count_ = 0;       // under mu_
+  std::atomic<std::size_t> residual_bytes_sent_{0};
+  std::atomic<int> residual_data_ins_sent_{0};
+  std::atomic<int> silent_tmfs_{0};
+  std::vector<pdu::TaskMgmtRequest> silenced_tmfs_;  // under mu_
+  std::vector<pdu::TmfFunction> tmfs_seen_;          // under mu_
   std::atomic<std::size_t> max_segment_{0};
   std::atomic<std::size_t> dataout_seen_{0};
   std::atomic<std::size_t> writes_done_{0};
