@@ -1,7 +1,8 @@
 // Fuzzes the streaming PDU framer (pdu::Framer), the production receive path, with an arbitrary
 // byte stream. Input: byte 0 picks the configuration (bit 0 HeaderDigest, bit 1 DataDigest,
 // bit 2 receive direction, bit 3 strict reserved-field checks, bit 4 a 512-byte
-// MaxRecvDataSegmentLength instead of 256 KiB); byte 1 the chunk size the stream is fed in
+// MaxRecvDataSegmentLength instead of 256 KiB, bit 5 every pending payload placed into a
+// buffer of its own, as the engine does for large Data-In); byte 1 the chunk size the stream is fed in
 // (1..256); the rest is the stream. Every PDU returned must survive encode -> decode unchanged.
 #include <cstddef>
 #include <cstdint>
@@ -24,10 +25,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config.max_recv_data_segment_length = (cfg & 16) ? 512 : 262144;
   Framer framer(config);
 
+  const bool place = (cfg & 32) != 0;
+  ByteVector dest;
+
   bool failed = false;
   for (std::size_t pos = 0; pos < stream.size() && !failed; pos += chunk) {
     framer.feed(stream.subspan(pos, std::min(chunk, stream.size() - pos)));
     while (true) {
+      if (place && framer.pending_header() != nullptr && framer.placement().empty()) {
+        // Fresh memory each time, so that a read of a stale placement shows under ASan.
+        dest = ByteVector(framer.pending_data_length());
+        framer.place(dest);
+      }
       auto next = framer.next();
       if (!next) {
         if (framer.diagnostic().errc == Errc::ok) __builtin_trap();  // a failure must say why

@@ -105,6 +105,12 @@ struct ScsiCommand {
   session::DataDirection direction = session::DataDirection::none;
   std::uint32_t read_length = 0;
   ByteVector write_data;
+  // Caller-owned buffers instead (kept alive and untouched until the command completes):
+  // read_into receives the Data-In bytes (at least read_length bytes; ScsiResult::data then
+  // stays empty and ScsiResult::read_bytes says how many arrived; after a failure its contents
+  // are unspecified); write_view is sent instead of write_data, without a copy.
+  MutableByteSpan read_into;
+  ByteSpan write_view;
   pdu::TaskAttribute attr = pdu::TaskAttribute::simple;
 };
 

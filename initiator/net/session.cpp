@@ -26,8 +26,25 @@ session::ScsiRequest to_request(ScsiCommand cmd) {
   r.cdb = std::move(cmd.cdb);
   r.direction = cmd.direction;
   r.read_length = cmd.read_length;
-  r.write_data_owned = std::move(cmd.write_data);
-  r.owns_write_data = true;
+  if (!cmd.read_into.empty()) {
+    if (cmd.read_into.size() < cmd.read_length) {
+      throw NetError(Errc::invalid_argument, "read_into holds " +
+                                                 std::to_string(cmd.read_into.size()) +
+                                                 " bytes, read_length is " +
+                                                 std::to_string(cmd.read_length));
+    }
+    r.read_into = cmd.read_into.first(cmd.read_length);
+  }
+  if (!cmd.write_view.empty()) {
+    if (!cmd.write_data.empty()) {
+      throw NetError(Errc::invalid_argument, "write_data and write_view are both given");
+    }
+    r.write_data_view = cmd.write_view;
+    r.owns_write_data = false;
+  } else {
+    r.write_data_owned = std::move(cmd.write_data);
+    r.owns_write_data = true;
+  }
   r.attr = cmd.attr;
   return r;
 }
@@ -302,10 +319,7 @@ std::uint64_t Session::start_with_callback(ScsiCommand cmd, ScsiCallback done) {
   const std::uint64_t handle = core_->next_handle();
   auto submit = [core = core_, req = to_request(std::move(cmd)), handle,
                  done = std::move(done)]() mutable {
-    core->submit_scsi(std::move(req), handle,
-                      [done = std::move(done)](session::Completion* c, std::exception_ptr e) {
-                        done(c != nullptr ? &c->scsi : nullptr, std::move(e));
-                      });
+    core->submit_scsi(std::move(req), handle, detail::ScsiDone(std::move(done)));
   };
   // From a callback (the engine's thread) submit at once: a post would cost a queue round.
   if (core_->on_io_thread()) {

@@ -185,7 +185,10 @@ TEST_F(NetTgtd, TaskManagementFunctions) {
   EXPECT_EQ(s->target_cold_reset(), pdu::TmfResponse::tmf_not_supported);
   // ABORT TASK for a command that already completed: the target says it does not exist (or
   // function complete, as RFC 7143 11.5.1 permits).
-  auto t = s->start(ScsiCommand{kFileLun, {0, 0, 0, 0, 0, 0}, session::DataDirection::none, 0, {}, {}});
+  ScsiCommand tur;  // TEST UNIT READY
+  tur.lun = kFileLun;
+  tur.cdb = {0, 0, 0, 0, 0, 0};
+  auto t = s->start(std::move(tur));
   (void)t.result.get();
   try {
     (void)s->abort_task(t.handle, kFileLun);

@@ -39,12 +39,12 @@ void Framer::set_digests(DigestConfig digests) noexcept {
   config_.digests = digests;
   // A header already checked under the old settings is checked again under the new ones:
   // nothing of it has been consumed yet.
-  if (state_ == State::payload) state_ = State::header;
+  if (state_ == State::payload && !placed_) state_ = State::header;
 }
 
 void Framer::set_max_recv_data_segment_length(std::uint32_t n) noexcept {
   config_.max_recv_data_segment_length = n;
-  if (state_ == State::payload) state_ = State::header;
+  if (state_ == State::payload && !placed_) state_ = State::header;
 }
 
 void Framer::make_room(std::size_t n) {
@@ -66,6 +66,13 @@ void Framer::make_room(std::size_t n) {
 void Framer::feed(ByteSpan bytes) {
   // A failed framer never parses again, so it need not keep what arrives.
   if (bytes.empty() || state_ == State::failed) return;
+  if (placed_ && place_filled_ < place_.size()) {
+    const std::size_t n = std::min(bytes.size(), place_.size() - place_filled_);
+    std::memcpy(place_.data() + place_filled_, bytes.data(), n);
+    place_filled_ += n;
+    bytes = bytes.subspan(n);
+    if (bytes.empty()) return;
+  }
   make_room(bytes.size());
   std::memcpy(buf_.data() + end_, bytes.data(), bytes.size());
   end_ += bytes.size();
@@ -80,6 +87,7 @@ void Framer::commit(std::size_t n) noexcept { end_ = std::min(end_ + n, buf_.siz
 
 std::error_code Framer::fail(std::error_code ec) {
   state_ = State::failed;
+  placed_ = false;  // the destination is never written again
   diag_.stream_offset = consumed_;
   if (diag_.errc == Errc::ok) {  // a path that did not fill the diagnostic
     diag_.errc = static_cast<Errc>(ec.value());
@@ -96,7 +104,9 @@ std::size_t Framer::bytes_wanted() const noexcept {
   const std::size_t have = end_ - begin_;
   switch (state_) {
     case State::failed: return 0;
-    case State::payload: return total_length_ > have ? total_length_ - have : 0;
+    case State::payload:
+      if (placed_ && place_filled_ < place_.size()) return place_.size() - place_filled_;
+      return total_length_ > have ? total_length_ - have : 0;
     case State::header: {
       if (have < kBhsLength) return kBhsLength - have;
       const BhsLengths l = peek_lengths(ByteSpan(buf_.data() + begin_, kBhsLength).first<kBhsLength>());
@@ -107,6 +117,33 @@ std::size_t Framer::bytes_wanted() const noexcept {
     }
   }
   return 0;
+}
+
+const Pdu* Framer::pending_header() const noexcept {
+  // Without HeaderDigest the header is checked once the BHS is in: the AHS may not be yet.
+  return state_ == State::payload && !placed_ && end_ - begin_ >= header_length_ ? &pending_
+                                                                                 : nullptr;
+}
+
+std::size_t Framer::pending_data_buffered() const noexcept {
+  if (state_ != State::payload || placed_) return 0;
+  const std::size_t have = end_ - begin_;
+  return have > header_length_ ? std::min<std::size_t>(have - header_length_, lengths_.data) : 0;
+}
+
+void Framer::place(MutableByteSpan dest) {
+  if (pending_header() == nullptr || dest.size() != lengths_.data || dest.empty()) return;
+  // The buffer keeps the header and whatever follows the data segment (padding, digest, the
+  // next PDU); the data bytes already received move to dest.
+  const std::size_t k = pending_data_buffered();
+  std::uint8_t* data = buf_.data() + begin_ + header_length_;
+  std::memcpy(dest.data(), data, k);
+  std::memmove(data, data + k, end_ - (begin_ + header_length_ + k));
+  end_ -= k;
+  total_length_ -= lengths_.data;
+  placed_ = true;
+  place_ = dest;
+  place_filled_ = k;
 }
 
 Result<std::optional<FrameView>> Framer::next_view() {
@@ -142,16 +179,25 @@ Result<std::optional<FrameView>> Framer::next_view() {
   }
 
   // State::payload
+  if (placed_ && place_filled_ < place_.size()) return std::optional<FrameView>{};
   if (avail.size() < total_length_) return std::optional<FrameView>{};
-  const ByteSpan padded = avail.subspan(header_length_, padded_length(lengths_.data));
+  // The data segment is in the buffer after the header, or (placed) in the destination with
+  // only its padding left in the buffer.
+  const std::size_t pad = padded_length(lengths_.data) - lengths_.data;
+  const ByteSpan data = placed_ ? ByteSpan(place_) : avail.subspan(header_length_, lengths_.data);
+  const ByteSpan padding =
+      avail.subspan(header_length_ + (placed_ ? 0 : lengths_.data), pad);
   if (config_.digests.data && lengths_.data != 0) {
-    const std::uint8_t* received = padded.data() + padded.size();
-    if (!detail::data_digest_ok(padded, received)) {
+    const std::uint8_t* received = padding.data() + padding.size();
+    digest::Crc32c crc;
+    crc.update(data);
+    crc.update(padding);
+    if (crc.value() != digest::load_digest(received)) {
       return fail(detail::fail(&diag_, Errc::data_digest, avail[0] & detail::kOpcodeMask,
                                to_string(opcode_of(pending_)) + " data digest received " +
                                    hex32(digest::load_digest(received)) + ", computed " +
-                                   hex32(digest::crc32c(padded)) + " over " +
-                                   std::to_string(padded.size()) + " bytes"));
+                                   hex32(crc.value()) + " over " +
+                                   std::to_string(data.size() + pad) + " bytes"));
     }
   }
   const ByteSpan ahs = avail.subspan(kBhsLength, lengths_.ahs);
@@ -161,12 +207,13 @@ Result<std::optional<FrameView>> Framer::next_view() {
   view->header = &pending_;
   view->bhs = avail.first(kBhsLength);
   view->ahs = ahs;
-  view->data = padded.first(lengths_.data);
-  view->wire_length = total_length_;
+  view->data = data;
+  view->wire_length = total_length_ + (placed_ ? lengths_.data : 0);
   view->stream_offset = consumed_;
   begin_ += total_length_;
-  consumed_ += total_length_;
+  consumed_ += view->wire_length;
   state_ = State::header;
+  placed_ = false;
   return view;
 }
 
@@ -182,7 +229,7 @@ Result<std::optional<Pdu>> Framer::next() {
 
 std::error_code Framer::finish() {
   if (state_ == State::failed) return make_error_code(diag_.errc);
-  const std::size_t have = end_ - begin_;
+  const std::size_t have = end_ - begin_ + (placed_ ? place_filled_ : 0);
   if (have == 0) return {};
   std::string what;
   if (have < kBhsLength) {

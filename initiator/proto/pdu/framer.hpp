@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -72,6 +73,30 @@ class Framer {
   MutableByteSpan prepare(std::size_t min_size);
   void commit(std::size_t n) noexcept;
 
+  // Direct placement of a large payload, so that it is copied once (socket -> destination)
+  // rather than twice. Once next_view() has returned nullopt with the header checked (state
+  // payload), pending_header() is that header (data member empty) and pending_data_length()
+  // its DataSegmentLength. place(dest), with dest.size() == pending_data_length(), moves the
+  // payload bytes already buffered into dest; the caller then receives straight into
+  // placement() and commit_placed()s, or feed()s (which fills the placement first). Once the
+  // placement is full, padding and digest are buffered as usual and next_view() yields the PDU
+  // with `data` pointing at dest, the data digest checked over dest and the padding. dest must
+  // stay valid until then (or until the framer fails). A placed PDU's header is not checked
+  // again by set_digests()/set_max_recv_data_segment_length().
+  // nullptr unless a checked header (with its AHS) waits for its payload, unplaced.
+  const Pdu* pending_header() const noexcept;
+  std::size_t pending_data_length() const noexcept { return lengths_.data; }
+  // Payload bytes of the pending PDU already buffered (what place() will copy).
+  std::size_t pending_data_buffered() const noexcept;
+  void place(MutableByteSpan dest);
+  // The part of the placement still to be received (empty when there is none).
+  MutableByteSpan placement() const noexcept {
+    return placed_ ? place_.subspan(place_filled_) : MutableByteSpan{};
+  }
+  void commit_placed(std::size_t n) noexcept {
+    place_filled_ = std::min(place_filled_ + n, place_.size());
+  }
+
   // The next complete PDU, or nullopt when more bytes are needed.
   Result<std::optional<FrameView>> next_view();
   // Same, as an owned PDU with the payload copied into its `data` (one allocation per PDU).
@@ -109,7 +134,11 @@ class Framer {
   Pdu pending_;
   BhsLengths lengths_{};
   std::size_t header_length_ = 0;  // BHS + AHS + header digest of the pending PDU
-  std::size_t total_length_ = 0;   // whole pending PDU
+  std::size_t total_length_ = 0;   // the pending PDU's bytes in buf_ (all, unless placed)
+  // Placement of the pending PDU's data segment (see place()).
+  bool placed_ = false;
+  MutableByteSpan place_;
+  std::size_t place_filled_ = 0;
 };
 
 std::string_view to_string(Framer::State s) noexcept;

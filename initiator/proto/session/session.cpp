@@ -3,6 +3,7 @@
 #include "proto/session/session.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -177,11 +178,28 @@ Result<std::uint32_t> Session::allocate_itt() {
   if (by_itt_.size() >= 0xFFFFFFFEu) return Errc::itt_space_exhausted;
   while (true) {
     const std::uint32_t itt = next_itt_++;
+    if (next_itt_ == 0) itt_wrapped_ = true;
     if (itt == pdu::kReservedTag) continue;
+    // Until the counter wraps, every ITT it yields is new: nothing in flight or recently
+    // retired can carry it.
+    if (!itt_wrapped_) return itt;
     if (by_itt_.count(itt) != 0) continue;
     // Prefer not to hand out a tag a late answer may still carry.
-    if (recent_set_.count(itt) != 0 && recent_set_.size() < 0xFFFFFFF0u) continue;
+    if (recently_retired(itt)) continue;
     return itt;
+  }
+}
+
+bool Session::recently_retired(std::uint32_t itt) const noexcept {
+  return std::find(recent_itts_.begin(), recent_itts_.end(), itt) != recent_itts_.end();
+}
+
+void Session::retire_itt(std::uint32_t itt) {
+  if (recent_itts_.size() < kRecentItts) {
+    recent_itts_.push_back(itt);
+  } else {
+    recent_itts_[recent_next_] = itt;
+    recent_next_ = (recent_next_ + 1) % kRecentItts;
   }
 }
 
@@ -220,6 +238,9 @@ Result<TaskId> Session::submit(ScsiRequest req, TimePoint /*now*/,
                      req.direction == DataDirection::bidirectional;
   if (!writes && !req.write_data().empty()) return Errc::invalid_request;
   if (!reads && req.read_length != 0) return Errc::invalid_request;
+  if (!req.read_into.empty() && (!reads || req.read_into.size() < req.read_length)) {
+    return Errc::invalid_request;
+  }
   if (req.write_data().size() > 0xFFFFFFFFu) return Errc::invalid_request;
   auto picked = pick_connection(cid);
   if (!picked) return picked.error();
@@ -575,16 +596,34 @@ std::optional<Event> Session::pop_event() {
 // ---------------------------------------------------------------------------------------------
 // Completion
 
+MutableByteSpan Session::data_in_destination(std::uint16_t cid, const pdu::DataIn& p,
+                                             std::size_t len) {
+  if (len == 0 || placed_task_) return {};
+  auto it = by_itt_.find(p.itt);
+  if (it == by_itt_.end()) return {};
+  auto tt = tasks_.find(it->second);
+  if (tt == tasks_.end()) return {};
+  const Task& t = tt->second;
+  // Only what on_data_in() will accept as the next in-order payload: anything else takes the
+  // framer's buffer and is judged (and refused) there.
+  if (t.kind != TaskKind::scsi || !t.sent || t.cid != cid || t.req.read_into.empty() ||
+      p.data_sn != t.next_data_sn || p.buffer_offset != t.read_next ||
+      std::uint64_t{p.buffer_offset} + len > t.req.read_length) {
+    return {};
+  }
+  placed_task_ = t.id;
+  placement_orphaned_ = false;
+  return t.req.read_into.subspan(p.buffer_offset, len);
+}
+
 void Session::finish(Task& t, Completion c) {
   if (t.itt != pdu::kReservedTag) {
     by_itt_.erase(t.itt);
-    if (recent_set_.insert(t.itt).second) {
-      recent_itts_.push_back(t.itt);
-      if (recent_itts_.size() > kRecentItts) {
-        recent_set_.erase(recent_itts_.front());
-        recent_itts_.pop_front();
-      }
-    }
+    retire_itt(t.itt);
+  }
+  if (placed_task_ == t.id) {  // only a failed connection ends a task mid-placement
+    placed_task_.reset();
+    placement_orphaned_ = true;
   }
   if (Connection* cn = conn(t.cid)) {
     if (cn->ping == t.id) cn->ping.reset();
@@ -601,16 +640,22 @@ void Session::complete_simple(Task& t, TaskOutcome outcome, ConnError why) {
   c.kind = t.kind;
   c.outcome = outcome;
   c.error = why;
-  if (t.kind == TaskKind::scsi && !t.read_buf.empty()) {
-    c.scsi.data = std::move(t.read_buf);
-    c.scsi.data.resize(t.read_high);
+  if (t.kind == TaskKind::scsi) {
+    c.scsi.read_bytes = t.read_high;
+    if (!t.read_buf.empty()) {
+      c.scsi.data = std::move(t.read_buf);
+      c.scsi.data.resize(t.read_high);
+    }
   }
   finish(t, std::move(c));
 }
 
 void Session::complete_scsi(Task& t, ScsiResult r) {
-  t.read_buf.resize(t.read_high);
-  r.data = std::move(t.read_buf);
+  r.read_bytes = t.read_high;
+  if (t.req.read_into.empty()) {
+    t.read_buf.resize(t.read_high);
+    r.data = std::move(t.read_buf);
+  }
   Completion c;
   c.id = t.id;
   c.kind = TaskKind::scsi;
@@ -748,7 +793,7 @@ ConnError Session::lookup(std::uint32_t itt, TaskKind kind, Task*& out, std::str
   out = nullptr;
   auto it = by_itt_.find(itt);
   if (it == by_itt_.end()) {
-    if (recent_set_.count(itt) != 0) {
+    if (recently_retired(itt)) {
       detail = "response for ITT " + fmt_u32(itt) + " which is no longer in flight; dropped";
       return ConnError::no_scsi_cmd;
     }
@@ -876,7 +921,12 @@ ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, ByteSpan data
     return ConnError::data_offset;
   }
   ++t->next_data_sn;
-  if (!data.empty()) {
+  if (!data.empty() && !t->req.read_into.empty()) {
+    std::uint8_t* dest = t->req.read_into.data() + p.buffer_offset;
+    if (data.data() != dest) std::memcpy(dest, data.data(), data.size());  // placed: already there
+    t->read_high = std::max(t->read_high, static_cast<std::uint32_t>(end));
+    t->read_next = static_cast<std::uint32_t>(end);
+  } else if (!data.empty()) {
     if (p.buffer_offset == t->read_buf.size()) {
       // In order (the usual case): append, so the buffer is never zero-filled first.
       if (t->read_buf.capacity() < capacity) t->read_buf.reserve(capacity);
@@ -1327,7 +1377,7 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
   }
   // Old ITTs belong to the old session: a late answer cannot arrive on the new connection.
   recent_itts_.clear();
-  recent_set_.clear();
+  recent_next_ = 0;
   std::deque<TaskId> again;
   again.swap(retry_);
   for (TaskId id : again) {
@@ -1392,8 +1442,17 @@ void Session::on_tick(TimePoint now) {
       e.cid = t.cid;
       e.task = id;
       e.detail = "no Task Management Response for " + pdu::to_string(t.tmf.function);
+      const std::string why = e.detail + " within its timeout";
       emit(std::move(e));
       complete_simple(t, TaskOutcome::timed_out);
+      // As the Linux initiator (iscsi_eh_abort / _device_reset / _target_reset on
+      // TMF_TIMEDOUT): a target that does not answer task management cannot be trusted with
+      // the tasks it names, so the connection is dropped (ISCSI_ERR_SCSI_EH_SESSION_RST) and
+      // the session recovered; at ERL 0 the reinstatement ends every task of the old session
+      // at the target, and the outstanding commands are retried on the new one.
+      if (c != nullptr && c->sm.state() == ConnState::logged_in) {
+        fail_connection(*c, ConnError::scsi_eh_session_rst, why);
+      }
     } else if (t.kind == TaskKind::nop) {
       Event e;
       e.kind = EventKind::nop_timeout;

@@ -35,7 +35,6 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -96,6 +95,11 @@ struct ScsiRequest {
   ByteSpan write_data_view;
   ByteVector write_data_owned;
   bool owns_write_data = false;
+  // Read: where Data-In payloads go, a buffer of at least read_length bytes the caller keeps
+  // alive until the task completes (and must not touch meanwhile). Empty: the session allocates
+  // ScsiResult::data. With it, payloads are copied (or received, see data_in_destination())
+  // straight into it, and ScsiResult::data stays empty.
+  MutableByteSpan read_into;
   pdu::TaskAttribute attr = pdu::TaskAttribute::simple;
 
   ByteSpan write_data() const noexcept {
@@ -139,6 +143,9 @@ struct ScsiResult {
   bool bidi_read_underflow = false;
   std::uint32_t bidi_read_residual_count = 0;
   ByteVector data;                     // Data-In bytes, up to the highest offset received
+  // Data-In bytes received: the highest offset + length (data.size(), or the bytes written
+  // into the request's read_into buffer).
+  std::uint32_t read_bytes = 0;
 };
 
 struct Completion {
@@ -238,7 +245,7 @@ struct Task {
   std::uint32_t unsolicited_end = 0;   // immediate + unsolicited Data-Out cover [0, this)
   SerialNumber next_r2t_sn{0};
   std::uint32_t outstanding_r2t = 0;   // R2Ts whose Data-Out sequence is not fully popped
-  ByteVector read_buf;
+  ByteVector read_buf;                 // unless req.read_into is given
   std::uint32_t read_high = 0;         // highest offset + length received
   std::uint32_t read_next = 0;         // next in-order offset
   SerialNumber next_data_sn{0};
@@ -329,6 +336,15 @@ class Session {
   // buffer, instead of into a PDU first.
   std::error_code receive_data_in(std::uint16_t cid, const pdu::DataIn& p, ByteSpan data,
                                   TimePoint now);
+  // Direct placement: where the payload of the Data-In `p` (its header checked, `len` payload
+  // bytes not yet received) may be received, so the kernel copies it once, straight into the
+  // caller's buffer: a span of the task's read_into buffer when the PDU is the next in-order
+  // one of a task that has it, else empty. The payload is then passed to receive_data_in() as
+  // that same span. Until then (or placement_done(), when the connection goes away instead) the
+  // task cannot complete but by a failure of the connection; placement_orphaned() says if it did.
+  MutableByteSpan data_in_destination(std::uint16_t cid, const pdu::DataIn& p, std::size_t len);
+  void placement_done() noexcept { placed_task_.reset(); placement_orphaned_ = false; }
+  bool placement_orphaned() const noexcept { return placement_orphaned_; }
   // The framer failed (bad header, digest, ...): fails the connection with its classification.
   void on_receive_error(std::uint16_t cid, const pdu::Diagnostic& diag, TimePoint now);
   // The transport went away (read EOF, write error).
@@ -378,6 +394,8 @@ class Session {
   Result<std::uint16_t> pick_connection(std::optional<std::uint16_t> cid) const;
   std::error_code check_accepting() const;
   Result<std::uint32_t> allocate_itt();
+  bool recently_retired(std::uint32_t itt) const noexcept;
+  void retire_itt(std::uint32_t itt);
   Task& add_task(TaskKind kind, std::uint16_t cid);
   void issue_waiting();
   void issue(Task& t);
@@ -415,8 +433,13 @@ class Session {
   std::map<std::uint32_t, TaskId> by_itt_;     // ITT -> task, for tasks holding an ITT
   std::deque<TaskId> waiting_;                 // non-immediate tasks waiting for the window
   std::deque<TaskId> retry_;                   // SCSI tasks waiting for reinstatement
-  std::deque<std::uint32_t> recent_itts_;      // recently retired ITTs (no_scsi_cmd vs bad_itt)
-  std::set<std::uint32_t> recent_set_;
+  // Recently retired ITTs (no_scsi_cmd vs bad_itt): a ring, looked at only for an ITT not in
+  // flight, and by allocate_itt() once the ITT counter has wrapped.
+  std::vector<std::uint32_t> recent_itts_;
+  std::size_t recent_next_ = 0;
+  bool itt_wrapped_ = false;
+  std::optional<TaskId> placed_task_;          // see data_in_destination()
+  bool placement_orphaned_ = false;
   std::deque<Completion> completions_;
   std::deque<Event> events_;
   Stats stats_;

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "proto/pdu/codec_detail.hpp"
 #include "proto/pdu/framer.hpp"
 #include "samples.hpp"
 #include "support/grind.hpp"
@@ -197,6 +198,119 @@ TEST(Framer, LargeDataInStreamInOddChunks) {
     }
   }
   EXPECT_EQ(got, pdus);
+}
+
+// Direct placement: every pending Data-In payload is placed into its own destination, the
+// rest of its bytes written straight into placement() (as a socket read would) or fed, at odd
+// chunk sizes, with and without digests; PDUs after it are framed as usual.
+TEST(Framer, PlacedDataInPayloadsLandInTheDestinationWithDigestsChecked) {
+  for (const DigestConfig digests : kDigestCombos) {
+    for (const bool via_feed : {false, true}) {
+      std::vector<Pdu> pdus;
+      ByteVector stream;
+      for (std::uint32_t i = 0; i < 6; ++i) {
+        auto d = test::sample_data_in(40000 - i * 7);  // lengths needing padding too
+        d.data_sn = SerialNumber(i);
+        d.final_pdu = d.status_present = (i == 5);
+        if (!d.status_present) d.underflow = false;
+        pdus.emplace_back(d);
+        ASSERT_FALSE(encode(pdus.back(), digests, stream));
+      }
+      Framer framer(config_for(Direction::target_to_initiator, digests));
+      std::vector<ByteVector> dests;
+      std::vector<Pdu> got;
+      std::size_t placed = 0;
+      std::size_t pos = 0;
+      for (std::size_t step = 1; pos < stream.size(); step = step * 7 % 4099 + 1) {
+        const std::size_t n = std::min(step, stream.size() - pos);
+        MutableByteSpan into = framer.placement();
+        if (!into.empty() && !via_feed) {
+          const std::size_t k = std::min(n, into.size());
+          std::memcpy(into.data(), stream.data() + pos, k);
+          framer.commit_placed(k);
+          pos += k;
+        } else {
+          framer.feed(ByteSpan(stream).subspan(pos, n));
+          pos += n;
+        }
+        while (true) {
+          auto next = framer.next_view();
+          ASSERT_TRUE(next) << to_string(framer.diagnostic());
+          if (!*next) break;
+          Pdu p = *(*next)->header;
+          detail::attach_data(p, (*next)->data);
+          if (!dests.empty() && (*next)->data.data() == dests.back().data()) ++placed;
+          got.push_back(std::move(p));
+        }
+        if (const Pdu* h = framer.pending_header(); h != nullptr && framer.placement().empty()) {
+          ASSERT_TRUE(std::holds_alternative<DataIn>(*h));
+          dests.emplace_back(framer.pending_data_length());
+          framer.place(dests.back());
+          EXPECT_EQ(framer.pending_header(), nullptr);
+        }
+      }
+      EXPECT_EQ(got, pdus);
+      EXPECT_EQ(placed, pdus.size());
+      EXPECT_FALSE(framer.finish());
+    }
+  }
+}
+
+TEST(Framer, PlacedPayloadWithABadDataDigestFails) {
+  auto d = test::sample_data_in(40000);
+  ByteVector stream = wire(Pdu{d}, {false, true});
+  const std::size_t header = kBhsLength;
+  Framer framer(config_for(Direction::target_to_initiator, {false, true}));
+  framer.feed(ByteSpan(stream).first(header + 100));
+  auto next = framer.next_view();
+  ASSERT_TRUE(next);
+  ASSERT_FALSE(*next);
+  ASSERT_NE(framer.pending_header(), nullptr);
+  EXPECT_EQ(framer.pending_data_buffered(), 100u);
+  ByteVector dest(framer.pending_data_length());
+  framer.place(dest);
+  stream[header + 30000] ^= 0x40;  // one payload bit flipped on the wire
+  framer.feed(ByteSpan(stream).subspan(header + 100));
+  EXPECT_TRUE(framer.placement().empty());
+  next = framer.next_view();
+  ASSERT_FALSE(next);
+  EXPECT_EQ(framer.diagnostic().errc, Errc::data_digest);
+  EXPECT_TRUE(framer.failed());
+  EXPECT_TRUE(framer.placement().empty());
+}
+
+TEST(Framer, StreamEndingInsideAPlacementIsTruncated) {
+  auto d = test::sample_data_in(40000);
+  const ByteVector stream = wire(Pdu{d}, {false, false});
+  Framer framer(config_for(Direction::target_to_initiator, {false, false}));
+  framer.feed(ByteSpan(stream).first(kBhsLength + 10));
+  ASSERT_TRUE(framer.next_view());
+  ByteVector dest(framer.pending_data_length());
+  framer.place(dest);
+  framer.feed(ByteSpan(stream).subspan(kBhsLength + 10, 1000));
+  EXPECT_EQ(framer.placement().size(), dest.size() - 1010);
+  EXPECT_EQ(framer.finish(), make_error_code(Errc::truncated));
+}
+
+// Found by fuzz_framer: without HeaderDigest the header is checked once the BHS is in, before
+// its AHS has arrived; nothing may be placed until the AHS is buffered too.
+TEST(Framer, NothingIsPlacedBeforeTheAhsIsIn) {
+  const auto cmd = test::sample_scsi_command_ahs();
+  const ByteVector bytes = wire(cmd);
+  Framer framer(config_for(Direction::initiator_to_target, {}));
+  framer.feed(ByteSpan(bytes).first(kBhsLength + 4));
+  auto view = framer.next_view();
+  ASSERT_TRUE(view);
+  ASSERT_FALSE(*view);
+  EXPECT_EQ(framer.state(), Framer::State::payload);
+  EXPECT_EQ(framer.pending_header(), nullptr);
+  ByteVector dest(framer.pending_data_length());
+  framer.place(dest);  // ignored
+  EXPECT_TRUE(framer.placement().empty());
+  framer.feed(ByteSpan(bytes).subspan(kBhsLength + 4));
+  view = framer.next_view();
+  ASSERT_TRUE(view && *view);
+  EXPECT_EQ(std::get<ScsiCommand>(*(*view)->header).extended_cdb, cmd.extended_cdb);
 }
 
 TEST(Framer, LoginPdusUseTheLoginLimitOthersTheNegotiatedOne) {
