@@ -96,13 +96,16 @@ void Core::record(EventType type, std::string detail, ConnError ce) {
   snap_.events.push_back(std::move(r));
 }
 
-void Core::update_snapshot() {
+void Core::update_snapshot(bool with_params) {
   std::lock_guard lock(mu_);
   if (sess_) {
     snap_.state = sess_->state();
+    published_state_ = snap_.state;
     snap_.stats = sess_->stats();
-    snap_.params = sess_->config().params;
-    snap_.tsih = sess_->config().tsih;
+    if (with_params) {
+      snap_.params = sess_->config().params;
+      snap_.tsih = sess_->config().tsih;
+    }
   }
   snap_.stats.login_pdus = login_pdus_;
   snap_.reinstatements = reinstatements_;
@@ -214,6 +217,8 @@ void Core::connect() {
 void Core::on_connected(const std::shared_ptr<Conn>& c) {
   boost::system::error_code ignored;
   c->socket.set_option(tcp::no_delay(true), ignored);
+  // flush() sends with a plain non-blocking send first (see there).
+  c->socket.non_blocking(true, ignored);
   auto machine = make_login_machine();
   if (!machine) {
     login_attempt_failed(Errc::invalid_argument, "login configuration: " + machine.error().message(),
@@ -233,7 +238,7 @@ void Core::on_connected(const std::shared_ptr<Conn>& c) {
   start_read(c);
 }
 
-void Core::send_pdu(const std::shared_ptr<Conn>& c, pdu::Pdu p) {
+void Core::send_pdu(const std::shared_ptr<Conn>& c, pdu::Pdu&& p) {
   if (auto ec = c->out_pending.append(std::move(p), out_digests_)) {
     // Only a PDU the session built wrongly gets here (e.g. a data segment over 2^24).
     rt_->log(conn_prefix() + "cannot encode PDU: " + ec.message());
@@ -243,13 +248,37 @@ void Core::send_pdu(const std::shared_ptr<Conn>& c, pdu::Pdu p) {
 void Core::flush(const std::shared_ptr<Conn>& c) {
   if (c->writing || c->out_pending.empty() || c->dead) return;
   std::swap(c->out_pending, c->out_writing);
-  c->writing = true;
   c->gather.clear();
   c->out_writing.for_each([&](const std::uint8_t* p, std::size_t n) {
     c->gather.emplace_back(p, n);
   });
+  // Send what the socket takes at once (usually all of it) with a plain non-blocking send: no
+  // write operation, handler or completion to run for it. Only a rest (a full socket buffer)
+  // or an error goes on to async_write, whose handler deals with both as before.
+  std::size_t first = 0;  // gather[first] is the first piece not sent yet
+  while (first < c->gather.size()) {
+    boost::system::error_code ec;
+    std::size_t n = c->socket.send(std::span<const asio::const_buffer>(c->gather).subspan(first),
+                                   0, ec);
+    if (ec || n == 0) break;
+    while (n > 0 && first < c->gather.size()) {
+      asio::const_buffer& b = c->gather[first];
+      if (n >= b.size()) {
+        n -= b.size();
+        ++first;
+      } else {
+        b += n;
+        n = 0;
+      }
+    }
+  }
+  if (first == c->gather.size()) {
+    c->out_writing.clear();
+    return;
+  }
+  c->writing = true;
   // A span, so the composed write copies two words rather than the vector.
-  asio::async_write(c->socket, std::span<const asio::const_buffer>(c->gather),
+  asio::async_write(c->socket, std::span<const asio::const_buffer>(c->gather).subspan(first),
                     [self = shared_from_this(), c](boost::system::error_code ec, std::size_t) {
                       c->writing = false;
                       c->out_writing.clear();
@@ -262,38 +291,89 @@ void Core::flush(const std::shared_ptr<Conn>& c) {
                     });
 }
 
+MutableByteSpan Core::try_place(const std::shared_ptr<Conn>& c) {
+  // Worth it only for large payloads mostly still on the wire: the bytes already buffered are
+  // copied once more by place(), and a small payload usually arrives with its header.
+  constexpr std::size_t kPlaceMin = 32 * 1024;
+  if (c->placed || !sess_ || (phase_ != Phase::full_feature && phase_ != Phase::logging_out)) {
+    return {};
+  }
+  const pdu::Pdu* header = c->framer.pending_header();
+  if (header == nullptr) return {};
+  const auto* d = std::get_if<pdu::DataIn>(header);
+  const std::size_t len = c->framer.pending_data_length();
+  MutableByteSpan dest;
+  if (d != nullptr && len >= kPlaceMin && c->framer.pending_data_buffered() * 2 <= len) {
+    dest = sess_->data_in_destination(cid_, *d, len);
+  }
+  c->header_reads = !dest.empty();  // a PDU not to place: back to large reads
+  if (dest.empty()) return {};
+  c->framer.place(dest);
+  c->placed = true;
+  return c->framer.placement();
+}
+
+void Core::end_placement(Conn& c) {
+  if (!c.placed) return;
+  c.placed = false;
+  if (sess_) sess_->placement_done();
+}
+
 void Core::start_read(const std::shared_ptr<Conn>& c) {
-  const std::size_t want = std::max<std::size_t>(c->framer.bytes_wanted(), 64 * 1024);
-  MutableByteSpan buf = c->framer.prepare(want);
+  // A large Data-In payload for a caller's buffer is received straight into it (one copy, the
+  // kernel's); everything else into the framer's buffer. The read runs on this thread, inside
+  // the reactor, so a placement can only be written while the connection is open: every way
+  // its task can end without its Data-In closes the connection first (see pump()).
+  MutableByteSpan buf = c->framer.placement();
+  if (buf.empty()) buf = try_place(c);
+  const bool placed = !buf.empty();
+  if (!placed) {
+    if (c->header_reads) {
+      // What completes the header (or the trailer of a placed payload) and one BHS more.
+      const std::size_t want = c->framer.bytes_wanted() + pdu::kBhsLength;
+      buf = c->framer.prepare(want).first(want);
+    } else {
+      const std::size_t want = std::max<std::size_t>(c->framer.bytes_wanted(), 64 * 1024);
+      buf = c->framer.prepare(want);
+    }
+  }
   c->socket.async_read_some(asio::buffer(buf.data(), buf.size()),
-                            [self = shared_from_this(), c](boost::system::error_code ec,
-                                                           std::size_t n) {
-                              self->on_read(c, ec, n);
+                            [self = shared_from_this(), c, placed](boost::system::error_code ec,
+                                                                   std::size_t n) {
+                              self->on_read(c, ec, n, placed);
                             });
 }
 
-void Core::on_read(const std::shared_ptr<Conn>& c, boost::system::error_code ec, std::size_t n) {
+void Core::on_read(const std::shared_ptr<Conn>& c, boost::system::error_code ec, std::size_t n,
+                   bool placed) {
   if (c != conn_ || c->dead) return;
   if (ec) {
-    c->framer.commit(0);
+    end_placement(*c);  // no receive follows on this connection
+    if (!placed) c->framer.commit(0);
     transport_error(c, ec == asio::error::eof ? ConnError::tcp_conn_close : ConnError::conn_failed);
     return;
   }
-  c->framer.commit(n);
+  if (placed) {
+    c->framer.commit_placed(n);
+  } else {
+    c->framer.commit(n);
+  }
   process_frames(c);
   if (c == conn_ && !c->dead) start_read(c);
 }
 
 void Core::process_frames(const std::shared_ptr<Conn>& c) {
   bool unpumped = false;  // PDUs handed to the session since the last pump
+  const auto now = SteadyClock::now();  // one clock read for the PDUs of one socket read
   while (c == conn_ && !c->dead) {
     // Zero-copy: a Data-In's payload goes straight from the framer's buffer into the task's;
     // every other PDU is copied out whole (small, and its handlers want an owned PDU).
     auto next = c->framer.next_view();
     if (!next) {
+      end_placement(*c);  // a failed framer never writes the placement again
       const pdu::Diagnostic& d = c->framer.diagnostic();
       if (phase_ == Phase::full_feature || phase_ == Phase::logging_out) {
-        sess_->on_receive_error(cid_, d, SteadyClock::now());
+        sess_->on_receive_error(cid_, d, now);
         pump();
       } else {
         login_attempt_failed(Errc::login_protocol_error, pdu::to_string(d), true);
@@ -302,6 +382,8 @@ void Core::process_frames(const std::shared_ptr<Conn>& c) {
     }
     if (!*next) break;
     const pdu::FrameView& v = **next;
+    // A placed payload is complete: its task may end now (the PDU below may carry the status).
+    end_placement(*c);
     const auto* data_in = std::get_if<pdu::DataIn>(v.header);
     std::optional<pdu::Pdu> owned;
     if (data_in == nullptr || phase_ == Phase::logging_in) {
@@ -314,9 +396,9 @@ void Core::process_frames(const std::shared_ptr<Conn>& c) {
     }
     if (phase_ == Phase::full_feature || phase_ == Phase::logging_out) {
       if (owned) {
-        (void)sess_->receive(cid_, *owned, SteadyClock::now());
+        (void)sess_->receive(cid_, *owned, now);
       } else {
-        (void)sess_->receive_data_in(cid_, *data_in, v.data, SteadyClock::now());
+        (void)sess_->receive_data_in(cid_, *data_in, v.data, now);
       }
       // One pump for all the PDUs of a read while the session is plainly logged in: the
       // commands their completions start then leave in one write, not one write per response.
@@ -393,6 +475,8 @@ void Core::close_conn() {
   conn_->resolver.cancel();
   conn_->socket.shutdown(tcp::socket::shutdown_both, ignored);
   conn_->socket.close(ignored);
+  // Closing cancels the receive: nothing writes into a placement any more.
+  end_placement(*conn_);
   conn_.reset();
   login_timer_.cancel();
   tick_timer_.cancel();
@@ -482,12 +566,11 @@ void Core::logged_in(const login::LoggedIn& li) {
     // First login, or a login after a logout the target asked for: a fresh session. Tasks
     // of the old one cannot complete any more.
     if (!handlers_.empty()) {
-      std::map<session::TaskId, Done> old;
+      std::map<session::TaskId, Handler> old;
       old.swap(handlers_);
-      handle_to_task_.clear();
-      task_to_handle_.clear();
-      for (auto& [id, done] : old) {
-        done(nullptr, make_error(Errc::task_failed, "the session was logged out by the target"));
+      scsi_in_session_ = 0;
+      for (auto& [id, h] : old) {
+        h.fail(make_error(Errc::task_failed, "the session was logged out by the target"));
       }
     }
     sess_.emplace(cfg, now);
@@ -522,6 +605,7 @@ void Core::logged_in(const login::LoggedIn& li) {
 void Core::pump() {
   if (!sess_) return;
   in_pump_ = true;
+  published_ = false;
   for (int round = 0; round < 100000; ++round) {
     bool progress = false;
     if (conn_ && !conn_->dead) {
@@ -546,13 +630,14 @@ void Core::pump() {
         snap_.stats = sess_->stats();
         snap_.stats.login_pdus = login_pdus_;
         stats_fresh = true;
+        published_ = true;
       }
       dispatch(*comp);
       progress = true;
     }
     if (!queued_.empty() && phase_ == Phase::full_feature &&
         sess_->state() == session::SessionState::logged_in &&
-        (opts_.cmds_max == 0 || handle_to_task_.size() < opts_.cmds_max)) {
+        (opts_.cmds_max == 0 || scsi_in_session_ < opts_.cmds_max)) {
       Pending p = std::move(queued_.front());
       queued_.pop_front();
       try_submit_now(std::move(p));
@@ -561,6 +646,15 @@ void Core::pump() {
     if (!progress) break;
   }
   in_pump_ = false;
+  if (conn_ && conn_->placed && sess_->placement_orphaned()) {
+    // The task whose Data-In is being received ended anyway (cannot happen while the connection
+    // is fine): its buffer is the caller's again, so the receive into it must not go on.
+    rt_->log(conn_prefix() + "a task ended while its Data-In was being received; closing");
+    close_conn();
+    sess_->on_transport_error(cid_, ConnError::conn_failed, SteadyClock::now());
+    pump();
+    return;
+  }
   const auto st = sess_->state();
   if (phase_ == Phase::full_feature || phase_ == Phase::logging_out) {
     if (st == session::SessionState::failed) {
@@ -570,7 +664,9 @@ void Core::pump() {
     }
   }
   arm_tick();
-  update_snapshot();
+  // Published already for the completions of this pump: again only if the state moved (the
+  // commands their callbacks started are counted at the next pump; a lock less per command).
+  if (!published_ || sess_->state() != published_state_) update_snapshot(false);
 }
 
 void Core::arm_tick() {
@@ -671,17 +767,13 @@ void Core::dispatch(session::Completion& comp) {
   }
   auto it = handlers_.find(comp.id);
   if (it == handlers_.end()) return;
-  Done done = std::move(it->second);
+  const Handler h = std::move(it->second);
   handlers_.erase(it);
-  if (auto h = task_to_handle_.find(comp.id); h != task_to_handle_.end()) {
-    handle_to_task_.erase(h->second);
-    task_to_handle_.erase(h);
-  }
-  auto err = failure_for(comp);
-  if (err) {
-    done(nullptr, err);
+  if (h.scsi_command) --scsi_in_session_;
+  if (auto err = failure_for(comp)) {
+    h.fail(err);
   } else {
-    done(&comp, nullptr);
+    h.complete(comp);
   }
 }
 
@@ -777,10 +869,10 @@ void Core::request_rescan() {
 // Requests
 
 void Core::fail_pending(Pending& p, Errc code, const std::string& detail) {
-  if (p.done) p.done(nullptr, make_error(code, detail));
+  p.handler.fail(make_error(code, detail));
 }
 
-void Core::try_submit(Pending p) {
+void Core::try_submit(Pending&& p) {
   if (terminal_) {
     fail_pending(p, terminal_code_, terminal_detail_);
     return;
@@ -793,7 +885,7 @@ void Core::try_submit(Pending p) {
   // node.session.cmds_max bounds the SCSI commands handed to the session at once; the rest
   // wait here in order (as the host queue of the Linux initiator does).
   const bool full = p.what == Pending::What::scsi && opts_.cmds_max != 0 &&
-                    handle_to_task_.size() >= opts_.cmds_max;
+                    scsi_in_session_ >= opts_.cmds_max;
   if (!sess_ || phase_ != Phase::full_feature ||
       sess_->state() != session::SessionState::logged_in || full ||
       (p.what == Pending::What::scsi && !queued_.empty())) {
@@ -803,19 +895,22 @@ void Core::try_submit(Pending p) {
   try_submit_now(std::move(p));
 }
 
-void Core::try_submit_now(Pending p) {
+void Core::try_submit_now(Pending&& p) {
   const auto now = SteadyClock::now();
   Result<session::TaskId> id = session::Errc::invalid_request;
   switch (p.what) {
     case Pending::What::scsi: id = sess_->submit(std::move(p.scsi), now); break;
     case Pending::What::tmf:
       if (p.ref_handle) {
-        auto h = handle_to_task_.find(*p.ref_handle);
-        if (h == handle_to_task_.end()) {
+        // A linear search: abort_task is rare, and a second map would cost every command.
+        auto h = std::find_if(handlers_.begin(), handlers_.end(), [&](const auto& e) {
+          return e.second.handle == *p.ref_handle;
+        });
+        if (h == handlers_.end()) {
           fail_pending(p, Errc::invalid_argument, "abort_task: the task is no longer outstanding");
           return;
         }
-        p.tmf.referenced = h->second;
+        p.tmf.referenced = h->first;
       }
       id = sess_->submit_tmf(p.tmf, now);
       break;
@@ -826,11 +921,11 @@ void Core::try_submit_now(Pending p) {
     fail_pending(p, Errc::invalid_argument, id.error().message());
     return;
   }
-  handlers_[*id] = std::move(p.done);
   if (p.what == Pending::What::scsi) {
-    handle_to_task_[p.handle] = *id;
-    task_to_handle_[*id] = p.handle;
+    p.handler.scsi_command = true;
+    ++scsi_in_session_;
   }
+  handlers_.emplace(*id, std::move(p.handler));
   if (!in_pump_) pump();
 }
 
@@ -838,8 +933,17 @@ void Core::submit_scsi(session::ScsiRequest req, std::uint64_t handle, Done done
   Pending p;
   p.what = Pending::What::scsi;
   p.scsi = std::move(req);
-  p.handle = handle;
-  p.done = std::move(done);
+  p.handler.handle = handle;
+  p.handler.done = std::move(done);
+  try_submit(std::move(p));
+}
+
+void Core::submit_scsi(session::ScsiRequest req, std::uint64_t handle, ScsiDone done) {
+  Pending p;
+  p.what = Pending::What::scsi;
+  p.scsi = std::move(req);
+  p.handler.handle = handle;
+  p.handler.scsi = std::move(done);
   try_submit(std::move(p));
 }
 
@@ -857,14 +961,14 @@ void Core::submit_tmf(session::TmfRequest req, std::optional<std::uint64_t> ref_
   p.what = Pending::What::tmf;
   p.tmf = req;
   p.ref_handle = ref_handle;
-  p.done = std::move(done);
+  p.handler.done = std::move(done);
   try_submit(std::move(p));
 }
 
 void Core::submit_ping(Done done) {
   Pending p;
   p.what = Pending::What::ping;
-  p.done = std::move(done);
+  p.handler.done = std::move(done);
   try_submit(std::move(p));
 }
 
@@ -872,7 +976,7 @@ void Core::submit_text(text::KeyValueList keys, Done done) {
   Pending p;
   p.what = Pending::What::text;
   p.text = std::move(keys);
-  p.done = std::move(done);
+  p.handler.done = std::move(done);
   try_submit(std::move(p));
 }
 
@@ -915,13 +1019,12 @@ void Core::logout(std::function<void(std::exception_ptr)> done) {
 }
 
 void Core::fail_everything(Errc code, const std::string& detail) {
-  std::map<session::TaskId, Done> handlers;
+  std::map<session::TaskId, Handler> handlers;
   handlers.swap(handlers_);
-  handle_to_task_.clear();
-  task_to_handle_.clear();
+  scsi_in_session_ = 0;
   std::deque<Pending> queued;
   queued.swap(queued_);
-  for (auto& [id, done] : handlers) done(nullptr, make_error(code, detail));
+  for (auto& [id, h] : handlers) h.fail(make_error(code, detail));
   for (auto& p : queued) fail_pending(p, code, detail);
   if (auto done = std::exchange(start_done_, nullptr)) done(make_error(code, detail));
   update_snapshot();

@@ -77,6 +77,32 @@ struct Runtime {
 // Called once per request with the completion, or with an exception (NetError).
 // The completion is the engine's own copy: a handler may move the data out of it.
 using Done = std::function<void(session::Completion*, std::exception_ptr)>;
+// The caller's own SCSI callback (Session::start_with_callback), called without a wrapper.
+using ScsiDone = std::function<void(session::ScsiResult*, std::exception_ptr)>;
+
+// Whom a request's completion goes to: one of the two forms, so that a command started with a
+// callback costs one std::function, not a second one wrapping it.
+struct Handler {
+  Done done;
+  ScsiDone scsi;
+  std::uint64_t handle = 0;  // a SCSI command's handle (abort_task)
+  bool scsi_command = false;  // counted in scsi_in_session_ (cmds_max)
+  explicit operator bool() const noexcept { return done || scsi; }
+  void fail(const std::exception_ptr& e) const {
+    if (scsi) {
+      scsi(nullptr, e);
+    } else if (done) {
+      done(nullptr, e);
+    }
+  }
+  void complete(session::Completion& c) const {
+    if (scsi) {
+      scsi(&c.scsi, nullptr);
+    } else if (done) {
+      done(&c, nullptr);
+    }
+  }
+};
 
 class Core : public std::enable_shared_from_this<Core> {
  public:
@@ -91,6 +117,7 @@ class Core : public std::enable_shared_from_this<Core> {
   // Initial login with initial_login_retry_max retries; `done` gets nullptr on success.
   void start(std::function<void(std::exception_ptr)> done);
   void submit_scsi(session::ScsiRequest req, std::uint64_t handle, Done done);
+  void submit_scsi(session::ScsiRequest req, std::uint64_t handle, ScsiDone done);
   void submit_tmf(session::TmfRequest req, std::optional<std::uint64_t> ref_handle, Done done);
   void submit_ping(Done done);
   void submit_text(text::KeyValueList keys, Done done);
@@ -140,6 +167,12 @@ class Core : public std::enable_shared_from_this<Core> {
     std::vector<asio::const_buffer> gather;  // out_writing's pieces (capacity reused)
     bool writing = false;
     bool dead = false;
+    // The framer's pending Data-In payload is being received straight into a caller's
+    // read_into buffer (Session::data_in_destination).
+    bool placed = false;
+    // The last large Data-In was placed: read headers on their own (plus a few bytes), so the
+    // next payload is still on the wire, to be placed whole, instead of half in the framer.
+    bool header_reads = false;
   };
   struct Pending {
     enum class What : std::uint8_t { scsi, tmf, ping, text } what = What::scsi;
@@ -147,8 +180,7 @@ class Core : public std::enable_shared_from_this<Core> {
     session::TmfRequest tmf;
     std::optional<std::uint64_t> ref_handle;
     text::KeyValueList text;
-    std::uint64_t handle = 0;
-    Done done;
+    Handler handler;
   };
   enum class LoginPurpose : std::uint8_t { initial, relogin };
 
@@ -156,10 +188,15 @@ class Core : public std::enable_shared_from_this<Core> {
   void connect();
   void on_connected(const std::shared_ptr<Conn>& c);
   void start_read(const std::shared_ptr<Conn>& c);
-  void on_read(const std::shared_ptr<Conn>& c, boost::system::error_code ec, std::size_t n);
+  void on_read(const std::shared_ptr<Conn>& c, boost::system::error_code ec, std::size_t n,
+               bool placed);
+  // Lends the framer the task's read_into buffer for a large pending Data-In payload; empty
+  // when there is none to lend.
+  MutableByteSpan try_place(const std::shared_ptr<Conn>& c);
+  void end_placement(Conn& c);
   void process_frames(const std::shared_ptr<Conn>& c);
   void handle_login_pdu(const std::shared_ptr<Conn>& c, const pdu::Pdu& p);
-  void send_pdu(const std::shared_ptr<Conn>& c, pdu::Pdu p);
+  void send_pdu(const std::shared_ptr<Conn>& c, pdu::Pdu&& p);
   void flush(const std::shared_ptr<Conn>& c);
   void login_attempt_failed(Errc code, const std::string& detail, bool retryable);
   void logged_in(const login::LoggedIn& li);
@@ -172,8 +209,8 @@ class Core : public std::enable_shared_from_this<Core> {
   void dispatch(session::Completion& comp);
   void handle_event(const session::Event& ev);
   void arm_tick();
-  void try_submit(Pending p);
-  void try_submit_now(Pending p);
+  void try_submit(Pending&& p);
+  void try_submit_now(Pending&& p);
   void fail_pending(Pending& p, Errc code, const std::string& detail);
   std::exception_ptr failure_for(const session::Completion& comp) const;
 
@@ -186,7 +223,8 @@ class Core : public std::enable_shared_from_this<Core> {
   void request_rescan();
 
   void record(EventType type, std::string detail, ConnError ce = ConnError::none);
-  void update_snapshot();
+  // State and counters; with_params also the negotiated parameters (they change only at login).
+  void update_snapshot(bool with_params = true);
   std::string conn_prefix() const;
 
   std::shared_ptr<Runtime> rt_;
@@ -233,13 +271,14 @@ class Core : public std::enable_shared_from_this<Core> {
   std::uint64_t login_pdus_ = 0;
   std::uint64_t reinstatements_ = 0;
 
-  std::map<session::TaskId, Done> handlers_;
-  std::map<std::uint64_t, session::TaskId> handle_to_task_;
-  std::map<session::TaskId, std::uint64_t> task_to_handle_;
+  std::map<session::TaskId, Handler> handlers_;  // requests handed to the session
+  std::size_t scsi_in_session_ = 0;               // how many of them are SCSI commands
   std::deque<Pending> queued_;
   std::atomic<std::uint64_t> next_handle_{1};
   bool rescan_running_ = false;
   bool in_pump_ = false;
+  bool published_ = false;  // this pump has published the counters
+  session::SessionState published_state_ = session::SessionState::free;
 
   mutable std::mutex mu_;
   Snapshot snap_;

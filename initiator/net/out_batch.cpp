@@ -21,7 +21,7 @@ void OutBatch::add_internal(std::size_t from) {
   segments_.push_back(Segment{nullptr, from, len});
 }
 
-std::error_code OutBatch::append(pdu::Pdu p, const pdu::DigestConfig& digests) {
+std::error_code OutBatch::append(pdu::Pdu&& p, const pdu::DigestConfig& digests) {
   const ByteSpan data = pdu::data_of(p);
   if (data.size() < kGatherThreshold) {
     const std::size_t from = bytes_.size();

@@ -27,7 +27,11 @@ class OutBatch {
   };
 
   // Appends the wire form of `pdu` (byte-for-byte what pdu::encode produces).
-  std::error_code append(pdu::Pdu pdu, const pdu::DigestConfig& digests);
+  // An rvalue: a small PDU is only read (encoded), a large one moved in and kept.
+  std::error_code append(pdu::Pdu&& pdu, const pdu::DigestConfig& digests);
+  std::error_code append(const pdu::Pdu& pdu, const pdu::DigestConfig& digests) {
+    return append(pdu::Pdu(pdu), digests);
+  }
 
   bool empty() const noexcept { return segments_.empty(); }
   std::size_t size() const noexcept;  // wire bytes queued
