@@ -211,6 +211,36 @@ TEST(SessionTmfMisc, TimeoutIsAnEvent) {
   EXPECT_EQ(pair.session.stats().timeout_err, 1u);
 }
 
+TEST(SessionTmfMisc, TimeoutDropsTheConnectionAndKeepsTheNamedTaskForRetry) {
+  // As the Linux initiator: an unanswered TMF is ISCSI_ERR_SCSI_EH_SESSION_RST (21) on its
+  // connection; the task the ABORT TASK named is not lost but retried after reinstatement.
+  Pair pair;
+  pair.target.hold_commands = true;
+  pair.target.hold_tmf = true;
+  auto read = pair.session.submit(read_request(0, 1024), pair.now);
+  ASSERT_TRUE(read);
+  pair.pump();
+  TmfRequest req;
+  req.function = pdu::TmfFunction::abort_task;
+  req.referenced = *read;
+  req.timeout = 10s;
+  auto tmf = pair.session.submit_tmf(req, pair.now);
+  ASSERT_TRUE(tmf);
+  pair.pump();
+  pair.advance(10s - 1ns);
+  EXPECT_EQ(pair.session.state(), SessionState::logged_in);
+  pair.advance(1ns);
+  auto done = pair.completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, *tmf);
+  EXPECT_EQ(done[0].outcome, TaskOutcome::timed_out);
+  auto evs = pair.events();
+  ASSERT_NE(find(evs, EventKind::conn_error), nullptr);
+  EXPECT_EQ(find(evs, EventKind::conn_error)->conn_error, ConnError::scsi_eh_session_rst);
+  EXPECT_EQ(pair.session.state(), SessionState::failed);
+  EXPECT_EQ(pair.session.retry_list(), std::vector<TaskId>{*read});
+}
+
 TEST(SessionTmfMisc, TaskDoesNotExistLeavesTasksAlone) {
   Pair pair;
   pair.target.hold_commands = true;
