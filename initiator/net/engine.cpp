@@ -247,7 +247,7 @@ void Core::send_pdu(const std::shared_ptr<Conn>& c, pdu::Pdu&& p) {
 
 void Core::flush(const std::shared_ptr<Conn>& c) {
   if (c->writing || c->out_pending.empty() || c->dead) return;
-  std::swap(c->out_pending, c->out_writing);
+  c->out_pending.swap(c->out_writing);
   c->gather.clear();
   c->out_writing.for_each([&](const std::uint8_t* p, std::size_t n) {
     c->gather.emplace_back(p, n);
@@ -606,6 +606,7 @@ void Core::pump() {
   if (!sess_) return;
   in_pump_ = true;
   published_ = false;
+  session::Completion comp;  // every completion of this pump is moved into it in turn
   for (int round = 0; round < 100000; ++round) {
     bool progress = false;
     if (conn_ && !conn_->dead) {
@@ -622,7 +623,7 @@ void Core::pump() {
       progress = true;
     }
     bool stats_fresh = false;
-    while (auto comp = sess_->pop_completion()) {
+    while (sess_->pop_completion(comp)) {
       if (!stats_fresh) {
         // A caller woken by its completion may read stats() at once (a Reject counted in
         // rjt_pdus): refresh the counters first, not only at the end of the pump.
@@ -632,7 +633,7 @@ void Core::pump() {
         stats_fresh = true;
         published_ = true;
       }
-      dispatch(*comp);
+      dispatch(comp);
       progress = true;
     }
     if (!queued_.empty() && phase_ == Phase::full_feature &&

@@ -43,6 +43,12 @@ class OutBatch {
     }
   }
   void clear() noexcept;
+  // Member by member: std::swap would move-construct the deque, which allocates.
+  void swap(OutBatch& other) noexcept {
+    bytes_.swap(other.bytes_);
+    segments_.swap(other.segments_);
+    kept_.swap(other.kept_);
+  }
 
  private:
   void add_internal(std::size_t from);

@@ -579,18 +579,20 @@ std::optional<pdu::Pdu> Session::pop_pdu(std::uint16_t cid) {
   return std::nullopt;
 }
 
+bool Session::pop_completion(Completion& out) {
+  if (completions_.empty()) return false;
+  completions_.take_front_into(out);
+  return true;
+}
+
 std::optional<Completion> Session::pop_completion() {
   if (completions_.empty()) return std::nullopt;
-  Completion c = std::move(completions_.front());
-  completions_.pop_front();
-  return c;
+  return completions_.take_front();
 }
 
 std::optional<Event> Session::pop_event() {
   if (events_.empty()) return std::nullopt;
-  Event e = std::move(events_.front());
-  events_.pop_front();
-  return e;
+  return events_.take_front();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "proto/common/bytes.hpp"
+#include "proto/common/fifo.hpp"
 #include "proto/common/result.hpp"
 #include "proto/common/serial.hpp"
 #include "proto/login/negotiation.hpp"
@@ -287,7 +288,7 @@ struct Connection {
   ConnStateMachine sm;
   SerialNumber exp_stat_sn;
   std::uint32_t max_send_dsl = 8192;  // the target's MaxRecvDataSegmentLength
-  std::deque<OutItem> out;
+  Fifo<OutItem> out;
   TimePoint last_rx{};
   std::optional<TaskId> ping;         // the internal NOP-Out ping outstanding
   ConnError error = ConnError::none;
@@ -369,6 +370,8 @@ class Session {
   std::optional<pdu::Pdu> pop_pdu(std::uint16_t cid);
   bool has_pdu(std::uint16_t cid) const noexcept;
   std::optional<Completion> pop_completion();
+  // The same into a Completion the caller reuses (one move, no optional); false when none.
+  bool pop_completion(Completion& out);
   std::optional<Event> pop_event();
 
   // --- introspection -------------------------------------------------------------------------
@@ -440,8 +443,8 @@ class Session {
   bool itt_wrapped_ = false;
   std::optional<TaskId> placed_task_;          // see data_in_destination()
   bool placement_orphaned_ = false;
-  std::deque<Completion> completions_;
-  std::deque<Event> events_;
+  Fifo<Completion> completions_;
+  Fifo<Event> events_;
   Stats stats_;
   AsyncRequests async_;
   SerialNumber cmd_sn_;
