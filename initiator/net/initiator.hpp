@@ -143,6 +143,10 @@ class Session {
   // Throw NetError(scsi_error) on a non-GOOD status, with the sense in words.
   std::future<ByteVector> read_async(std::uint64_t lba, std::uint32_t blocks, std::uint16_t lun = 0);
   ByteVector read(std::uint64_t lba, std::uint32_t blocks, std::uint16_t lun = 0);
+  // READ(16) of buffer.size() bytes (a whole number of blocks) straight into `buffer`, which
+  // must stay untouched until this returns; returns the bytes the target sent (less than the
+  // buffer on a residual underflow). The copy-free form of read().
+  std::uint32_t read_into(std::uint64_t lba, MutableByteSpan buffer, std::uint16_t lun = 0);
   std::future<void> write_async(std::uint64_t lba, ByteVector data, std::uint16_t lun = 0);
   void write(std::uint64_t lba, ByteVector data, std::uint16_t lun = 0);
   void test_unit_ready(std::uint16_t lun = 0);

@@ -236,6 +236,7 @@ void submit_with_ua_retry(Core& c, std::shared_ptr<session::ScsiRequest> req, st
   copy.direction = req->direction;
   copy.read_length = req->read_length;
   copy.write_data_view = req->write_data();  // the shared request owns the bytes
+  copy.read_into = req->read_into;
   copy.attr = req->attr;
   c.submit_scsi(std::move(copy), handle,
                 [&c, req, handle, retries_left, finish = std::move(finish)](
@@ -365,6 +366,35 @@ std::future<ByteVector> Session::read_async(std::uint64_t lba, std::uint32_t blo
 
 ByteVector Session::read(std::uint64_t lba, std::uint32_t blocks, std::uint16_t lun) {
   return read_async(lba, blocks, lun).get();
+}
+
+std::uint32_t Session::read_into(std::uint64_t lba, MutableByteSpan buffer, std::uint16_t lun) {
+  const std::uint32_t bl = block_length(core_, lun);
+  if (buffer.empty() || buffer.size() % bl != 0 || buffer.size() > 0xFFFFFFFFu) {
+    throw NetError(Errc::invalid_argument,
+                   "read_into: the buffer holds " + std::to_string(buffer.size()) +
+                       " bytes, not a whole number (at least 1) of " + std::to_string(bl) +
+                       "-byte blocks under 4 GiB");
+  }
+  const auto blocks = static_cast<std::uint32_t>(buffer.size() / bl);
+  auto cdb = scsi::read16(lba, blocks);
+  if (!cdb) throw NetError(Errc::invalid_argument, "READ(16): " + cdb.error().message());
+  auto req = std::make_shared<session::ScsiRequest>(
+      to_request(from_cdb(*cdb, lun, static_cast<std::uint32_t>(buffer.size()))));
+  req->read_into = buffer;
+  const std::uint64_t handle = core_->next_handle();
+  return run<std::uint32_t>(core_, [req, handle](Core& c, auto promise) mutable {
+           submit_with_ua_retry(c, req, handle, kUnitAttentionRetries,
+                                [promise](session::ScsiResult* r, std::exception_ptr e) {
+                                  if (e) return promise->set_exception(e);
+                                  if (!good(*r)) {
+                                    return promise->set_exception(std::make_exception_ptr(NetError(
+                                        Errc::scsi_error, "READ(16): " + status_words(*r))));
+                                  }
+                                  promise->set_value(r->read_bytes);
+                                });
+         })
+      .get();
 }
 
 std::future<void> Session::write_async(std::uint64_t lba, ByteVector data, std::uint16_t lun) {

@@ -70,6 +70,30 @@ ByteVector copy_buffer(const py::object& data) {
   return out;
 }
 
+// READ(16) into a writable C-contiguous buffer (bytearray, memoryview, array, numpy): the
+// engine writes the Data-In bytes straight into it, without the GIL, while the Py_buffer pins
+// the exporter.
+std::uint32_t read_into_buffer(const Handle& h, std::uint64_t lba, const py::object& buffer,
+                               std::uint16_t lun) {
+  auto s = h.get();
+  Py_buffer view;
+  if (PyObject_GetBuffer(buffer.ptr(), &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) != 0) {
+    throw py::error_already_set();
+  }
+  std::uint32_t n = 0;
+  try {
+    gil_scoped_release nogil;
+    n = s->read_into(lba, MutableByteSpan(static_cast<std::uint8_t*>(view.buf),
+                                          static_cast<std::size_t>(view.len)),
+                     lun);
+  } catch (...) {
+    PyBuffer_Release(&view);
+    throw;
+  }
+  PyBuffer_Release(&view);
+  return n;
+}
+
 py::dict stats_dict(const session::Stats& s) {
   // iscsiadm -m session --stats field names, in its order.
   py::dict d;
@@ -140,6 +164,10 @@ void bind_session(py::module_& m) {
           },
           py::arg("lba"), py::arg("blocks"), py::arg("lun") = 0,
           "READ(16) of `blocks` blocks at `lba`; returns the bytes.")
+      .def("read_into", &read_into_buffer, py::arg("lba"), py::arg("buffer"), py::arg("lun") = 0,
+           "READ(16) of len(buffer) bytes (whole blocks) at `lba` straight into `buffer` (any "
+           "writable contiguous buffer: bytearray, memoryview, numpy); returns the bytes the "
+           "target sent.")
       .def(
           "write",
           [](const Handle& h, std::uint64_t lba, const py::object& data, std::uint16_t lun) {

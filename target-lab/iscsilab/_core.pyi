@@ -8,7 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Mapping
 
-from _typeshed import ReadableBuffer
+from _typeshed import ReadableBuffer, WriteableBuffer
 
 Settings = Mapping[str, str | int | bool] | None
 
@@ -150,6 +150,7 @@ class Event:
 
 class Session:
     def read(self, lba: int, blocks: int, lun: int = 0) -> bytes: ...
+    def read_into(self, lba: int, buffer: WriteableBuffer, lun: int = 0) -> int: ...
     def write(self, lba: int, data: ReadableBuffer, lun: int = 0) -> None: ...
     def read_capacity(self, lun: int = 0) -> Capacity: ...
     def inquiry(self, lun: int = 0) -> Inquiry: ...

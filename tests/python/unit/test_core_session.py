@@ -92,6 +92,27 @@ def test_write_read_back_byte_exact(ini, target, kind):
         assert s.read(63, 1, lun=lun) != payload[:512] or payload[:512] == bytes(512)
 
 
+@pytest.mark.parametrize("size", [4096, 1024 * 1024])
+def test_read_into_fills_a_window_of_the_callers_buffer_and_nothing_else(ini, target, size):
+    lun = target.FILE_LUN
+    payload = os.urandom(size)
+    big = bytearray(b"\xa5" * 4096) + bytearray(size) + bytearray(b"\xa5" * 4096)
+    window = memoryview(big)[4096:4096 + size]
+    with ini.login(target.iqn, target.portal, FAST) as s:
+        s.write(2048, payload, lun=lun)
+        assert s.read_into(2048, window, lun=lun) == size
+    assert bytes(window) == payload
+    assert big[:4096] == b"\xa5" * 4096 and big[-4096:] == b"\xa5" * 4096
+
+
+def test_read_into_refuses_read_only_and_partial_block_buffers(ini, target):
+    with ini.login(target.iqn, target.portal, FAST) as s:
+        with pytest.raises(BufferError):
+            s.read_into(0, bytes(4096), lun=target.FILE_LUN)
+        with pytest.raises(core().InvalidArgumentError, match="whole number"):
+            s.read_into(0, bytearray(1000), lun=target.FILE_LUN)
+
+
 def test_non_contiguous_buffer_is_refused(ini, target):
     with ini.login(target.iqn, target.portal, FAST) as s:
         with pytest.raises(BufferError):
