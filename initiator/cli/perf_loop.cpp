@@ -40,13 +40,11 @@ class Loop : public std::enable_shared_from_this<Loop> {
     if (o_.write) {
       write_buffer_.assign(io_bytes, 0);
     } else {
-      // One buffer per command in flight, reused: the data lands straight in it (no buffer
-      // allocated and freed per command), as an application reading into its own memory.
-      read_buffers_.resize(o_.max_in_flight);
-      for (std::uint32_t i = 0; i < o_.max_in_flight; ++i) {
-        read_buffers_[i].resize(io_bytes);
-        free_slots_.push_back(i);
-      }
+      // Like iscsi-perf, the tool throws away what it reads: every read lands in this one
+      // scratch buffer (the engine writes it on its own thread, one PDU at a time), so the data
+      // path is measured without a cache-cold destination per command in flight, and nothing
+      // is allocated per command.
+      scratch_.resize(io_bytes);
     }
   }
 
@@ -82,30 +80,26 @@ class Loop : public std::enable_shared_from_this<Loop> {
     if (!cdb) throw net::NetError(net::Errc::invalid_argument, cdb.error().message());
     cmd.cdb.assign(cdb->bytes.begin(), cdb->bytes.begin() + cdb->length);
     const std::size_t bytes = std::size_t{blocks} * cap_.block_length;
-    std::uint32_t slot = 0;
     if (o_.write) {
       cmd.direction = session::DataDirection::write;
       cmd.write_view = ByteSpan(write_buffer_).first(bytes);
     } else {
       cmd.direction = session::DataDirection::read;
       cmd.read_length = static_cast<std::uint32_t>(bytes);
-      slot = free_slots_.back();  // in_flight_ < max_in_flight: one is free
-      free_slots_.pop_back();
-      cmd.read_into = read_buffers_[slot];
+      cmd.read_into = MutableByteSpan(scratch_).first(bytes);
     }
     ++in_flight_;
-    s_.start_with_callback(std::move(cmd), [self = self_.lock(), lba, blocks, slot](
+    s_.start_with_callback(std::move(cmd), [self = self_.lock(), lba, blocks](
                                                session::ScsiResult* r, std::exception_ptr e) {
-      if (self) self->on_done(r, std::move(e), lba, blocks, slot);
+      if (self) self->on_done(r, std::move(e), lba, blocks);
     });
   }
 
   // The engine's thread: account for one completion, then top the queue up again.
   void on_done(session::ScsiResult* r, std::exception_ptr e, std::uint64_t lba,
-               std::uint32_t blocks, std::uint32_t slot) {
+               std::uint32_t blocks) {
     std::lock_guard lock(mu_);
     --in_flight_;
-    if (!o_.write) free_slots_.push_back(slot);
     if (done_) return;
     try {
       complete(r, std::move(e), lba, blocks);
@@ -234,8 +228,7 @@ class Loop : public std::enable_shared_from_this<Loop> {
   std::FILE* err_;
   std::mt19937_64 rng_;
   ByteVector write_buffer_;
-  std::vector<ByteVector> read_buffers_;
-  std::vector<std::uint32_t> free_slots_;  // read buffers of no command in flight
+  ByteVector scratch_;  // where every read lands (see the constructor)
   std::weak_ptr<Loop> self_;
   // Recursive: a command may fail inside start_with_callback (dead session), which runs its
   // callback before returning.
