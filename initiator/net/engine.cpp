@@ -769,7 +769,7 @@ void Core::dispatch(session::Completion& comp) {
   auto it = handlers_.find(comp.id);
   if (it == handlers_.end()) return;
   const Handler h = std::move(it->second);
-  handlers_.erase(it);
+  handler_nodes_.erase(handlers_, it);
   if (h.scsi_command) --scsi_in_session_;
   if (auto err = failure_for(comp)) {
     h.fail(err);
@@ -926,7 +926,7 @@ void Core::try_submit_now(Pending&& p) {
     p.handler.scsi_command = true;
     ++scsi_in_session_;
   }
-  handlers_.emplace(*id, std::move(p.handler));
+  handler_nodes_.put(handlers_, *id, std::move(p.handler));
   if (!in_pump_) pump();
 }
 

@@ -205,7 +205,7 @@ void Session::retire_itt(std::uint32_t itt) {
 
 Session::Task& Session::add_task(TaskKind kind, std::uint16_t cid) {
   const TaskId id = next_task_id_++;
-  Task& t = tasks_[id];
+  Task& t = task_nodes_.put_default(tasks_, id);
   t.id = id;
   t.kind = kind;
   t.cid = cid;
@@ -248,7 +248,7 @@ Result<TaskId> Session::submit(ScsiRequest req, TimePoint /*now*/,
   if (!itt) return itt.error();
   Task& t = add_task(TaskKind::scsi, *picked);
   t.itt = *itt;
-  by_itt_[t.itt] = t.id;
+  itt_nodes_.put(by_itt_, t.itt, t.id);
   t.write_length = static_cast<std::uint32_t>(req.write_data().size());
   t.req = std::move(req);
   waiting_.push_back(t.id);
@@ -276,7 +276,7 @@ Result<TaskId> Session::submit_tmf(TmfRequest req, TimePoint now,
   if (!itt) return itt.error();
   Task& t = add_task(TaskKind::tmf, *picked);
   t.itt = *itt;
-  by_itt_[t.itt] = t.id;
+  itt_nodes_.put(by_itt_, t.itt, t.id);
   t.tmf = req;
   const TaskId id = t.id;
   if (ref != nullptr) {
@@ -325,7 +325,7 @@ Result<TaskId> Session::ping(TimePoint now, ByteVector data, std::optional<std::
   if (!itt) return itt.error();
   Task& t = add_task(TaskKind::nop, *picked);
   t.itt = *itt;
-  by_itt_[t.itt] = t.id;
+  itt_nodes_.put(by_itt_, t.itt, t.id);
   t.ping_data = data;
   t.cmd_sn = cmd_sn_;
   t.sent = true;
@@ -356,7 +356,7 @@ Result<TaskId> Session::send_text(text::KeyValueList keys, TimePoint /*now*/,
   if (!itt) return itt.error();
   Task& t = add_task(TaskKind::text, *picked);
   t.itt = *itt;
-  by_itt_[t.itt] = t.id;
+  itt_nodes_.put(by_itt_, t.itt, t.id);
   t.text_out = std::move(*encoded);
   c.text_task = t.id;
   waiting_.push_back(t.id);
@@ -377,7 +377,7 @@ Result<TaskId> Session::logout(pdu::LogoutReason reason, TimePoint /*now*/,
   if (!itt) return itt.error();
   Task& t = add_task(TaskKind::logout, *picked);
   t.itt = *itt;
-  by_itt_[t.itt] = t.id;
+  itt_nodes_.put(by_itt_, t.itt, t.id);
   t.logout_reason = reason;
   t.logout_cid = reason == pdu::LogoutReason::close_session ? 0 : logout_cid;
   t.cmd_sn = cmd_sn_;
@@ -620,7 +620,7 @@ MutableByteSpan Session::data_in_destination(std::uint16_t cid, const pdu::DataI
 
 void Session::finish(Task& t, Completion c) {
   if (t.itt != pdu::kReservedTag) {
-    by_itt_.erase(t.itt);
+    itt_nodes_.erase(by_itt_, t.itt);
     retire_itt(t.itt);
   }
   if (placed_task_ == t.id) {  // only a failed connection ends a task mid-placement
@@ -632,7 +632,7 @@ void Session::finish(Task& t, Completion c) {
     if (cn->text_task == t.id) cn->text_task.reset();
   }
   const bool internal = t.kind == TaskKind::nop && t.internal_ping;
-  tasks_.erase(t.id);  // `t` dangles from here
+  task_nodes_.erase(tasks_, t.id);  // `t` is a reset Task in a kept node from here
   if (!internal) completions_.push_back(std::move(c));
 }
 
@@ -1300,7 +1300,7 @@ void Session::fail_connection(Connection& c, ConnError why, std::string detail) 
     Task& t = it->second;
     if (t.kind == TaskKind::scsi) {
       if (t.itt != pdu::kReservedTag) {
-        by_itt_.erase(t.itt);
+        itt_nodes_.erase(by_itt_, t.itt);
         t.itt = pdu::kReservedTag;
       }
       t.sent = false;
@@ -1392,7 +1392,7 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
       continue;
     }
     t.itt = *itt;
-    by_itt_[t.itt] = id;
+    itt_nodes_.put(by_itt_, t.itt, id);
     t.cid = config_.cid;
     t.sent = false;
     t.unsolicited_end = 0;
@@ -1479,7 +1479,7 @@ void Session::on_tick(TimePoint now) {
     if (!itt) continue;
     Task& t = add_task(TaskKind::nop, cid);
     t.itt = *itt;
-    by_itt_[t.itt] = t.id;
+    itt_nodes_.put(by_itt_, t.itt, t.id);
     t.internal_ping = true;
     t.cmd_sn = cmd_sn_;
     t.sent = true;

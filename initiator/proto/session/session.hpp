@@ -40,6 +40,7 @@
 
 #include "proto/common/bytes.hpp"
 #include "proto/common/fifo.hpp"
+#include "proto/common/node_cache.hpp"
 #include "proto/common/result.hpp"
 #include "proto/common/serial.hpp"
 #include "proto/login/negotiation.hpp"
@@ -434,6 +435,8 @@ class Session {
   std::map<std::uint16_t, Connection> conns_;
   std::map<TaskId, Task> tasks_;               // every task not yet completed
   std::map<std::uint32_t, TaskId> by_itt_;     // ITT -> task, for tasks holding an ITT
+  NodeCache<std::map<TaskId, Task>> task_nodes_;  // inserts and erases of the two maps above
+  NodeCache<std::map<std::uint32_t, TaskId>> itt_nodes_;
   std::deque<TaskId> waiting_;                 // non-immediate tasks waiting for the window
   std::deque<TaskId> retry_;                   // SCSI tasks waiting for reinstatement
   // Recently retired ITTs (no_scsi_cmd vs bad_itt): a ring, looked at only for an ITT not in
