@@ -17,6 +17,13 @@ CAPACITY are included: a few ms against seconds of I/O) divided by IOPS x second
 Needs root (tgtd) and Debian's libiscsi-bin. Run with Debian's interpreter:
 
     /usr/bin/python3 bench/perf_vs_libiscsi.py [--reps 5] [--seconds 5] [--ours PATH] [--json F]
+    /usr/bin/python3 bench/perf_vs_libiscsi.py --instructions [--points "4 KiB QD1"]
+
+--instructions counts instead of timing: each tool runs under valgrind's callgrind (Debian's
+valgrind) for 2 s and for 5 s, and the difference of the instructions it executed, divided by the
+difference of the I/Os it did, is its user-space instructions per I/O -- login, READ CAPACITY and
+start-up cancel out. Unlike IOPS and CPU time on a shared machine it comes out the same every
+run, so it shows what a change to the code did. It counts no kernel work and no waiting.
 """
 from __future__ import annotations
 
@@ -24,7 +31,9 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -106,6 +115,45 @@ def run_once(argv: list[str], seconds: int, blocks: int) -> Run:
     return Run(iops, mbps, cpu_s * 1e6 / ios)
 
 
+CALLGRIND_TOTAL = re.compile(r"==\d+== Collected : (\d+)")
+
+
+def instructions_once(argv: list[str], seconds: int, blocks: int) -> tuple[int, int]:
+    """(instructions, I/Os) of one run under callgrind."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + argv
+    cmd[cmd.index("-t") + 1] = str(seconds)
+    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    out = r.stdout + r.stderr
+    m = CALLGRIND_TOTAL.search(out)
+    figures = final_figures(out)
+    if r.returncode != 0 or not m or figures is None:
+        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}:\n{out[-2000:]}")
+    return int(m.group(1)), figures[0] * seconds
+
+
+def count_instructions(tools: dict[str, str], points, url: str) -> int:
+    short, long_ = 2, 5
+    print(f"user-space instructions per I/O (callgrind, difference of a {long_} s and a {short} s "
+          "run, so start-up and login cancel out):")
+    print(f"| {'point':<11} | {'tool':<20} | {'instructions/IO':>15} | {'ours/libiscsi':>13} |")
+    print(f"|{'-' * 13}|{'-' * 22}|{'-' * 17}|{'-' * 15}|")
+    for label, blocks, qd in points:
+        per_io = {}
+        for name, path in tools.items():
+            argv = [path, "-t", "0", "-b", str(blocks), "-m", str(qd), url]
+            i1, n1 = instructions_once(argv, short, blocks)
+            i2, n2 = instructions_once(argv, long_, blocks)
+            if n2 <= n1:
+                raise RuntimeError(f"{name}: no more I/Os in {long_} s than in {short} s")
+            per_io[name] = (i2 - i1) / (n2 - n1)
+        ratio = per_io["lab-iscsi-perf"] / per_io["libiscsi iscsi-perf"]
+        for name, v in per_io.items():
+            mine = name == "lab-iscsi-perf"
+            print(f"| {label:<11} | {name:<20} | {v:>15.0f} | {(f'{ratio:.2f}' if mine else ''):>13} |",
+                  flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=5, help="runs of each tool per point (median)")
@@ -115,7 +163,13 @@ def main() -> int:
     ap.add_argument("--points", default="all",
                     help="comma-separated subset of: " + ", ".join(p[0] for p in POINTS))
     ap.add_argument("--json", type=Path, help="also write the runs and medians here")
+    ap.add_argument("--instructions", action="store_true",
+                    help="count user-space instructions per I/O under callgrind instead of timing")
     args = ap.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        print("perf_vs_libiscsi: --instructions needs valgrind (apt-get install valgrind)",
+              file=sys.stderr)
+        return 2
 
     why = unavailable_reason()
     if why:
@@ -133,6 +187,9 @@ def main() -> int:
         return 2
 
     tools = {"lab-iscsi-perf": str(args.ours), "libiscsi iscsi-perf": str(args.libiscsi)}
+    if args.instructions:
+        with Tgtd(null_lun=True, file_lun_bytes=0) as tgt:
+            return count_instructions(tools, points, tgt.url(Tgtd.NULL_LUN))
     series = {(p[0], t): Series() for p in points for t in tools}
     load_before = os.getloadavg()
     started = time.time()
