@@ -931,20 +931,23 @@ void Core::try_submit_now(Pending&& p) {
 }
 
 void Core::submit_scsi(session::ScsiRequest req, std::uint64_t handle, Done done) {
-  Pending p;
-  p.what = Pending::What::scsi;
-  p.scsi = std::move(req);
-  p.handler.handle = handle;
-  p.handler.done = std::move(done);
-  try_submit(std::move(p));
+  Handler h;
+  h.done = std::move(done);
+  submit_scsi_to(std::move(req), handle, std::move(h));
 }
 
 void Core::submit_scsi(session::ScsiRequest req, std::uint64_t handle, ScsiDone done) {
+  Handler h;
+  h.scsi = std::move(done);
+  submit_scsi_to(std::move(req), handle, std::move(h));
+}
+
+void Core::submit_scsi_to(session::ScsiRequest req, std::uint64_t handle, Handler h) {
   Pending p;
   p.what = Pending::What::scsi;
   p.scsi = std::move(req);
+  p.handler = std::move(h);
   p.handler.handle = handle;
-  p.handler.scsi = std::move(done);
   try_submit(std::move(p));
 }
 

@@ -210,6 +210,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void dispatch(session::Completion& comp);
   void handle_event(const session::Event& ev);
   void arm_tick();
+  void submit_scsi_to(session::ScsiRequest req, std::uint64_t handle, Handler h);
   void try_submit(Pending&& p);
   void try_submit_now(Pending&& p);
   void fail_pending(Pending& p, Errc code, const std::string& detail);

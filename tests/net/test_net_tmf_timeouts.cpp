@@ -138,50 +138,42 @@ TEST(NetTmfTimeoutScripted, UnansweredAbortTaskFailsAfterAbortTimeoutAndTheConne
   EXPECT_EQ(r.data, test::ScriptedTarget::pattern(test::ScriptedTarget::kHeldLba, 512));
 }
 
-TEST(NetTmfTimeoutScripted, UnansweredAbortTaskSetFailsAfterAbortTimeoutAndTheConnectionIsDropped) {
+// A TMF without a referenced task, left unanswered by the target: on LUN kSilentTmfLun (ABORT
+// TASK SET, CLEAR TASK SET), or the target's next one (resets, which name no LUN).
+void unanswered_tmf_times_out_and_drops_the_connection(pdu::TmfFunction f, SessionOptions o,
+                                                       bool silent_lun) {
   test::ScriptedTarget target;
   Initiator ini;
-  auto s = ini.login(test::ScriptedTarget::kIqn, Portal{"127.0.0.1", target.port()}, abort_opts());
+  auto s = ini.login(test::ScriptedTarget::kIqn, Portal{"127.0.0.1", target.port()}, o);
+  if (!silent_lun) target.set_silent_tmfs(1);
   const auto t0 = Clock::now();
-  auto f = s->tmf_async(pdu::TmfFunction::abort_task_set, test::ScriptedTarget::kSilentTmfLun);
-  expect_timed_out(wait_tmf(f, t0), *s, target, pdu::TmfFunction::abort_task_set);
+  auto fut = s->tmf_async(f, silent_lun ? test::ScriptedTarget::kSilentTmfLun : 0);
+  expect_timed_out(wait_tmf(fut, t0), *s, target, f);
   expect_connection_dropped_and_recovered(*s, target);
+  if (!silent_lun) {
+    // The silence was the target's one-shot: the same TMF is answered on the new connection.
+    EXPECT_EQ(s->tmf_async(f).get(), pdu::TmfResponse::function_complete);
+  }
+}
+
+TEST(NetTmfTimeoutScripted, UnansweredAbortTaskSetFailsAfterAbortTimeoutAndTheConnectionIsDropped) {
+  unanswered_tmf_times_out_and_drops_the_connection(pdu::TmfFunction::abort_task_set,
+                                                    abort_opts(), true);
 }
 
 TEST(NetTmfTimeoutScripted, UnansweredClearTaskSetFailsAfterAbortTimeoutAndTheConnectionIsDropped) {
-  test::ScriptedTarget target;
-  Initiator ini;
-  auto s = ini.login(test::ScriptedTarget::kIqn, Portal{"127.0.0.1", target.port()}, abort_opts());
-  const auto t0 = Clock::now();
-  auto f = s->tmf_async(pdu::TmfFunction::clear_task_set, test::ScriptedTarget::kSilentTmfLun);
-  expect_timed_out(wait_tmf(f, t0), *s, target, pdu::TmfFunction::clear_task_set);
-  expect_connection_dropped_and_recovered(*s, target);
+  unanswered_tmf_times_out_and_drops_the_connection(pdu::TmfFunction::clear_task_set,
+                                                    abort_opts(), true);
 }
 
 TEST(NetTmfTimeoutScripted, UnansweredTargetWarmResetFailsAfterTgtResetTimeoutAndTheConnectionIsDropped) {
-  test::ScriptedTarget target;
-  Initiator ini;
-  auto s =
-      ini.login(test::ScriptedTarget::kIqn, Portal{"127.0.0.1", target.port()}, tgt_reset_opts());
-  target.set_silent_tmfs(1);
-  const auto t0 = Clock::now();
-  auto f = s->tmf_async(pdu::TmfFunction::target_warm_reset);
-  expect_timed_out(wait_tmf(f, t0), *s, target, pdu::TmfFunction::target_warm_reset);
-  expect_connection_dropped_and_recovered(*s, target);
-  // The silence was the target's one-shot: the next warm reset is answered.
-  EXPECT_EQ(s->target_warm_reset(), pdu::TmfResponse::function_complete);
+  unanswered_tmf_times_out_and_drops_the_connection(pdu::TmfFunction::target_warm_reset,
+                                                    tgt_reset_opts(), false);
 }
 
 TEST(NetTmfTimeoutScripted, UnansweredTargetColdResetFailsAfterTgtResetTimeoutAndTheConnectionIsDropped) {
-  test::ScriptedTarget target;
-  Initiator ini;
-  auto s =
-      ini.login(test::ScriptedTarget::kIqn, Portal{"127.0.0.1", target.port()}, tgt_reset_opts());
-  target.set_silent_tmfs(1);
-  const auto t0 = Clock::now();
-  auto f = s->tmf_async(pdu::TmfFunction::target_cold_reset);
-  expect_timed_out(wait_tmf(f, t0), *s, target, pdu::TmfFunction::target_cold_reset);
-  expect_connection_dropped_and_recovered(*s, target);
+  unanswered_tmf_times_out_and_drops_the_connection(pdu::TmfFunction::target_cold_reset,
+                                                    tgt_reset_opts(), false);
 }
 
 }  // namespace
