@@ -140,7 +140,9 @@ class Session {
   std::future<session::ScsiResult> scsi_async(ScsiCommand cmd);
   session::ScsiResult scsi(ScsiCommand cmd);
   // READ(16)/WRITE(16); blocks of the LUN's block length (found with READ CAPACITY once).
-  // Throw NetError(scsi_error) on a non-GOOD status, with the sense in words.
+  // Throw NetError(scsi_error) on a non-GOOD status, with the sense in words. A GOOD read with
+  // a residual underflow returns the bytes the target sent (fewer than asked, not necessarily
+  // whole blocks); use scsi() for the residual itself.
   std::future<ByteVector> read_async(std::uint64_t lba, std::uint32_t blocks, std::uint16_t lun = 0);
   ByteVector read(std::uint64_t lba, std::uint32_t blocks, std::uint16_t lun = 0);
   // READ(16) of buffer.size() bytes (a whole number of blocks) straight into `buffer`, which

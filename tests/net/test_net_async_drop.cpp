@@ -30,13 +30,10 @@ using test::ScriptedTarget;
 constexpr auto kSlack = 3s;  // upper bounds on a loaded 2-core machine
 
 SessionOptions opts() {
-  SessionOptions o;
-  o.login_timeout = Seconds{5};
-  o.initial_login_retry_max = 0;
-  o.noop_out_interval = Seconds{0};
+  // default_time2wait 0 (quiet_options): a relogin that waited, waited for the async
+  // message's Time2Wait.
+  SessionOptions o = test::quiet_options();
   o.replacement_timeout = Seconds{30};
-  // 0: a relogin that waited, waited for the async message's Time2Wait.
-  o.iscsi.default_time2wait = 0;
   return o;
 }
 

@@ -30,12 +30,8 @@ std::optional<EventRecord> first_conn_error(const Session& s) {
 // Logs in, has the target misbehave on one READ(16) and returns the session after the read
 // (retried after a relogin) came back right.
 std::shared_ptr<Session> read_through(Initiator& ini, ScriptedTarget& target, Misbehave m) {
-  SessionOptions o;
-  o.login_timeout = Seconds{5};
-  o.initial_login_retry_max = 0;
-  o.noop_out_interval = Seconds{0};
+  SessionOptions o = test::quiet_options();
   o.replacement_timeout = Seconds{30};
-  o.iscsi.default_time2wait = 0;
   auto s = ini.login(ScriptedTarget::kIqn, Portal{"127.0.0.1", target.port()}, o);
   (void)s->read_capacity(0);
   target.set_misbehave(m);

@@ -152,12 +152,8 @@ TEST_F(NetReadInto, ABufferShorterThanTheReadIsRefusedBeforeAnythingIsSent) {
 TEST(NetReadIntoScripted, ScriptedTargetClosingMidDataInRetriesIntoTheSameBuffer) {
   test::ScriptedTarget target;
   Initiator ini;
-  SessionOptions o;
-  o.login_timeout = Seconds{5};
-  o.initial_login_retry_max = 0;
-  o.noop_out_interval = Seconds{0};
+  SessionOptions o = test::quiet_options();
   o.replacement_timeout = Seconds{30};
-  o.iscsi.default_time2wait = 0;
   auto s = ini.login(test::ScriptedTarget::kIqn, Portal{"127.0.0.1", target.port()}, o);
   (void)s->read_capacity(0);
   target.set_misbehave(test::ScriptedTarget::Misbehave::close_mid_data_in);
