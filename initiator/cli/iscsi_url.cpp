@@ -101,6 +101,15 @@ IscsiUrl parse_iscsi_url(std::string_view text) {
     const auto close = hostport.find(']');
     if (close == std::string_view::npos) fail("unterminated '[' in an IPv6 address");
     url.host = std::string(hostport.substr(1, close - 1));
+    // libiscsi hands what is inside the brackets to getaddrinfo, which knows no name or address
+    // with a bracket in it; refuse it now, with the reason, rather than at connect time. (Kept,
+    // "[[0]" became the host "[0", printed as a portal "[0:32" that did not parse back.)
+    if (url.host.find('[') != std::string::npos) {
+      fail("a bracketed IPv6 address cannot contain '[' (nested brackets)");
+    }
+    if (hostport.size() > close + 1 && hostport[close + 1] == ']') {
+      fail("a bracketed IPv6 address cannot contain ']' (nested brackets)");
+    }
     const std::string_view after = hostport.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') fail("unexpected '" + std::string(after) + "' after ']'");
@@ -110,6 +119,9 @@ IscsiUrl parse_iscsi_url(std::string_view text) {
   } else {
     const auto colon = hostport.find(':');
     url.host = std::string(hostport.substr(0, colon));
+    if (url.host.find_first_of("[]") != std::string::npos) {
+      fail("a host name cannot contain '[' or ']' (only a whole IPv6 address is bracketed)");
+    }
     if (colon != std::string_view::npos) {
       port_text = hostport.substr(colon + 1);
       if (port_text.empty()) fail("empty port after ':'");
