@@ -22,6 +22,7 @@ void bind_results(py::module_& m);    // Capacity, Inquiry, LunInfo, RescanRepor
 void bind_events(py::module_& m);     // Event (the session's timestamped event log)
 void bind_session(py::module_& m);    // Session
 void bind_initiator(py::module_& m);  // Initiator (discover, login)
+void bind_names(py::module_& m);      // settings table, ISCSI_ERR names, login status words
 
 // Thrown by settings_from(): a settings dict that cannot be mapped. Becomes SettingsError.
 class SettingsProblem : public std::runtime_error {

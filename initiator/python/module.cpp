@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   iscsi::python::bind_events(m);
   iscsi::python::bind_session(m);
   iscsi::python::bind_initiator(m);
+  iscsi::python::bind_names(m);
 }
