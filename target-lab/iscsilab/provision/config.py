@@ -1,8 +1,10 @@
-"""The lab file: parses the `lab:` block (targets, TPGs, LUNs, ACLs, portals) into dataclasses.
+"""The lab file: reads the `lab:` block (targets, TPGs, LUNs, ACLs, portals) into dataclasses.
 
-Errors name the file, line and column of the offending node, e.g.
-  lab.yaml:12:9: lun: unknown key 'sise' (allowed: backstore, lun)
-The same block is accepted inside scenario files, which carry other top-level keys too.
+The block's shape is the JSON Schema in schema.py (the same one scenario files embed); this
+module adds the checks a schema cannot express and builds the objects. Errors name the file,
+line and column of the offending value, e.g.
+  lab.yaml:12:9: lab.targets[0].tpgs[0].luns[0].backstore: unknown key 'sise' (allowed: ...)
+A scenario file (one with `steps:`) is accepted too: only its `lab:` block is read here.
 """
 from __future__ import annotations
 
@@ -10,28 +12,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from .. import yamlpos
 from ..errors import LabError
+from . import schema
 
-BACKSTORE_TYPES = ("ramdisk", "fileio", "block", "pscsi")
-IQN = re.compile(r"^iqn\.\d{4}-\d{2}\.[a-z0-9-]+(\.[a-z0-9-]+)+(:[^\s]+)?$", re.I)
+BACKSTORE_TYPES = tuple(schema.BACKSTORE_TYPES)
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.I)
 UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 DEFAULT_TARGET = "iqn.2026-11.org.example:t0"
 # lab.guard: how a TPG is kept to one session (split-brain guard, see iscsilab/guard):
 # "kernel" boots LIO with iscsi-lab's patched iscsi_target_mod, whose TPG attribute
 # single_session then picks the policy; "nftables" limits each portal to one TCP connection.
-GUARDS = ("none", "kernel", "nftables")
+GUARDS = tuple(schema.GUARDS)
 SINGLE_SESSION = {"off": "0", "strict": "1", "reinstate": "2"}
-
-
-class ConfigError(LabError):
-    def __init__(self, source: str, node, message: str):
-        mark = getattr(node, "start_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass
@@ -146,241 +139,172 @@ def load_config(path: str | Path) -> LabConfig:
 
 
 def parse_config(text: str, source: str = "<string>") -> LabConfig:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise LabError(f"{source}:{mark.line + 1}:{mark.column + 1}: {exc.problem}") from None
-    return _Parser(source).lab(root)
+    doc = yamlpos.load(text, source)
+    if doc.data is None:
+        doc.fail((), "empty file: expected a `lab:` block")
+    if isinstance(doc.data, dict) and "steps" in doc.data:
+        # A scenario file: its other keys are the scenario runner's to check.
+        if "lab" not in doc.data:
+            doc.fail((), "missing key 'lab'")
+        yamlpos.check(doc, schema.LAB, base=("lab",))
+    else:
+        yamlpos.check(doc, schema.LAB_FILE)
+    return build_config(doc, ("lab",))
 
 
-class _Parser:
-    def __init__(self, source: str):
-        self.source = source
-        self.constructor = yaml.SafeLoader("")
+def build_config(doc: yamlpos.Doc, base: tuple = ("lab",)) -> LabConfig:
+    """The LabConfig for the schema-valid `lab:` block at `base` of `doc`, after the checks a
+    schema cannot express (errors at the value's position)."""
+    return _Builder(doc, base).lab()
 
-    # -- generic helpers: every one takes the node, so every error carries a position --
-    def fail(self, node, message: str):
-        raise ConfigError(self.source, node, message)
 
-    def mapping(self, node, what: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
-        if not isinstance(node, yaml.MappingNode):
-            self.fail(node, f"{what}: expected a mapping")
-        out = {}
-        for key, value in node.value:
-            k = self.scalar(key, what)
-            if k not in allowed:
-                self.fail(key, f"{what}: unknown key {k!r} (allowed: {', '.join(sorted(allowed))})")
-            if k in out:
-                self.fail(key, f"{what}: duplicate key {k!r}")
-            out[k] = value
-        for k in sorted(required - out.keys()):
-            self.fail(node, f"{what}: missing key {k!r}")
-        return out
+class _Builder:
+    def __init__(self, doc: yamlpos.Doc, base: tuple):
+        self.doc = doc
+        self.base = base
 
-    def sequence(self, node, what: str) -> list:
-        if not isinstance(node, yaml.SequenceNode):
-            self.fail(node, f"{what}: expected a list")
-        return node.value
+    def fail(self, path: tuple, message: str, key: bool = False):
+        self.doc.fail(self.base + path, message, key)
 
-    def scalar(self, node, what: str):
-        if not isinstance(node, yaml.ScalarNode):
-            self.fail(node, f"{what}: expected a single value")
-        return self.constructor.construct_object(node)
+    def get(self, path: tuple):
+        node = self.doc.data
+        for p in self.base + path:
+            node = node[p]
+        return node
 
-    def string(self, node, what: str) -> str:
-        value = self.scalar(node, what)
-        if isinstance(value, bool) or value is None:
-            self.fail(node, f"{what}: expected text, got {value!r}")
-        return str(value)
-
-    def integer(self, node, what: str, lo: int = 0, hi: int = 65535) -> int:
-        value = self.scalar(node, what)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            self.fail(node, f"{what}: expected an integer in [{lo}, {hi}], got {value!r}")
-        return value
-
-    def boolean(self, node, what: str) -> bool:
-        value = self.scalar(node, what)
-        if not isinstance(value, bool):
-            self.fail(node, f"{what}: expected true or false, got {value!r}")
-        return value
-
-    def size(self, node, what: str) -> int:
+    def size(self, path: tuple, what: str) -> int:
         try:
-            return parse_size(self.scalar(node, what))
+            return parse_size(self.get(path))
         except ValueError as exc:
-            self.fail(node, f"{what}: {exc}")
+            self.fail(path, f"{what}: {exc}")
 
-    def settings(self, node, what: str) -> dict[str, str]:
-        if not isinstance(node, yaml.MappingNode):
-            self.fail(node, f"{what}: expected a mapping")
-        out = {}
-        for key, value in node.value:
-            v = self.scalar(value, what)
-            # configfs takes text; YAML's true/false become LIO's 1/0.
-            out[self.string(key, what)] = str(int(v)) if isinstance(v, bool) else str(v)
-        return out
-
-    # -- the lab file's structure --
-    def lab(self, root) -> LabConfig:
-        if root is None:
-            self.fail(None, "empty file: expected a `lab:` block")
-        top = self.mapping(root, "file", {"lab", "name", "initiator", "steps", "description"},
-                           {"lab"})
-        node = top["lab"]
-        fields = self.mapping(node, "lab", {"name", "nics", "memory", "targets", "discovery_auth",
-                                            "guard"}, {"targets"})
-        cfg = LabConfig(source=self.source)
-        if "name" in fields:
-            cfg.name = self.string(fields["name"], "lab.name")
-            if not NAME.match(cfg.name):
-                self.fail(fields["name"], "lab.name: lower-case letters, digits and '-', "
-                                          "starting with a letter, at most 16 characters")
-        if "nics" in fields:
-            cfg.nics = self.integer(fields["nics"], "lab.nics", 1, 4)
-        if "memory" in fields:
-            cfg.memory_mb = self.size(fields["memory"], "lab.memory") >> 20
+    def lab(self) -> LabConfig:
+        f = self.get(())
+        cfg = LabConfig(source=self.doc.source)
+        cfg.name = f.get("name")
+        cfg.nics = f.get("nics", cfg.nics)
+        if "memory" in f:
+            cfg.memory_mb = self.size(("memory",), "lab.memory") >> 20
             if cfg.memory_mb < 256:
-                self.fail(fields["memory"], "lab.memory: at least 256MiB")
-        if "discovery_auth" in fields:
-            cfg.discovery_auth = self.auth(fields["discovery_auth"], "lab.discovery_auth")
-        if "guard" in fields:
-            cfg.guard = self.string(fields["guard"], "lab.guard")
-            if cfg.guard not in GUARDS:
-                self.fail(fields["guard"], f"lab.guard: expected one of {', '.join(GUARDS)}, "
-                                           f"got {cfg.guard!r}")
+                self.fail(("memory",), "lab.memory: at least 256MiB")
+        if "discovery_auth" in f:
+            cfg.discovery_auth = self.auth(("discovery_auth",), "lab.discovery_auth")
+        cfg.guard = f.get("guard", cfg.guard)
         names = set()
-        for tnode in self.sequence(fields["targets"], "lab.targets"):
-            target = self.target(tnode, cfg)
+        for i, t in enumerate(f["targets"]):
+            target = self.target(("targets", i), cfg)
             if target.name in names:
-                self.fail(tnode, f"target {target.name}: defined twice")
+                self.fail(("targets", i), f"target {target.name}: defined twice")
             names.add(target.name)
             cfg.targets.append(target)
-        if not cfg.targets:
-            self.fail(fields["targets"], "lab.targets: at least one target")
-        seen = {}
+        seen = set()
         for bs in cfg.backstores():
             if bs.name in seen:
-                self.fail(node, f"backstore name {bs.name!r} used twice")
-            seen[bs.name] = bs
+                self.fail((), f"backstore name {bs.name!r} used twice")
+            seen.add(bs.name)
         return cfg
 
-    def target(self, node, cfg: LabConfig) -> Target:
-        f = self.mapping(node, "target", {"name", "tpgs"}, {"name"})
-        name = self.string(f["name"], "target.name")
-        if not IQN.match(name):
-            self.fail(f["name"], f"target.name: {name!r} is not an IQN like {DEFAULT_TARGET} "
-                                 "(rtslib-fb wants a reversed domain with at least two parts)")
-        tpgs = [self.tpg(n, name, cfg) for n in self.sequence(f["tpgs"], "target.tpgs")] \
-            if "tpgs" in f else [Tpg()]
+    def target(self, path: tuple, cfg: LabConfig) -> Target:
+        f = self.get(path)
+        name = f["name"]
+        if "tpgs" not in f:
+            return Target(name, [Tpg()])
+        tpgs = [self.tpg(path + ("tpgs", i), name, cfg) for i in range(len(f["tpgs"]))]
         if len({t.tag for t in tpgs}) != len(tpgs):
-            self.fail(f["tpgs"], "target.tpgs: two TPGs with the same tag")
+            self.fail(path + ("tpgs",), "target.tpgs: two TPGs with the same tag")
         return Target(name, tpgs)
 
-    def tpg(self, node, target: str, cfg: LabConfig) -> Tpg:
-        f = self.mapping(node, "tpg", {"tag", "enable", "portals", "attributes", "parameters",
-                                       "auth", "luns", "acls"})
-        tpg = Tpg()
-        if "tag" in f:
-            tpg.tag = self.integer(f["tag"], "tpg.tag", 1, 65535)
-        if "enable" in f:
-            tpg.enable = self.boolean(f["enable"], "tpg.enable")
+    def tpg(self, path: tuple, target: str, cfg: LabConfig) -> Tpg:
+        f = self.get(path)
+        tpg = Tpg(tag=f.get("tag", 1), enable=f.get("enable", True))
         if "portals" in f:
-            tpg.portals = [self.portal(n, cfg) for n in self.sequence(f["portals"], "tpg.portals")]
+            tpg.portals = [self.portal(path + ("portals", i), cfg) for i in range(len(f["portals"]))]
         if "attributes" in f:
-            tpg.attributes = self.settings(f["attributes"], "tpg.attributes")
-            if "single_session" in tpg.attributes:
-                tpg.attributes["single_session"] = self.single_session(f["attributes"], cfg)
+            tpg.attributes = settings(f["attributes"])
+            if "single_session" in f["attributes"]:
+                tpg.attributes["single_session"] = self.single_session(
+                    path + ("attributes", "single_session"), cfg)
         if "parameters" in f:
-            tpg.parameters = self.settings(f["parameters"], "tpg.parameters")
+            tpg.parameters = settings(f["parameters"])
         if "auth" in f:
-            tpg.auth = self.auth(f["auth"], "tpg.auth")
+            tpg.auth = self.auth(path + ("auth",), "tpg.auth")
         short = re.sub(r"[^A-Za-z0-9_-]", "_", target.rsplit(":", 1)[-1])[:24]
-        for n in self.sequence(f.get("luns") or yaml.SequenceNode("", []), "tpg.luns"):
-            tpg.luns.append(self.lun(n, f"{short}-tpg{tpg.tag}"))
+        for i in range(len(f.get("luns") or [])):
+            tpg.luns.append(self.lun(path + ("luns", i), f"{short}-tpg{tpg.tag}"))
         if len({l.lun for l in tpg.luns}) != len(tpg.luns):
-            self.fail(f["luns"], "tpg.luns: two LUNs with the same number")
-        for n in self.sequence(f.get("acls") or yaml.SequenceNode("", []), "tpg.acls"):
-            tpg.acls.append(self.acl(n, {l.lun for l in tpg.luns}))
+            self.fail(path + ("luns",), "tpg.luns: two LUNs with the same number")
+        for i in range(len(f.get("acls") or [])):
+            tpg.acls.append(self.acl(path + ("acls", i), {l.lun for l in tpg.luns}))
         return tpg
 
-    def single_session(self, attributes, cfg: LabConfig) -> str:
+    def single_session(self, path: tuple, cfg: LabConfig) -> str:
         """The guard's TPG attribute: strict/reinstate/off (or 1/2/0); needs `guard: kernel`."""
-        node = next(v for k, v in attributes.value if k.value == "single_session")
-        raw = self.scalar(node, "tpg.attributes.single_session")
+        raw = self.get(path)
         # YAML 1.1 reads a bare `off` as false.
         value = "off" if raw is False else str(raw).lower()
         value = SINGLE_SESSION.get(value, value)
         if value not in SINGLE_SESSION.values():
-            self.fail(node, "tpg.attributes.single_session: expected strict, reinstate or off, "
-                            f"got {node.value!r}")
+            self.fail(path, "tpg.attributes.single_session: expected strict, reinstate or off, "
+                            f"got {raw!r}")
         if cfg.guard != "kernel":
-            self.fail(node, "tpg.attributes.single_session: LIO has this attribute only with "
+            self.fail(path, "tpg.attributes.single_session: LIO has this attribute only with "
                             "iscsi-lab's guard module; put `guard: kernel` in the lab block")
         return value
 
-    def portal(self, node, cfg: LabConfig) -> Portal:
-        text = self.string(node, "portal")
+    def portal(self, path: tuple, cfg: LabConfig) -> Portal:
+        text = self.get(path)
         nic, _, port = text.partition(":")
         if nic not in cfg.nic_names():
-            self.fail(node, f"portal {text!r}: no such NIC (this lab has {', '.join(cfg.nic_names())}; "
-                            "put `nics:` before `targets:` to add more)")
-        if port and not (port.isdigit() and 0 < int(port) < 65536):
-            self.fail(node, f"portal {text!r}: bad port")
+            self.fail(path, f"portal {text!r}: no such NIC (this lab has {', '.join(cfg.nic_names())}; "
+                            "set `nics:` in the lab block to add more)")
+        if port and not 0 < int(port) < 65536:
+            self.fail(path, f"portal {text!r}: bad port")
         return Portal(nic, int(port) if port else 3260)
 
-    def lun(self, node, prefix: str) -> Lun:
-        f = self.mapping(node, "lun", {"lun", "backstore"}, {"lun", "backstore"})
-        number = self.integer(f["lun"], "lun.lun", 0, 255)
-        b = self.mapping(f["backstore"], "backstore", {"type", "size", "name", "write_back"}, {"type"})
-        kind = self.string(b["type"], "backstore.type")
-        if kind not in BACKSTORE_TYPES:
-            self.fail(b["type"], f"backstore.type: {kind!r} is not one of {', '.join(BACKSTORE_TYPES)}")
-        name = self.string(b["name"], "backstore.name") if "name" in b else f"{prefix}-lun{number}"
-        if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", name):
-            self.fail(b.get("name", node), f"backstore.name: {name!r}: letters, digits, '_', '.', '-'")
-        size = self.size(b["size"], "backstore.size") if "size" in b else 64 << 20
+    def lun(self, path: tuple, prefix: str) -> Lun:
+        f = self.get(path)
+        number = f["lun"]
+        b = f["backstore"]
+        name = b.get("name", f"{prefix}-lun{number}")
+        size = self.size(path + ("backstore", "size"), "backstore.size") if "size" in b else 64 << 20
         if size < 1 << 20 or size % 512:
-            self.fail(b.get("size", node), "backstore.size: at least 1MiB and a multiple of 512")
-        wb = self.boolean(b["write_back"], "backstore.write_back") if "write_back" in b else False
-        return Lun(number, Backstore(kind, name, size, wb))
+            self.fail(path + ("backstore", "size"), "backstore.size: at least 1MiB and a multiple of 512")
+        return Lun(number, Backstore(b["type"], name, size, b.get("write_back", False)))
 
-    def acl(self, node, luns: set[int]) -> Acl:
-        f = self.mapping(node, "acl", {"initiator", "auth", "mapped_luns"}, {"initiator"})
-        name = self.string(f["initiator"], "acl.initiator")
-        if not IQN.match(name):
-            self.fail(f["initiator"], f"acl.initiator: {name!r} is not an IQN")
-        acl = Acl(name)
+    def acl(self, path: tuple, luns: set[int]) -> Acl:
+        f = self.get(path)
+        acl = Acl(f["initiator"])
         if "auth" in f:
-            acl.auth = self.auth(f["auth"], "acl.auth")
+            acl.auth = self.auth(path + ("auth",), "acl.auth")
         if "mapped_luns" in f:
             acl.mapped_luns = []
-            for n in self.sequence(f["mapped_luns"], "acl.mapped_luns"):
-                m = self.mapping(n, "mapped_lun", {"lun", "tpg_lun", "write_protect"}, {"lun"})
-                mapped = self.integer(m["lun"], "mapped_lun.lun", 0, 255)
-                tpg_lun = self.integer(m["tpg_lun"], "mapped_lun.tpg_lun", 0, 255) if "tpg_lun" in m else mapped
+            for i, m in enumerate(f["mapped_luns"]):
+                tpg_lun = m.get("tpg_lun", m["lun"])
                 if tpg_lun not in luns:
-                    self.fail(m.get("tpg_lun", m["lun"]), f"mapped_lun: the TPG has no LUN {tpg_lun}")
-                wp = self.boolean(m["write_protect"], "mapped_lun.write_protect") if "write_protect" in m else False
-                acl.mapped_luns.append(MappedLun(mapped, tpg_lun, wp))
+                    self.fail(path + ("mapped_luns", i, "tpg_lun" if "tpg_lun" in m else "lun"),
+                              f"mapped_lun: the TPG has no LUN {tpg_lun}")
+                acl.mapped_luns.append(MappedLun(m["lun"], tpg_lun, m.get("write_protect", False)))
         return acl
 
-    def auth(self, node, what: str) -> Auth:
-        f = self.mapping(node, what, {"userid", "password", "mutual_userid", "mutual_password"},
-                         {"userid", "password"})
-        auth = Auth(self.string(f["userid"], f"{what}.userid"), self.string(f["password"], f"{what}.password"))
+    def auth(self, path: tuple, what: str) -> Auth:
+        f = self.get(path)
+        auth = Auth(str(f["userid"]), str(f["password"]))
         if ("mutual_userid" in f) != ("mutual_password" in f):
-            self.fail(node, f"{what}: mutual CHAP needs both mutual_userid and mutual_password")
+            self.fail(path, f"{what}: mutual CHAP needs both mutual_userid and mutual_password")
         if "mutual_userid" in f:
-            auth.mutual_userid = self.string(f["mutual_userid"], f"{what}.mutual_userid")
-            auth.mutual_password = self.string(f["mutual_password"], f"{what}.mutual_password")
+            auth.mutual_userid = str(f["mutual_userid"])
+            auth.mutual_password = str(f["mutual_password"])
             if auth.mutual_password == auth.password:
                 # LIO refuses a mutual secret equal to the initiator's, at login time.
-                self.fail(f["mutual_password"], f"{what}: mutual_password must differ from password")
+                self.fail(path + ("mutual_password",), f"{what}: mutual_password must differ from password")
         for key in ("password", "mutual_password"):
             secret = getattr(auth, key)
             if secret is not None and not 12 <= len(secret) <= 255:
                 # Say nothing about the secret's content: only its required length.
-                self.fail(f[key], f"{what}.{key}: CHAP secrets must be 12 to 255 characters long")
+                self.fail(path + (key,), f"{what}.{key}: CHAP secrets must be 12 to 255 characters long")
         return auth
+
+
+def settings(values: dict) -> dict[str, str]:
+    # configfs takes text; YAML's true/false become LIO's 1/0.
+    return {str(k): str(int(v)) if isinstance(v, bool) else str(v) for k, v in values.items()}

@@ -52,13 +52,13 @@ def test_default_lab_is_one_target_one_lun_on_two_portals():
 
 
 @pytest.mark.parametrize("text, where, words", [
-    ("lab:\n  targets:\n    - name: iqn.2026-11.lab:t0\n", "lab.yaml:3:13", "not an IQN"),
+    ("lab:\n  targets:\n    - name: iqn.2026-11.lab:t0\n", "lab.yaml:3:13", "expected an IQN like"),
     ("lab:\n  targetz: []\n", "lab.yaml:2:3", "unknown key 'targetz'"),
     ("lab:\n  targets:\n    - name: iqn.2026-11.org.example:t0\n      tpgs:\n"
-     "        - luns:\n            - {lun: 0, backstore: {type: tape}}\n", "lab.yaml:6:42", "not one of"),
+     "        - luns:\n            - {lun: 0, backstore: {type: tape}}\n", "lab.yaml:6:42", "expected one of ramdisk, fileio, block, pscsi"),
     ("lab:\n  targets:\n    - name: iqn.2026-11.org.example:t0\n      tpgs:\n"
      "        - luns:\n            - {lun: 0, backstore: {type: block, size: 12 parsecs}}\n",
-     "lab.yaml:6:55", "not a size"),
+     "lab.yaml:6:55", "expected a size such as 64MiB"),
     ("lab:\n  targets:\n    - name: iqn.2026-11.org.example:t0\n      tpgs:\n"
      "        - portals: [nic7]\n", "lab.yaml:5:21", "no such NIC"),
     ("lab:\n  targets:\n    - name: iqn.2026-11.org.example:t0\n      tpgs:\n"
