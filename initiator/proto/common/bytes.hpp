@@ -1,6 +1,7 @@
 // Byte spans and big-endian field access: the only place wire integers are assembled.
 // Every multi-byte field in iSCSI and SCSI is big-endian (network order); digests are the
-// exception (see digest/crc32c.hpp).
+// exception (see digest/crc32c.hpp), and so is the header the workload writes into each block
+// (little-endian, workload/block_pattern.hpp).
 #pragma once
 
 #include <cstddef>
@@ -43,6 +44,9 @@ inline std::uint32_t load_le32(const std::uint8_t* p) noexcept {
   return (std::uint32_t{p[3]} << 24) | (std::uint32_t{p[2]} << 16) | (std::uint32_t{p[1]} << 8) |
          p[0];
 }
+inline std::uint64_t load_le64(const std::uint8_t* p) noexcept {
+  return (std::uint64_t{load_le32(p + 4)} << 32) | load_le32(p);
+}
 
 inline void store_be16(std::uint8_t* p, std::uint16_t v) noexcept {
   p[0] = static_cast<std::uint8_t>(v >> 8);
@@ -72,6 +76,10 @@ inline void store_le32(std::uint8_t* p, std::uint32_t v) noexcept {
   p[1] = static_cast<std::uint8_t>(v >> 8);
   p[2] = static_cast<std::uint8_t>(v >> 16);
   p[3] = static_cast<std::uint8_t>(v >> 24);
+}
+inline void store_le64(std::uint8_t* p, std::uint64_t v) noexcept {
+  store_le32(p, static_cast<std::uint32_t>(v));
+  store_le32(p + 4, static_cast<std::uint32_t>(v >> 32));
 }
 
 // Data segments are padded to a multiple of four bytes (RFC 7143 section 11.1).
