@@ -140,30 +140,40 @@ def check(doc: Doc, schema: dict, base: Path = (), data: Any = None) -> None:
         line, col = doc.values.get(path, (0, 0))
         return (line, col, -len(path))
     errors.sort(key=order)
-    error = _innermost(errors[0])
+    error, expected = _innermost(errors[0])
     path = base + tuple(error.absolute_path)
-    message, at_key = explain(error)
+    message, at_key = explain(error, expected)
     raise DocError(f"{doc.where(path if not at_key else path + (at_key,), key=bool(at_key))}: "
                    f"{_label(path)}: {message}")
 
 
 def _innermost(error):
-    """For oneOf/anyOf failures, the alternative that got furthest names the real problem."""
+    """For anyOf/oneOf failures: the alternative the value was meant for (one of its type) names
+    the real problem; when no alternative has the value's type, the anyOf itself does. Returns
+    the error and the nearest `x-expected` on the way down (the words for a leaf that has none)."""
+    expected = _expected(error)
     while error.context:
-        best = max(error.context, key=lambda e: (len(e.absolute_path), -len(e.schema_path)))
-        if len(best.absolute_path) < len(error.absolute_path):
+        # Alternatives that failed on the value's type are not the ones the author meant.
+        meant = [e for e in error.context
+                 if not (e.validator in ("type", "const", "enum") and
+                         len(e.relative_schema_path) <= 2)]
+        if not meant:
             break
-        if len(best.absolute_path) == len(error.absolute_path) and best.validator in ("type", "required"):
-            break
-        error = best
-    return error
+        error = max(meant, key=lambda e: (len(e.absolute_path), -len(e.schema_path)))
+        expected = _expected(error) or expected
+    return error, expected
 
 
-def explain(error) -> tuple[str, Any]:
+def _expected(error):
+    return error.schema.get("x-expected") if isinstance(error.schema, dict) else None
+
+
+def explain(error, expected: str | None = None) -> tuple[str, Any]:
     """(message, key) for a jsonschema error: key names the offending mapping key, if any, so
-    the position points at it instead of at the mapping."""
+    the position points at it instead of at the mapping. `expected` words what a value should
+    look like, when the schema says (x-expected)."""
     schema = error.schema if isinstance(error.schema, dict) else {}
-    expected = schema.get("x-expected")
+    expected = schema.get("x-expected") or expected
     v, value = error.validator, error.instance
     if schema.get("x-secret"):
         value = "<secret>"   # a secret's value never reaches a message
