@@ -253,6 +253,19 @@ def op_portal(args: dict) -> None:
         r.NetworkPortal(tpg, args["ip"], args["port"], mode="lookup").delete()
 
 
+def op_acl(args: dict) -> None:
+    """Adds an ACL (spec as in a lab file, wire form) or removes the one for `remove` (IQN)."""
+    tpg = find_tpg(args["target"], args["tag"])
+    if args.get("add"):
+        create_acl(tpg, args["add"])
+    else:
+        for acl in tpg.node_acls:
+            if acl.node_wwn == args["remove"]:
+                acl.delete()
+                return
+        raise KeyError(f"{args['target']} tpg {args['tag']} has no ACL for {args['remove']}")
+
+
 def op_set(args: dict) -> None:
     set_settings(find_tpg(args["target"], args["tag"]), args["kind"], args["settings"])
 
@@ -324,6 +337,7 @@ def mask(value):
 HANDLERS = {
     "lio.apply": op_apply, "lio.add_lun": op_add_lun, "lio.remove_lun": op_remove_lun,
     "lio.resize": op_resize, "lio.tpg_enable": op_tpg_enable, "lio.portal": op_portal,
+    "lio.acl": op_acl,
     "lio.set": op_set, "lio.capabilities": op_capabilities, "lio.sessions": op_sessions,
     "lio.dump": op_dump, "lio.save": op_save, "lio.restore": op_restore, "lio.clear": op_clear,
 }

@@ -55,6 +55,15 @@ class Provisioner:
     def portal(self, target: str, nic: str, add: bool, port: int = 3260, tag: int = 1) -> None:
         self.agent.call("lio.portal", target=target, tag=tag, ip=self.guest_ips[nic], port=port, add=add)
 
+    def acl_add(self, target: str, acl, tag: int = 1) -> None:
+        """Adds a node ACL (a config.Acl) to a running TPG."""
+        self.agent.call("lio.acl", target=target, tag=tag, add={
+            "initiator": acl.initiator, "auth": acl.auth.to_wire() if acl.auth else None,
+            "mapped_luns": None if acl.mapped_luns is None else [asdict(m) for m in acl.mapped_luns]})
+
+    def acl_remove(self, target: str, initiator: str, tag: int = 1) -> None:
+        self.agent.call("lio.acl", target=target, tag=tag, remove=initiator)
+
     def set_attributes(self, target: str, settings: dict, tag: int = 1) -> None:
         self.agent.call("lio.set", target=target, tag=tag, kind="attribute",
                         settings={k: str(v) for k, v in settings.items()})
