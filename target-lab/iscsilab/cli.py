@@ -1,4 +1,4 @@
-"""The `iscsilab` command: lab up/down/status/console/exec/fault.
+"""The `iscsilab` command: lab up/down/status/console/exec/fault, guard, run (scenarios), schema.
 
 Each subcommand is a few lines over the Python API (lab.py); errors the user can act on are
 printed as one line without a traceback, with exit status 2.
@@ -214,6 +214,9 @@ def parser() -> argparse.ArgumentParser:
     gn.add_argument("portal", nargs="+", help="ip:port")
     gn.add_argument("--limit", type=int, default=1, help="connections per portal")
     gn.set_defaults(func=cmd_guard_nft)
+
+    from .scenario.commands import add_parsers   # iscsilab run, iscsilab schema
+    add_parsers(sub)
     return p
 
 

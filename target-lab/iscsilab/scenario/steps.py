@@ -1,0 +1,494 @@
+"""What each step kind does: one function per kind in HANDLERS (the table the runner dispatches
+on), each run once per initiator the step is aimed at (several: in parallel). A handler raises
+StepFailed with what happened instead; it returns details for the report, and may say when the
+step took effect (`effect`: a fault is in effect once applied, a login counts from its start).
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Callable
+
+from ..initiator.process import RemoteError
+from ..provision.config import Acl, Auth, Backstore, MappedLun
+from .context import Context, Job, SessionRef, StepFailed, auth_settings
+from .model import Step
+
+DEFAULT_ISID_PREFIX = 0x40_00_00  # type 01b (random), then the initiator's index and a counter
+
+
+# ------------------------------------------------------------------------ helpers
+def error_matches(exc: RemoteError, text: str) -> bool:
+    blob = " ".join(str(v) for v in (exc.type, exc.message, exc.code, exc.error.get("conn_error_name"))
+                    if v is not None)
+    return text.lower() in blob.lower()
+
+
+def expect_failure(step: Step, fn: Callable[[], object]):
+    """Runs fn; with `fails:` in the step it must raise an error matching it."""
+    want = step.body.get("fails")
+    try:
+        result = fn()
+    except RemoteError as exc:
+        if want and error_matches(exc, want):
+            return {"failed_as_expected": f"{exc.type}: {exc.message}"}
+        raise StepFailed(f"{exc.type}: {exc.message}") from None
+    if want:
+        raise StepFailed(f"succeeded, but should have failed with {want!r}")
+    return result
+
+
+def status_words(code: int) -> str:
+    from .. import _core
+    return f"{dict(_core.login_statuses()).get(code, 'unknown status')} ({code:#06x})"
+
+
+def next_isid(ctx: Context, initiator: str) -> str:
+    spec = ctx.cell.initiator(initiator)
+    index = [i.id for i in ctx.cell.initiators].index(initiator)
+    with ctx.lock:
+        n = ctx.isid_counter.get(initiator, 0)
+        ctx.isid_counter[initiator] = n + 1
+    if spec.isid and n == 0:
+        return spec.isid
+    base = int(spec.isid, 16) if spec.isid else (DEFAULT_ISID_PREFIX << 24) | (index << 16)
+    return f"{base + n:012x}"
+
+
+# ------------------------------------------------------------------------ session steps
+def do_discover(ctx: Context, step: Step, ini: str) -> dict:
+    b = step.body
+    target = ctx.lab.portals()[0].target
+    portal = ctx.portal_address(target, b.get("portal"))
+    settings = {k: v for k, v in ctx.cell.initiator(ini).settings.items()
+                if k.startswith(("discovery.", "iface."))}
+    settings.update(auth_settings(b.get("auth"), "discovery.sendtargets.auth"))
+    d = ctx.driver(ini)
+    try:
+        found = d.discover(portal, settings)
+    except RemoteError as exc:
+        if "refused" in b and exc.error.get("status") == b["refused"]:
+            return {"refused": status_words(b["refused"])}
+        raise StepFailed(f"discovery at {portal}: {exc.type}: {exc.message}") from None
+    if "refused" in b:
+        raise StepFailed(f"discovery at {portal} succeeded, but should have been refused with "
+                         f"{status_words(b['refused'])}")
+    names = [t["name"] for t in found]
+    missing = [t for t in b.get("finds", []) if t not in names]
+    if missing:
+        raise StepFailed(f"discovery at {portal} did not report {', '.join(missing)} "
+                         f"(it reported: {', '.join(names) or 'nothing'})")
+    return {"targets": found}
+
+
+def do_login(ctx: Context, step: Step, ini: str) -> dict:
+    b = step.body
+    target = b["target"]
+    portal = ctx.portal_address(target, b.get("portal"))
+    settings = ctx.login_settings(ini, b)
+    d = ctx.driver(ini)
+    spec = ctx.cell.initiator(ini)
+    if "sessions" in b:
+        base = step.session or "s"
+        specs = [{"key": f"{base}{i}", "portal": portal, "isid": next_isid(ctx, ini)}
+                 for i in range(b["sessions"])]
+        t0 = time.monotonic()
+        results = d.login_many(target, specs, settings, timeout=300)
+        took = time.monotonic() - t0
+        bad = [r for r in results if not r["ok"]]
+        for r in results:
+            if r["ok"]:
+                ctx.add_session(SessionRef(r["key"], ini, target, portal, settings))
+        ctx.rec.measure(f"{ini}: {len(results)} logins", took)
+        if bad:
+            raise StepFailed(f"{len(bad)} of {len(results)} logins failed; first: "
+                             f"{bad[0]['error']['type']}: {bad[0]['error']['message']}")
+        return {"sessions": len(results), "seconds": took,
+                "logins_per_second": len(results) / took if took else None,
+                "login_seconds": sorted(r["seconds"] for r in results)}
+    name = b.get("session") or step.session or ctx.new_session_name(ini)
+    isid = b.get("isid") or next_isid(ctx, ini)
+    start = time.monotonic()
+    try:
+        info = d.login(name, target, portal, isid=isid, name=spec.name, settings=settings,
+                       timeout=float(settings.get("node.conn[0].timeo.login_timeout", 15)) * 4 + 60)
+    except RemoteError as exc:
+        if "refused" in b:
+            got = exc.error.get("status")
+            if got == b["refused"]:
+                return {"refused": status_words(got), "effect": start}
+            raise StepFailed(f"login to {target} at {portal} should have been refused with "
+                             f"{status_words(b['refused'])}, but: {exc.type}: {exc.message}") from None
+        raise StepFailed(f"login to {target} at {portal}: {exc.type}: {exc.message}") from None
+    if "refused" in b:
+        d.logout(name)
+        raise StepFailed(f"login to {target} at {portal} succeeded (TSIH {info['tsih']:#06x}), but "
+                         f"should have been refused with {status_words(b['refused'])}")
+    ctx.add_session(SessionRef(name, ini, target, portal, settings))
+    ctx.rec.measure(f"{ini} {name}: login", info["seconds"])
+    return {"session": name, "tsih": info["tsih"], "isid": info["isid"], "portal": portal,
+            "seconds": info["seconds"], "params": info.get("params"),
+            "effect": info["start_ns"] / 1e9}
+
+
+def do_logout(ctx: Context, step: Step, ini: str) -> dict:
+    d = ctx.driver(ini)
+    names = list(ctx.sessions[ini]) if step.body.get("all") else [ctx.session(ini, step.session).name]
+    for name in names:
+        expect_failure(step, lambda n=name: d.logout(n, timeout=120))
+        ctx.drop_session(ini, name)
+    return {"sessions": names}
+
+
+def do_nop(ctx: Context, step: Step, ini: str) -> dict:
+    s = ctx.session(ini, step.session)
+    d = ctx.driver(ini)
+    rtts = []
+    for _ in range(step.body.get("count", 1)):
+        r = expect_failure(step, lambda: d.nop(s.name, timeout=120))
+        if "failed_as_expected" in r:
+            return r
+        rtts.append(r["seconds"])
+    ctx.rec.measure(f"{ini} {s.name}: NOP round trip", sorted(rtts)[len(rtts) // 2])
+    return {"rtt_seconds": rtts}
+
+
+def do_rescan(ctx: Context, step: Step, ini: str) -> dict:
+    s = ctx.session(ini, step.session)
+    r = expect_failure(step, lambda: ctx.driver(ini).rescan(s.name, timeout=120))
+    if "failed_as_expected" in r:
+        return r
+    problems = []
+    for key, want in (step.body.get("finds") or {}).items():
+        have = sorted(int(x) for x in r["luns"]) if key == "luns" else sorted(r[key])
+        if have != sorted(want):
+            problems.append(f"{key}: expected {sorted(want)}, got {have}")
+    from ..provision.config import parse_size
+    for lun, size in (step.body.get("capacity") or {}).items():
+        got = r["luns"].get(str(lun), {}).get("bytes")
+        if got != parse_size(size):
+            problems.append(f"LUN {lun}: expected {parse_size(size)} bytes, got {got}")
+    if problems:
+        raise StepFailed("rescan: " + "; ".join(problems))
+    return r
+
+
+def do_tmf(ctx: Context, step: Step, ini: str) -> dict:
+    b = step.body
+    s = ctx.session(ini, step.session)
+    d = ctx.driver(ini)
+    handle, aborted = None, None
+    if b["function"] == "abort_task":
+        job = ctx.jobs[b["io"]]
+        flights = ctx.driver(job.initiator).io_in_flight(job.name)
+        if not flights:
+            raise StepFailed(f"abort_task: no command of job {job.name} is in flight")
+        aborted = min(flights, key=lambda f: f[5])
+        handle = aborted[0]
+    r = expect_failure(step, lambda: d.tmf(s.name, b["function"], b.get("lun", 0), handle, timeout=180))
+    if "failed_as_expected" in r:
+        return r
+    want = b.get("response", "function_complete")
+    if r["response"] != want:
+        raise StepFailed(f"{b['function']}: the target answered {r['response']} ({r['words']}), "
+                         f"expected {want}")
+    out = {"response": r["response"]}
+    if aborted:
+        out["aborted"] = {"lba": aborted[2], "blocks": aborted[3], "write": aborted[1]}
+    return out
+
+
+# ------------------------------------------------------------------------ I/O
+def do_io(ctx: Context, step: Step, ini: str) -> dict:
+    b = step.body
+    if b["op"] == "verify":
+        return verify(ctx, step, ini)
+    sessions = ctx.sessions_of(ini, step.session)
+    jobs = []
+    for k, s in enumerate(sessions):
+        name = b.get("name") or f"io{step.index}"
+        if len(sessions) > 1 or len(step.initiators) > 1:
+            name = f"{name}-{ini}-{s.name}"
+        spec = {"op": b["op"], "lun": b.get("lun", 0), "queue_depth": b.get("queue_depth", 1),
+                "random": b.get("random", False), "seed": b.get("seed", 1),
+                "io_size": b.get("io_size", 4096), "read_percent": b.get("read_percent", 50)}
+        if "lbas" in b:
+            spec["first_lba"], spec["lba_count"] = b["lbas"][0], b["lbas"][1] - b["lbas"][0]
+        if "size" in b:
+            spec["size"] = b["size"]
+        if "count" in b:
+            spec["max_ios"] = b["count"]
+        if "duration" in b:
+            spec["seconds"] = b["duration"]
+        if len(sessions) > 1:
+            spec["slice"] = [k, len(sessions)]   # disjoint parts of the region, one per session
+        if not b.get("background") and "count" not in b and "duration" not in b:
+            spec["one_pass"] = True
+        job = Job(name=name, initiator=ini, session=s.name, target=s.target, lun=spec["lun"],
+                  op=b["op"], block_size=0, first_lba=0, lba_count=0,
+                  background=bool(b.get("background")), started=time.monotonic())
+        info = ctx.start_job(job, spec)
+        jobs.append((job, info))
+    if b.get("background"):
+        return {"jobs": [j.name for j, _ in jobs]}
+    limit = (b.get("duration") or 0) + 600
+    out = {}
+    for job, info in jobs:
+        if not ctx.finish_job(job, limit):
+            raise StepFailed(f"io {job.name}: still running after {limit:g} s")
+        out[job.name] = job.summary
+    failed = sum(j.summary.get("failed", 0) for j, _ in jobs)
+    errors = [f["error"] for j, _ in jobs for f in ctx.rec.io.get(j.name, {}).get("failed", [])]
+    want = b.get("fails")
+    if want:
+        if not any(want.lower() in e.lower() for e in errors):
+            raise StepFailed(f"io: expected a command to fail with {want!r}; "
+                             f"{failed} failed" + (f" ({errors[0]})" if errors else ""))
+    elif failed:
+        raise StepFailed(f"io: {failed} command(s) failed; first: {errors[0] if errors else '?'}")
+    return out
+
+
+def verify(ctx: Context, step: Step, ini: str) -> dict:
+    """Reads back every block the integrity map holds for the LUN (or `lbas`) and checks it."""
+    b = step.body
+    s = ctx.session(ini, step.session)
+    lun = b.get("lun", 0)
+    return verify_lun(ctx, ini, s, lun, tuple(b["lbas"]) if "lbas" in b else None)
+
+
+def verify_lun(ctx: Context, ini: str, s: SessionRef, lun: int, lbas=None) -> dict:
+    key = (s.target, lun)
+    if key not in ctx.integrity.luns:
+        return {"blocks": 0, "note": "nothing was written to this LUN"}
+    m = ctx.integrity.luns[key]
+    d = ctx.driver(ini)
+    problems, checked = [], 0
+    for first, end in m.ranges():
+        if lbas:
+            first, end = max(first, lbas[0]), min(end, lbas[1])
+            if first >= end:
+                continue
+        for start in range(first, end, 2048):
+            n = min(2048, end - start)
+            decoded = d.read_decode(s.name, start, n, lun, timeout=300)
+            problems += ctx.integrity.check_blocks(s.target, lun, start, decoded)
+            checked += n
+    result = {"blocks": checked, "problems": len(problems),
+              "acknowledged_writes": ctx.integrity.acked, "failed_writes": ctx.integrity.failed}
+    ctx.rec.integrity[m.name] = {**result, "first_problems": [str(p) for p in problems[:20]]}
+    if problems:
+        raise StepFailed(f"data integrity: {len(problems)} of {checked} blocks wrong; "
+                         + "; ".join(str(p) for p in problems[:5]))
+    return result
+
+
+def do_stop(ctx: Context, step: Step, ini: str) -> dict:
+    job = ctx.jobs[step.body["io"]]
+    ctx.driver(job.initiator).io_stop(job.name)
+    return finish(ctx, job, step.body.get("within", (0, 60))[1], "stop")
+
+
+def do_await(ctx: Context, step: Step, ini: str) -> dict:
+    job = ctx.jobs[step.body["io"]]
+    return finish(ctx, job, step.body.get("within", (0, 120))[1], "await")
+
+
+def finish(ctx: Context, job: Job, seconds: float, what: str) -> dict:
+    ctx.progress.waiting_for(f"io job {job.name} to end (up to {seconds:g} s)")
+    if not ctx.finish_job(job, seconds):
+        flights = ctx.driver(job.initiator).io_in_flight(job.name)
+        oldest = min((f[5] for f in flights), default=None)
+        age = time.monotonic() - oldest / 1e9 if oldest else 0
+        raise StepFailed(f"{what} {job.name}: {len(flights)} command(s) still in flight after "
+                         f"{seconds:g} s (stalled; the oldest for {age:.1f} s)")
+    return {"summary": job.summary}
+
+
+# ------------------------------------------------------------------------ the lab
+def do_fault(ctx: Context, step: Step, ini: str) -> dict:
+    b = step.body
+    apply_fault(ctx, b, b.get("on", False))
+    if b.get("for") and b["kind"] != "clear" and b.get("on"):
+        ctx.later(b["for"], lambda: apply_fault(ctx, b, False))
+    return {"effect": time.monotonic()}
+
+
+def apply_fault(ctx: Context, b: dict, on: bool) -> None:
+    f = ctx.lab.faults
+    kind, nic = b["kind"], b.get("nic", "nic0")
+    if kind == "clear":
+        f.clear()
+        undo_lio_changes(ctx)
+        if ctx.proxy:
+            ctx.proxy = None
+        for x in ctx.rec.faults:
+            if x["off"] is None:
+                x["off"] = ctx.rec.now()
+        return
+    if kind == "freeze":
+        f.freeze() if on else f.thaw()
+    elif kind == "link":
+        (f.link_down if on else f.link_up)(nic, via=b.get("via", "qmp"))
+    elif kind == "blackhole":
+        f.blackhole(nic, on)
+    elif kind == "reset":
+        f.tcp_reset(nic, on)
+    elif kind == "netem":
+        if on:
+            f.netem(nic, delay_ms=b.get("delay", 0) * 1000, jitter_ms=b.get("jitter", 0) * 1000,
+                    loss_pct=b.get("loss", 0))
+        else:
+            f.netem_clear(nic)
+    elif kind == "rate":
+        f.rate_limit(nic, b.get("kbit", 64)) if on else f.rate_limit_clear(nic)
+    elif kind == "corrupt":
+        if on:
+            ctx.proxy = f.corrupt_proxy(nic, direction=b.get("direction", "to_initiator"),
+                                        pdu=b.get("pdu"), byte=b.get("byte", 20),
+                                        after_bytes=b.get("after_bytes"),
+                                        header_digest=b.get("header_digest", False),
+                                        data_digest=b.get("data_digest", False))
+        elif ctx.proxy:
+            f.stop_proxy(ctx.proxy)
+            ctx.proxy = None
+    elif kind == "portal":
+        port, tag = b.get("port", 3260), b.get("tpg", 1)
+        (f.portal_remove if on else f.portal_add)(b["target"], nic, port, tag)
+        track_lio_change(ctx, ("portal", b["target"], nic, port, tag), on)
+    elif kind == "tpg":
+        tag = b.get("tpg", 1)
+        (f.tpg_disable if on else f.tpg_enable)(b["target"], tag)
+        track_lio_change(ctx, ("tpg", b["target"], tag), on)
+    where = {"nic": nic} if kind not in ("freeze", "tpg") else {}
+    ctx.rec.fault(kind, on, **where)
+
+
+def track_lio_change(ctx: Context, change: tuple, on: bool) -> None:
+    with ctx.lock:
+        if on:
+            ctx.lio_changes.append(change)
+        elif change in ctx.lio_changes:
+            ctx.lio_changes.remove(change)
+
+
+def undo_lio_changes(ctx: Context) -> None:
+    f = ctx.lab.faults
+    for change in list(ctx.lio_changes):
+        if change[0] == "portal":
+            _, target, nic, port, tag = change
+            f.portal_add(target, nic, port, tag)
+        else:
+            _, target, tag = change
+            f.tpg_enable(target, tag)
+        ctx.lio_changes.remove(change)
+
+
+def backstore_of(ctx: Context, target: str, tag: int, lun: int) -> str:
+    for t in ctx.lab.config.targets:
+        if t.name == target:
+            for tpg in t.tpgs:
+                if tpg.tag == tag:
+                    for l in tpg.luns:
+                        if l.lun == lun:
+                            return l.backstore.name
+    for name in ctx.added_backstores.get((target, tag, lun), []):
+        return name
+    raise StepFailed(f"{target} TPG {tag} has no LUN {lun} in the lab file")
+
+
+def do_lun(ctx: Context, step: Step, ini: str) -> dict:
+    b = step.body
+    target, tag = b["target"], b.get("tpg", 1)
+    p = ctx.lab.provisioner
+    ctx.mutated_lab = True
+    if "resize" in b:
+        lun = b["resize"].get("lun", 0)
+        size = p.resize(backstore_of(ctx, target, tag, lun), b["resize"]["size"])
+        return {"size": size, "effect": time.monotonic()}
+    if "add" in b:
+        a = b["add"]
+        short = re.sub(r"[^A-Za-z0-9_-]", "_", target.rsplit(":", 1)[-1])[:24]
+        from ..provision.config import parse_size
+        bs = a["backstore"]
+        store = Backstore(bs["type"], bs.get("name", f"{short}-tpg{tag}-lun{a['lun']}-added"),
+                          parse_size(bs.get("size", "64MiB")), bs.get("write_back", False))
+        p.add_lun(target, a["lun"], store, tag)
+        ctx.added_backstores.setdefault((target, tag, a["lun"]), []).append(store.name)
+        return {"added": a["lun"], "effect": time.monotonic()}
+    p.remove_lun(target, b["remove"], tag)
+    return {"removed": b["remove"], "effect": time.monotonic()}
+
+
+def do_target(ctx: Context, step: Step, ini: str) -> dict:
+    b = step.body
+    target, tag = b["target"], b.get("tag", 1)
+    p = ctx.lab.provisioner
+    ctx.mutated_lab = True
+    if "tpg" in b:
+        p.tpg_enable(target, b["tpg"] == "enable", tag)
+    elif "portal" in b:
+        port = b["portal"].get("port", 3260)
+        for action in ("add", "remove"):
+            if action in b["portal"]:
+                p.portal(target, b["portal"][action], add=action == "add", port=port, tag=tag)
+    elif "acl" in b:
+        if "add" in b["acl"]:
+            a = b["acl"]["add"]
+            auth = Auth(str(a["auth"]["userid"]), str(a["auth"]["password"]),
+                        a["auth"].get("mutual_userid"), a["auth"].get("mutual_password")) \
+                if a.get("auth") else None
+            mapped = [MappedLun(m["lun"], m.get("tpg_lun", m["lun"]), m.get("write_protect", False))
+                      for m in a["mapped_luns"]] if "mapped_luns" in a else None
+            p.acl_add(target, Acl(a["initiator"], auth, mapped), tag)
+        else:
+            p.acl_remove(target, b["acl"]["remove"], tag)
+    elif "attributes" in b:
+        p.set_attributes(target, b["attributes"], tag)
+    else:
+        p.set_parameters(target, b["parameters"], tag)
+    return {"effect": time.monotonic()}
+
+
+def do_wait(ctx: Context, step: Step, ini: str) -> dict:
+    seconds = step.body["for"]
+    ctx.progress.waiting_for(f"{seconds:g} s to pass")
+    time.sleep(seconds)
+    return {"effect": time.monotonic()}
+
+
+def do_parallel(ctx: Context, step: Step, ini: str) -> dict:
+    from .execute import run_step   # the executor runs each child as a step of its own
+    barrier = threading.Barrier(len(step.children))
+    results: dict[str, str | None] = {}
+
+    def one(child):
+        barrier.wait()
+        results[child.index] = run_step(ctx, child, raise_on_failure=False)
+
+    threads = [threading.Thread(target=one, args=(c,)) for c in step.children]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failed = {i: e for i, e in results.items() if e}
+    if failed:
+        raise StepFailed("; ".join(f"step {i}: {e}" for i, e in sorted(failed.items())))
+    return {}
+
+
+def do_expect(ctx: Context, step: Step, ini: str) -> dict:
+    from .expect import run_expect
+    return run_expect(ctx, step, ini)
+
+
+HANDLERS: dict[str, Callable[[Context, Step, str], dict]] = {
+    "discover": do_discover, "login": do_login, "logout": do_logout, "nop": do_nop,
+    "rescan": do_rescan, "tmf": do_tmf, "io": do_io, "stop": do_stop, "await": do_await,
+    "fault": do_fault, "lun": do_lun, "target": do_target, "parallel": do_parallel,
+    "wait": do_wait, "expect": do_expect,
+}
+
+# Steps that act on the lab, not on an initiator: run once whatever `initiator:` says.
+ONCE = {"fault", "lun", "target", "parallel", "wait", "stop", "await"}
