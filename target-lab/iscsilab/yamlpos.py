@@ -142,7 +142,8 @@ def check(doc: Doc, schema: dict, base: Path = (), data: Any = None) -> None:
     errors.sort(key=order)
     error, expected = _innermost(errors[0])
     path = base + tuple(error.absolute_path)
-    message, at_key = explain(error, expected)
+    secret = any(isinstance(p, str) and ("password" in p or "secret" in p) for p in path)
+    message, at_key = explain(error, expected, secret)
     raise DocError(f"{doc.where(path if not at_key else path + (at_key,), key=bool(at_key))}: "
                    f"{_label(path)}: {message}")
 
@@ -168,14 +169,14 @@ def _expected(error):
     return error.schema.get("x-expected") if isinstance(error.schema, dict) else None
 
 
-def explain(error, expected: str | None = None) -> tuple[str, Any]:
+def explain(error, expected: str | None = None, secret: bool = False) -> tuple[str, Any]:
     """(message, key) for a jsonschema error: key names the offending mapping key, if any, so
     the position points at it instead of at the mapping. `expected` words what a value should
     look like, when the schema says (x-expected)."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     expected = schema.get("x-expected") or expected
     v, value = error.validator, error.instance
-    if schema.get("x-secret"):
+    if secret or schema.get("x-secret"):
         value = "<secret>"   # a secret's value never reaches a message
     if v == "additionalProperties" and isinstance(value, dict):
         allowed = sorted(schema.get("properties", {}))

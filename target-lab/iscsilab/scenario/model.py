@@ -80,12 +80,20 @@ class Step:
     children: list["Step"] = field(default_factory=list)  # parallel
 
     def describe(self) -> str:
-        """One line for progress and reports: `login t0 at nic0`."""
+        """One line for progress and reports: `login target=iqn...:t0 portal=nic0`."""
         b = self.body
         if self.kind == "parallel":
             return "parallel: " + "; ".join(c.describe() for c in self.children)
-        bits = [f"{k}={v}" for k, v in b.items() if not isinstance(v, (dict, list))]
-        return f"{self.kind} " + " ".join(bits) if bits else self.kind
+        hidden = {"subject", "kind", "on"}     # filled in by the loader, not written by the author
+        bits = []
+        for k, v in b.items():
+            if k in hidden or v is None or isinstance(v, (dict, list)):
+                continue
+            if isinstance(v, tuple):
+                v = f"[{v[0]:g}, {v[1]:g}]s"
+            bits.append(f"{k}={v}")
+        who = f" ({', '.join(self.initiators)})" if self.aimed else ""
+        return (f"{self.kind} " + " ".join(bits) if bits else self.kind) + who
 
 
 @dataclass
