@@ -213,7 +213,8 @@ table inet {NFT_TABLE} {{
     def corrupt_proxy(self, nic: str = "nic0", listen_port: int = 3270, target_port: int = 3260,
                       direction: str = "to_initiator", pdu: int | None = None, byte: int = 20,
                       after_bytes: int | None = None, header_digest: bool = False,
-                      data_digest: bool = False, connection: int = 0) -> ProxyHandle:
+                      data_digest: bool = False, connection: int = 0,
+                      xor: int = 0x01) -> ProxyHandle:
         """Starts a proxy on the namespace side of `nic` that flips one byte per connection."""
         link = self.link(nic)
         report = self.run_dir / f"proxy-{listen_port}.json"
@@ -222,7 +223,7 @@ table inet {NFT_TABLE} {{
                 "-m", "iscsilab.faults.corrupt_proxy",
                 "--listen", f"{link.host_ip}:{listen_port}", "--connect", f"{link.guest_ip}:{target_port}",
                 "--direction", direction, "--byte", str(byte), "--report", str(report),
-                "--connection", str(connection)]
+                "--connection", str(connection), "--xor", hex(xor)]
         argv += ["--pdu", str(pdu)] if pdu is not None else ["--after-bytes", str(after_bytes)]
         argv += ["--header-digest"] if header_digest else []
         argv += ["--data-digest"] if data_digest else []

@@ -80,6 +80,10 @@ class Context:
         self.added_backstores: dict[tuple, list[str]] = {}
         self.isid_counter: dict[str, int] = {}
         self.lock = threading.RLock()
+        # The guest's kernel log from here on is this cell's: its uptime now, and ours.
+        self.guest_epoch = None
+        if any(s.kind == "expect" and s.body.get("subject") == "lio_log" for s in cell.steps):
+            self.guest_epoch = (lab.agent.call("ping")["uptime"], time.monotonic())
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll_jobs, daemon=True, name="jobs")
         self._poller.start()
@@ -165,6 +169,25 @@ class Context:
         if which in ("start", "end") and label in self.labels:
             return self.labels[label][which]
         return self.labels[ref]["effect"]
+
+    # ---- the guest's kernel log
+    def guest_log(self) -> list[tuple[float, str]]:
+        """(uptime stamp, text) of the guest's dmesg lines since the cell started."""
+        stamped = self.lab.agent.call("run", argv=["dmesg"], timeout=30)["stdout"]
+        lines = []
+        for line in stamped.splitlines():
+            if line.startswith("[") and "]" in line:
+                try:
+                    stamp = float(line[1:line.index("]")])
+                except ValueError:
+                    continue
+                if stamp >= self.guest_epoch[0]:
+                    lines.append((stamp, line[line.index("]") + 1:].strip()))
+        return lines
+
+    def guest_to_host(self, stamp: float) -> float:
+        uptime0, host0 = self.guest_epoch
+        return host0 + (stamp - uptime0)
 
     # ---- I/O jobs
     def start_job(self, job: Job, spec: dict) -> dict:

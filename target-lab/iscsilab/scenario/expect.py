@@ -9,6 +9,7 @@ looking a little longer (GRACE) so that a late event is still measured, and then
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Callable
 
@@ -84,7 +85,12 @@ def probe_io(ctx, step, ini, anchor):
             return None
     nfail = job.summary.get("failed", 0)
     ok = True
-    msgs = [f"{job.summary.get('completed', 0)} commands, {nfail} failed"]
+    msgs = [f"{job.summary.get('completed_ok', 0)} commands ok, {nfail} failed"]
+    if "unit_attention" in b:
+        seen = job.summary.get("unit_attentions", [])
+        hit = [u for u in seen if b["unit_attention"].lower() in u.lower()]
+        ok = ok and bool(hit)
+        msgs.append(f"unit attentions: {hit[0] if hit else 'none matching'} ({len(seen)} seen)")
     if outcome == "completed" and nfail:
         ok = False
     if "failed" in b and not b["failed"].holds(nfail):
@@ -134,13 +140,23 @@ def probe_counters(ctx, step, ini, anchor):
 
 def probe_lio_sessions(ctx, step, ini, anchor):
     b = step.body
-    rows = ctx.lab.provisioner.sessions(b["target"], b.get("tpg", 1))
+    rows = ctx.lab.provisioner.sessions(b["target"], b.get("tag", 1))
     # With `initiator:` on the step, only that initiator's sessions count.
     who = ctx.cell.initiator(ini).name if step.aimed else None
     count = sum(1 for r in rows if who is None or r["initiator"] == who)
     if not b["lio_sessions"].holds(count):
         return None
     return (time.monotonic(), True, f"LIO counts {count} session(s)")
+
+
+def probe_lio_log(ctx, step, ini, anchor):
+    """A guest kernel log line (dmesg, through the agent) since the cell started; its time is
+    the line's own stamp, moved onto the host's clock by the guest's uptime at the cell's start."""
+    pattern = re.compile(step.body["lio_log"])
+    for stamp, line in ctx.guest_log():
+        if pattern.search(line):
+            return (ctx.guest_to_host(stamp), True, line.strip()[:200])
+    return None
 
 
 def probe_kernel_log(ctx, step, ini, anchor):
@@ -154,6 +170,7 @@ PROBES: dict[str, Probe] = {
     "event": probe_event, "conn_error": probe_conn_error, "session": probe_session,
     "io": probe_io, "io_gap": probe_io_gap, "counters": probe_counters,
     "lio_sessions": probe_lio_sessions, "kernel_log": probe_kernel_log,
+    "lio_log": probe_lio_log,
 }
 
 # Subjects whose probe answers at once (no waiting for something to happen).

@@ -8,6 +8,7 @@ expected, and for a matrix cell which cell.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import re
@@ -85,9 +86,15 @@ def matrix_cells(doc: yamlpos.Doc) -> list[dict[str, Any]]:
 
 
 def matches(params: dict, rule: dict) -> bool:
-    """True when every key of `rule` has its value (or one of a list) in `params`."""
+    """True when every key of `rule` has its value (or one of a list) in `params`; a key may
+    name a field of a mapping value (`case.how`)."""
     for key, want in rule.items():
-        have = param_text(params.get(key))
+        name, _, attr = key.partition(".")
+        value = params.get(name)
+        if attr:
+            have = str(value.get(attr)) if isinstance(value, dict) else None
+        else:
+            have = param_text(value)
         wanted = want if isinstance(want, list) else [want]
         if have not in [param_text(w) for w in wanted]:
             return False
@@ -129,8 +136,11 @@ def substitute(value, params: dict, doc: yamlpos.Doc, path: tuple):
 class _CellBuilder:
     def __init__(self, doc: yamlpos.Doc, params: dict):
         self.params = params
-        data = {k: (v if k == "matrix" else substitute(v, params, doc, (k,)))
+        # Steps are substituted one by one once their `when:` says they run in this cell, so a
+        # placeholder in a step of another cell is not an error here.
+        data = {k: (copy.deepcopy(v) if k in ("matrix", "steps") else substitute(v, params, doc, (k,)))
                 for k, v in doc.data.items()}
+        self.raw_doc = doc
         self.doc = yamlpos.Doc(data, doc.source, doc.values, doc.keys)
         self.cell_id = None
 
@@ -196,6 +206,19 @@ class _CellBuilder:
 
     # -- steps
     def step(self, raw: dict, path: tuple, index: str) -> Step | None:
+        if isinstance(raw, dict) and "when" in raw:
+            when = substitute(raw["when"], self.params, self.raw_doc, path + ("when",))
+            if not isinstance(when, dict):
+                self.fail(path + ("when",), "when: expected a mapping of matrix parameters")
+            for key in when:
+                if key.split(".")[0] not in self.params:
+                    self.fail(path + ("when", key), f"when: no matrix parameter {key!r}", key=True)
+            if not matches(self.params, when):
+                return None
+        if isinstance(raw, dict):
+            raw = {k: (v if k == "parallel" else substitute(v, self.params, self.raw_doc, path + (k,)))
+                   for k, v in raw.items()}
+            self.put(path, raw)   # the schema checks below read the substituted step
         kinds = [k for k in raw if k in schema.STEPS]
         unknown = [k for k in raw if k not in schema.STEPS and k not in schema.STEP_COMMON]
         if unknown:
@@ -213,12 +236,6 @@ class _CellBuilder:
             yamlpos.check(self.doc, schema.STEPS[kind], base=path + (kind,))
         except yamlpos.DocError as exc:
             raise ScenarioError(str(exc) + (f" [matrix cell {self.cell_id}]" if self.params else "")) from None
-        if "when" in raw:
-            for key in raw["when"]:
-                if key not in self.params:
-                    self.fail(path + ("when", key), f"when: no matrix parameter {key!r}", key=True)
-            if not matches(self.params, raw["when"]):
-                return None
         step = Step(kind=kind, body=self.expand(kind, raw[kind]), index=index,
                     where=self.doc.where(path), label=raw.get("as"), note=raw.get("note"),
                     session=raw.get("session"))
@@ -244,6 +261,12 @@ class _CellBuilder:
                 self.fail(path + ("as",), f"label {step.label!r} is used twice")
             self.labels.add(step.label)
         return step
+
+    def put(self, path: tuple, value) -> None:
+        node = self.doc.data
+        for p in path[:-1]:
+            node = node[p]
+        node[path[-1]] = value
 
     def expand(self, kind: str, body) -> dict:
         """Shorthand scalars as their mapping form."""
@@ -313,8 +336,11 @@ class _CellBuilder:
     def check_login(self, step, body, path):
         body["target"] = self.target_ref(body.get("target"), path + ("target",))
         self.nic_ref(body.get("portal"), path + ("portal",))
-        if "refused" in body:
-            body["refused"] = self.status(body["refused"], path + ("refused",))
+        for key in ("refused", "may_be_refused"):
+            if key in body:
+                body[key] = self.status(body[key], path + (key,))
+        if "refused" in body and "may_be_refused" in body:
+            self.fail(path, "login: `refused` or `may_be_refused`, not both")
         if "isid" in body:
             body["isid"] = isid_text(body["isid"])
         if "sessions" in body and "session" in body:
@@ -436,8 +462,13 @@ class _CellBuilder:
             body["conn_error"] = self.conn_error(body["conn_error"], path + ("conn_error",))
         if subject in ("io", "io_gap"):
             self.job_ref(body[subject], path + (subject,))
-        if subject == "io" and not ({"outcome", "failed"} & body.keys()):
-            self.fail(path, "expect io: say what: `outcome:` and/or `failed:`")
+        if subject == "io" and not ({"outcome", "failed", "unit_attention"} & body.keys()):
+            self.fail(path, "expect io: say what: `outcome:`, `failed:` or `unit_attention:`")
+        if subject == "lio_log":
+            try:
+                re.compile(body["lio_log"])
+            except re.error as exc:
+                self.fail(path + ("lio_log",), f"expect lio_log: not a regular expression: {exc}")
         for k in ("failed", "lio_sessions"):
             if k in body:
                 try:

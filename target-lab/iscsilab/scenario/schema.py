@@ -147,7 +147,7 @@ FAULT = step_body(
         "nic": {"type": "string", "pattern": r"^nic\d+$", "x-expected": "nicN",
                 "description": "Which NIC (default nic0)."},
         "target": TARGET_REF,
-        "tpg": {"type": "integer", "minimum": 1, "description": "TPG tag (default 1)."},
+        "tag": {"type": "integer", "minimum": 1, "description": "portal, tpg: the TPG's tag (default 1)."},
         "port": {"type": "integer", "minimum": 1, "maximum": 65535,
                  "description": "portal: the port (default 3260)."},
         "for": {**DURATION, "description": "Take the fault back by itself after this long."},
@@ -168,6 +168,11 @@ FAULT = step_body(
                         "description": "corrupt: flip at this stream offset instead of `pdu`."},
         "header_digest": {"type": "boolean", "description": "corrupt: header digests are on."},
         "data_digest": {"type": "boolean", "description": "corrupt: data digests are on."},
+        "xor": {"type": "integer", "minimum": 1, "maximum": 255,
+                "description": "corrupt: the bits to flip (default 0x01)."},
+        "connection": {"type": "integer", "minimum": 0,
+                       "description": "corrupt: only the n-th connection through the proxy "
+                                      "(1-based; default 1, so the relogin gets through); 0: all."},
     },
     shorthand={"enum": ["clear", "freeze"], "x-expected": "clear, freeze, or a mapping"},
 )
@@ -224,6 +229,12 @@ EXPECT_SUBJECTS = {
     "lio_sessions": {"type": ["integer", "string"],
                      "description": "Sessions LIO itself counts on the target's TPG (rtslib-fb), "
                                     "of `initiator:` when given; `N` or `>= N`..."},
+    "lio_log": {"type": "string",
+                "description": "A line LIO (the guest kernel) logged since the scenario started "
+                               "matches this regular expression: `ABORT_TASK: Sending "
+                               "TMR_FUNCTION_COMPLETE`, `LUN_RESET: .* Complete` (LIO's task "
+                               "management debug messages are switched on in the lab); "
+                               "measured: the line's own kernel timestamp."},
     "kernel_log": {"enum": ["clean"],
                    "description": "The guest's kernel log has no BUG, Oops, WARNING, call trace "
                                   "or hung task since the scenario started."},
@@ -246,6 +257,9 @@ EXPECT = step_body(
                     "description": "io: what the job did."},
         "failed": {"type": ["integer", "string"], "description": "io: failed commands (`>= 1`)."},
         "error": {"type": "string", "description": "io: text a failed command's error contains."},
+        "unit_attention": {"type": "string",
+                           "description": "io: text a UNIT ATTENTION the job saw contains "
+                                          "(`CAPACITY DATA HAS CHANGED`, `RESET`)."},
         "target": TARGET_REF,
     },
 )
@@ -268,7 +282,9 @@ STEPS: dict[str, dict] = {
          "sessions": {"type": "integer", "minimum": 1, "maximum": 256,
                       "description": "Log in this many sessions at once."},
          "isid": {"type": ["string", "integer"], "description": "ISID (12 hex digits)."},
-         "auth": AUTH_OVERRIDE, "settings": SETTINGS, "refused": STATUS},
+         "auth": AUTH_OVERRIDE, "settings": SETTINGS, "refused": STATUS,
+         "may_be_refused": {**STATUS, "description": "The login may succeed or be refused with "
+                                                     "this status, nothing else (racing logins)."}},
         shorthand=TARGET_REF),
     "logout": step_body(
         "logout", "Logs the session out (`logout: all`: every session of the initiator).",
@@ -311,7 +327,8 @@ STEPS: dict[str, dict] = {
                     "properties": {"lun": LUN_NUMBER, "size": SIZE}},
          "add": LUN,
          "remove": LUN_NUMBER,
-         "target": TARGET_REF, "tpg": {"type": "integer", "minimum": 1}},
+         "target": TARGET_REF, "tag": {"type": "integer", "minimum": 1,
+                                       "description": "The TPG's tag (default 1)."}},
         ),
     "target": step_body(
         "target", "Changes the target: `tpg: enable|disable`, `portal: {add|remove: nicN}`, "

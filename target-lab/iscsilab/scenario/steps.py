@@ -114,9 +114,10 @@ def do_login(ctx: Context, step: Step, ini: str) -> dict:
         info = d.login(name, target, portal, isid=isid, name=spec.name, settings=settings,
                        timeout=float(settings.get("node.conn[0].timeo.login_timeout", 15)) * 4 + 60)
     except RemoteError as exc:
-        if "refused" in b:
+        allowed = b.get("refused", b.get("may_be_refused"))
+        if allowed is not None:
             got = exc.error.get("status")
-            if got == b["refused"]:
+            if got == allowed:
                 return {"refused": status_words(got), "effect": start}
             raise StepFailed(f"login to {target} at {portal} should have been refused with "
                              f"{status_words(b['refused'])}, but: {exc.type}: {exc.message}") from None
@@ -349,16 +350,18 @@ def apply_fault(ctx: Context, b: dict, on: bool) -> None:
                                         pdu=b.get("pdu"), byte=b.get("byte", 20),
                                         after_bytes=b.get("after_bytes"),
                                         header_digest=b.get("header_digest", False),
-                                        data_digest=b.get("data_digest", False))
+                                        data_digest=b.get("data_digest", False),
+                                        connection=b.get("connection", 1),
+                                        xor=b.get("xor", 0x01))
         elif ctx.proxy:
             f.stop_proxy(ctx.proxy)
             ctx.proxy = None
     elif kind == "portal":
-        port, tag = b.get("port", 3260), b.get("tpg", 1)
+        port, tag = b.get("port", 3260), b.get("tag", 1)
         (f.portal_remove if on else f.portal_add)(b["target"], nic, port, tag)
         track_lio_change(ctx, ("portal", b["target"], nic, port, tag), on)
     elif kind == "tpg":
-        tag = b.get("tpg", 1)
+        tag = b.get("tag", 1)
         (f.tpg_disable if on else f.tpg_enable)(b["target"], tag)
         track_lio_change(ctx, ("tpg", b["target"], tag), on)
     where = {"nic": nic} if kind not in ("freeze", "tpg") else {}
@@ -400,7 +403,7 @@ def backstore_of(ctx: Context, target: str, tag: int, lun: int) -> str:
 
 def do_lun(ctx: Context, step: Step, ini: str) -> dict:
     b = step.body
-    target, tag = b["target"], b.get("tpg", 1)
+    target, tag = b["target"], b.get("tag", 1)
     p = ctx.lab.provisioner
     ctx.mutated_lab = True
     if "resize" in b:
