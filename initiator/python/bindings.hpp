@@ -23,6 +23,7 @@ void bind_events(py::module_& m);     // Event (the session's timestamped event 
 void bind_session(py::module_& m);    // Session
 void bind_initiator(py::module_& m);  // Initiator (discover, login)
 void bind_names(py::module_& m);      // settings table, ISCSI_ERR names, login status words
+void bind_workload(py::module_& m);   // Session.start_io, IoJob, encode_blocks, decode_blocks
 
 // Thrown by settings_from(): a settings dict that cannot be mapped. Becomes SettingsError.
 class SettingsProblem : public std::runtime_error {
