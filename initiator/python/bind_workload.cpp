@@ -78,12 +78,19 @@ std::unique_ptr<JobHandle> start_io(const SessionHandle& h, const std::string& o
   return handle;
 }
 
+// Error texts quote sense names and engine details; never let a stray byte make drain() raise.
+py::str text(const std::string& s) {
+  PyObject* o = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace");
+  if (o == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(o);
+}
+
 py::list records(std::vector<workload::IoRecord> recs) {
   py::list out(recs.size());
   for (std::size_t i = 0; i < recs.size(); ++i) {
     const auto& r = recs[i];
     out[i] = py::make_tuple(r.write, r.lba, r.blocks, r.generation, r.start_ns, r.end_ns, r.ok,
-                            r.error);
+                            text(r.error));
   }
   return out;
 }
@@ -108,10 +115,12 @@ py::dict summary_dict(const workload::Summary& s) {
   d["bytes_written"] = s.bytes_written;
   d["in_flight"] = s.in_flight;
   d["ua_retries"] = s.ua_retries;
-  d["unit_attentions"] = s.unit_attentions;
+  py::list uas;
+  for (const auto& u : s.unit_attentions) uas.append(text(u));
+  d["unit_attentions"] = uas;
   d["first_start_ns"] = s.first_start_ns;
   d["last_end_ns"] = s.last_end_ns;
-  d["end_reason"] = s.end_reason;
+  d["end_reason"] = text(s.end_reason);
   d["done"] = s.done;
   return d;
 }
