@@ -70,7 +70,12 @@ def load(text: str, source: str = "<string>") -> Doc:
         raise DocError(f"{where}: {exc.problem or exc.context}") from None
     doc = Doc(None, source)
     if root is not None:
-        doc.data = _Builder(doc).build(root, ())
+        try:
+            doc.data = _Builder(doc).build(root, ())
+        except yaml.MarkedYAMLError as exc:   # e.g. an unknown tag: !thing
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+            raise DocError(f"{where}: {exc.problem or exc.context}") from None
     return doc
 
 
@@ -169,6 +174,37 @@ def _expected(error):
     return error.schema.get("x-expected") if isinstance(error.schema, dict) else None
 
 
+class _Shown(str):
+    """A value as an error message shows it: repr() gives the text itself."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def shown(value):
+    """Scalars as written (cut at 60 characters); a mapping or list only named, never dumped,
+    since it may hold secrets and would drown the message."""
+    if isinstance(value, dict):
+        return _Shown("a mapping")
+    if isinstance(value, list):
+        return _Shown("a list")
+    text = repr(value)
+    return _Shown(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _unknown_key(error, schema: dict, secret: bool) -> tuple[str, Any]:
+    props = schema.get("properties", {})
+    allowed = sorted(props)
+    extra = [k for k in error.instance if k not in props]
+    # In a mapping that holds secrets, a mistyped key may be a secret run into its key
+    # (`password:s3cret` without a space is one key): say where, not what.
+    if secret or any(p.get("x-secret") for p in props.values() if isinstance(p, dict)):
+        return ("unknown key (not shown: it may hold a secret; is a space missing after a "
+                f"':'?); allowed: {', '.join(allowed)}", extra[0])
+    return (f"unknown key {shown(extra[0])}" + (f" (allowed: {', '.join(allowed)})" if allowed else ""),
+            extra[0])
+
+
 def explain(error, expected: str | None = None, secret: bool = False) -> tuple[str, Any]:
     """(message, key) for a jsonschema error: key names the offending mapping key, if any, so
     the position points at it instead of at the mapping. `expected` words what a value should
@@ -176,13 +212,11 @@ def explain(error, expected: str | None = None, secret: bool = False) -> tuple[s
     schema = error.schema if isinstance(error.schema, dict) else {}
     expected = schema.get("x-expected") or expected
     v, value = error.validator, error.instance
+    if v == "additionalProperties" and isinstance(value, dict):
+        return _unknown_key(error, schema, secret)
     if secret or schema.get("x-secret"):
         value = "<secret>"   # a secret's value never reaches a message
-    if v == "additionalProperties" and isinstance(value, dict):
-        allowed = sorted(schema.get("properties", {}))
-        extra = [k for k in value if k not in schema.get("properties", {})]
-        return (f"unknown key {extra[0]!r}" + (f" (allowed: {', '.join(allowed)})" if allowed else ""),
-                extra[0])
+    value = shown(value)
     if v == "required":
         missing = [k for k in error.validator_value if k not in value]
         return f"missing key {missing[0]!r}", None

@@ -134,8 +134,11 @@ def end_of_scenario(ctx: Context) -> None:
     for (target, lun) in list(ctx.integrity.luns):
         ctx.progress.waiting_for(f"reading back what was written to {target} LUN {lun}")
         try:
+            m = ctx.integrity.luns[(target, lun)]
+            if m.verified == m.version:
+                continue            # a verify step already read back everything written
             ini, ref = verification_session(ctx, target)
-            verify_lun(ctx, ini, ref, lun)
+            verify_lun(ctx, ini, ref, lun, only_if_changed=True)
         except (StepFailed, LabError) as exc:
             rec.fail(f"end: {error_text(exc)}")
     findings = ctx.lab.console.new_findings()

@@ -215,7 +215,8 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
         exp.passed = False
     else:
         when, ok, message = found
-        exp.measured = when - anchor
+        # A state that already held when we started looking counts from the anchor.
+        exp.measured = max(0.0, when - anchor)
         exp.message = message
         exp.passed = ok and lo <= exp.measured <= hi
         if ok and not exp.passed:

@@ -61,10 +61,13 @@ class LunMap:
     name: str                     # "iqn...:t0 lun 0"
     block_size: int
     writes: dict[int, list[Write]] = field(default_factory=dict)
+    version: int = 0              # grows with every write recorded
+    verified: int = -1            # the version the last complete read-back checked
 
     def add(self, lba: int, blocks: int, write: Write) -> None:
         for b in range(lba, lba + blocks):
             insort(self.writes.setdefault(b, []), write)
+        self.version += 1
 
     def allowed(self, lba: int) -> tuple[list[int], bool]:
         """(generations the block may hold, whether it may still be unwritten)."""
@@ -97,11 +100,13 @@ class LunMap:
             self._known_size = len(self.writes)
         return self._known
 
-    def ranges(self) -> list[tuple[int, int]]:
-        """The written LBAs as [first, end) runs, for reading them back in few commands."""
+    def ranges(self, gap: int = 0) -> list[tuple[int, int]]:
+        """The written LBAs as [first, end) runs, for reading them back in few commands; runs
+        closer than `gap` blocks are joined (reading a few unwritten blocks costs less than a
+        command per run: random 4 KiB writes leave thousands of short runs)."""
         out: list[tuple[int, int]] = []
         for lba in sorted(self.writes):
-            if out and out[-1][1] == lba:
+            if out and lba - out[-1][1] <= gap:
                 out[-1] = (out[-1][0], lba + 1)
             else:
                 out.append((lba, lba + 1))

@@ -107,8 +107,14 @@ def substitute(value, params: dict, doc: yamlpos.Doc, path: tuple):
     if isinstance(value, dict):
         # Keys too (`fault: {"${kind}": on}`); a value under a substituted key keeps the
         # position of the mapping it is in.
-        return {substitute(k, params, doc, path): substitute(v, params, doc, path + (k,))
-                for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            key = substitute(k, params, doc, path + (k,))
+            if not isinstance(key, (str, int, float, bool)):
+                doc.fail(path + (k,), f"{k}: a key must be text, but the matrix value is a "
+                                      f"{type(key).__name__}", key=True)
+            out[str(key) if not isinstance(key, str) else key] = substitute(v, params, doc, path + (k,))
+        return out
     if isinstance(value, list):
         return [substitute(v, params, doc, path + (i,)) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
@@ -154,6 +160,9 @@ class _CellBuilder:
         self.cell_id = ",".join(f"{k}={param_text(v)}" for k, v in self.params.items())
         try:
             yamlpos.check(self.doc, schema.LAB, base=("lab",))
+            if "initiators" in d:   # again: the matrix's values are in now
+                yamlpos.check(self.doc, schema.SCENARIO["properties"]["initiators"],
+                              base=("initiators",))
             lab = build_config(self.doc, ("lab",))
         except yamlpos.DocError as exc:
             raise ScenarioError(str(exc) + (f" [matrix cell {self.cell_id}]" if self.params else "")) from None
@@ -167,7 +176,7 @@ class _CellBuilder:
                     fresh_lab=d.get("fresh_lab", False))
         self.initiator_ids = [i.id for i in cell.initiators]
         self.labels: set[str] = set()
-        self.jobs: set[str] = set()
+        self.jobs: dict[str, dict] = {}
         self.sessions: set[str] = set()
         index = 0
         for i, raw in enumerate(d["steps"]):
@@ -181,7 +190,6 @@ class _CellBuilder:
 
     # -- initiators
     def initiators(self, raw) -> list[InitiatorSpec]:
-        from .. import _core   # the engine's settings table: one spelling of every key
         out = []
         for i, item in enumerate(raw or [{}]):
             path = ("initiators", i)
@@ -193,12 +201,12 @@ class _CellBuilder:
                                  kind=item.get("kind", "iscsi-lab"),
                                  isid=None if "isid" not in item else isid_text(item["isid"]))
             for key, value in (item.get("settings") or {}).items():
-                canonical, problem = _core.check_setting(key, value)
+                canonical, problem = check_setting(key, value)
                 if problem:
                     self.fail(path + ("settings", key), f"settings: {problem}", key=canonical is None
                               and problem.startswith("unknown"))
                 spec.settings[key] = canonical
-            check, problem = _core.check_setting("iface.initiatorname", spec.name)
+            check, problem = check_setting("iface.initiatorname", spec.name)
             if problem:
                 self.fail(path + ("name",), f"initiator name: {problem}")
             out.append(spec)
@@ -347,8 +355,7 @@ class _CellBuilder:
             self.fail(path + ("sessions",), "login: `session` names one session; with `sessions: N` "
                                             "they are named <session>0..N-1 -- give one of the two")
         for key, value in (body.get("settings") or {}).items():
-            from .. import _core
-            canonical, problem = _core.check_setting(key, value)
+            canonical, problem = check_setting(key, value)
             if problem:
                 self.fail(path + ("settings", key), f"settings: {problem}")
             body["settings"][key] = canonical
@@ -380,7 +387,7 @@ class _CellBuilder:
                 self.fail(path, "io: a background job needs a `name` (for stop/await/expect)")
             if body["name"] in self.jobs:
                 self.fail(path + ("name",), f"io job name {body['name']!r} is used twice")
-            self.jobs.add(body["name"])
+            self.jobs[body["name"]] = body
             if body["op"] == "verify":
                 self.fail(path + ("background",), "io: verify runs in the foreground")
         if "size" in body and "lbas" in body:
@@ -401,7 +408,12 @@ class _CellBuilder:
         self.job_ref(body["io"], path + ("io",))
         self.durations(body, path)
 
-    check_await = check_stop
+    def check_await(self, step, body, path):
+        self.check_stop(step, body, path)
+        job = self.jobs[body["io"]]
+        if "count" not in job and "duration" not in job:
+            self.fail(path + ("io",), f"await: job {body['io']!r} has no `count` or `duration`, "
+                                      "so it never ends by itself; use `stop:`")
 
     def check_wait(self, step, body, path):
         self.durations(body, path)
@@ -511,6 +523,17 @@ class _CellBuilder:
                 return number
         self.fail(path, f"conn_error: unknown ISCSI_ERR code {value!r} (expected a number 1-22 or "
                         f"a name such as ISCSI_ERR_NOP_TIMEDOUT)")
+
+
+def check_setting(key: str, value) -> tuple[str | None, str | None]:
+    """The engine's check of one open-iscsi setting; YAML numbers that are not integers are
+    taken as written."""
+    from .. import _core
+    if isinstance(value, float):
+        value = repr(value)
+    if not isinstance(value, (str, int, bool)):
+        return None, f"{key}: expected text, an integer or yes/no"
+    return _core.check_setting(key, value)
 
 
 def resolve_target(ref: str, names: list[str], fail) -> str:

@@ -63,7 +63,8 @@ def timeline(record: dict, path: Path) -> None:
 
     # Events, a lane per initiator session.
     for y, lane in enumerate(lanes):
-        for e in record["events"]:
+        last_t, level = -1e9, 0
+        for e in sorted(record["events"], key=lambda e: e["t"]):
             if (e["initiator"], e["session"]) != lane or e["type"] == "state_change":
                 continue
             color = EVENT_COLORS.get(e["type"], "#555")
@@ -71,8 +72,12 @@ def timeline(record: dict, path: Path) -> None:
             text = e["type"]
             if e["type"] == "conn_error" and e.get("conn_error_name"):
                 text = e["conn_error_name"].removeprefix("ISCSI_ERR_")
-            ax_ev.annotate(text, (e["t"], y), xytext=(2, 5), textcoords="offset points",
-                           fontsize=7, color=color, rotation=20)
+            # Events close together (a NOP timeout, its conn_error, recovery_started) get
+            # their labels stacked instead of printed over each other.
+            level = level + 1 if e["t"] - last_t < duration * 0.05 else 0
+            last_t = e["t"]
+            ax_ev.annotate(text, (e["t"], y), xytext=(2, 4 + 9 * (level % 4)),
+                           textcoords="offset points", fontsize=7, color=color)
     ax_ev.set_yticks(range(len(lanes)))
     ax_ev.set_yticklabels([f"{i} {s}" for i, s in lanes], fontsize=8)
     ax_ev.set_ylim(-0.7, max(1, len(lanes)) - 0.2)
@@ -98,7 +103,7 @@ def timeline(record: dict, path: Path) -> None:
     ax_exp.set_xlim(0, duration * 1.02)
     if record.get("io"):
         ax_io.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.11, right=0.97, top=0.93, bottom=0.08, hspace=0.12)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -284,7 +284,10 @@ STEPS: dict[str, dict] = {
          "isid": {"type": ["string", "integer"], "description": "ISID (12 hex digits)."},
          "auth": AUTH_OVERRIDE, "settings": SETTINGS, "refused": STATUS,
          "may_be_refused": {**STATUS, "description": "The login may succeed or be refused with "
-                                                     "this status, nothing else (racing logins)."}},
+                                                     "this status, nothing else (racing logins)."},
+         "negotiates": {"type": "object", "additionalProperties": SETTING_VALUE,
+                        "description": "Operational keys the login must end with, by RFC 7143 "
+                                       "name: `{HeaderDigest: CRC32C, InitialR2T: false}`."}},
         shorthand=TARGET_REF),
     "logout": step_body(
         "logout", "Logs the session out (`logout: all`: every session of the initiator).",
@@ -315,10 +318,10 @@ STEPS: dict[str, dict] = {
     "io": IO,
     "stop": step_body("stop", "Stops a background job (no new commands) and waits for what is "
                               "in flight, up to `within` (default 60s).",
-                      {"io": NAME, "within": WITHIN}, shorthand=NAME),
+                      {"io": NAME, "within": WITHIN}, required=("io",), shorthand=NAME),
     "await": step_body("await", "Waits until a background job ends by itself, up to `within` "
                                 "(default 120s).",
-                       {"io": NAME, "within": WITHIN}, shorthand=NAME),
+                       {"io": NAME, "within": WITHIN}, required=("io",), shorthand=NAME),
     "fault": FAULT,
     "lun": step_body(
         "lun", "Changes LUNs on the target: `resize: {lun, size}` (block backstores grow live), "
@@ -345,7 +348,8 @@ STEPS: dict[str, dict] = {
     "parallel": {"title": "parallel", "type": "array", "minItems": 2, "items": {"type": "object"},
                  "description": "Steps started at the same moment (racing logins); the step "
                                 "ends when all of them have."},
-    "wait": step_body("wait", "Lets time pass.", {"for": DURATION}, shorthand=DURATION),
+    "wait": step_body("wait", "Lets time pass.", {"for": DURATION}, required=("for",),
+                      shorthand=DURATION),
     "expect": EXPECT,
 }
 

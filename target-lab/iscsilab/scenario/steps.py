@@ -15,6 +15,7 @@ from ..provision.config import Acl, Auth, Backstore, MappedLun
 from .context import Context, Job, SessionRef, StepFailed, auth_settings
 from .model import Step
 
+VERIFY_CHUNK = 2048              # blocks per read while verifying (1 MiB of 512-byte blocks)
 DEFAULT_ISID_PREFIX = 0x40_00_00  # type 01b (random), then the initiator's index and a counter
 
 
@@ -37,6 +38,13 @@ def expect_failure(step: Step, fn: Callable[[], object]):
     if want:
         raise StepFailed(f"succeeded, but should have failed with {want!r}")
     return result
+
+
+def same_value(have, want) -> bool:
+    """A negotiated value against the scenario's: Yes/No and true/false alike, text ignoring case."""
+    words = {"yes": True, "no": False, "true": True, "false": False}
+    norm = lambda v: words.get(str(v).lower(), str(v).lower()) if not isinstance(v, bool) else v  # noqa: E731
+    return norm(have) == norm(want)
 
 
 def status_words(code: int) -> str:
@@ -128,6 +136,11 @@ def do_login(ctx: Context, step: Step, ini: str) -> dict:
                          f"should have been refused with {status_words(b['refused'])}")
     ctx.add_session(SessionRef(name, ini, target, portal, settings))
     ctx.rec.measure(f"{ini} {name}: login", info["seconds"])
+    wrong = [f"{k} = {info['params'].get(k)!r} (expected {v!r})"
+             for k, v in (b.get("negotiates") or {}).items()
+             if not same_value(info["params"].get(k), v)]
+    if wrong:
+        raise StepFailed(f"login to {target} negotiated " + ", ".join(wrong))
     return {"session": name, "tsih": info["tsih"], "isid": info["isid"], "portal": portal,
             "seconds": info["seconds"], "params": info.get("params"),
             "effect": info["start_ns"] / 1e9}
@@ -206,8 +219,11 @@ def do_io(ctx: Context, step: Step, ini: str) -> dict:
     if b["op"] == "verify":
         return verify(ctx, step, ini)
     sessions = ctx.sessions_of(ini, step.session)
+    # Several sessions (and initiators) writing at once get disjoint slices of the region.
+    peers = [(i, s.name) for i in step.initiators for s in ctx.sessions_of(i, step.session)]
     jobs = []
-    for k, s in enumerate(sessions):
+    for s in sessions:
+        k = peers.index((ini, s.name))
         name = b.get("name") or f"io{step.index}"
         if len(sessions) > 1 or len(step.initiators) > 1:
             name = f"{name}-{ini}-{s.name}"
@@ -222,8 +238,8 @@ def do_io(ctx: Context, step: Step, ini: str) -> dict:
             spec["max_ios"] = b["count"]
         if "duration" in b:
             spec["seconds"] = b["duration"]
-        if len(sessions) > 1:
-            spec["slice"] = [k, len(sessions)]   # disjoint parts of the region, one per session
+        if len(peers) > 1:
+            spec["slice"] = [k, len(peers)]
         if not b.get("background") and "count" not in b and "duration" not in b:
             spec["one_pass"] = True
         job = Job(name=name, initiator=ini, session=s.name, target=s.target, lun=spec["lun"],
@@ -254,34 +270,43 @@ def do_io(ctx: Context, step: Step, ini: str) -> dict:
 def verify(ctx: Context, step: Step, ini: str) -> dict:
     """Reads back every block the integrity map holds for the LUN (or `lbas`) and checks it."""
     b = step.body
-    s = ctx.session(ini, step.session)
+    s = ctx.session(ini, None if step.session == "all" else step.session)
     lun = b.get("lun", 0)
     return verify_lun(ctx, ini, s, lun, tuple(b["lbas"]) if "lbas" in b else None)
 
 
-def verify_lun(ctx: Context, ini: str, s: SessionRef, lun: int, lbas=None) -> dict:
+def verify_lun(ctx: Context, ini: str, s: SessionRef, lun: int, lbas=None,
+               only_if_changed: bool = False) -> dict:
+    """Reads back what the integrity map holds for the LUN (or the `lbas` part) and checks it;
+    with only_if_changed, nothing is read when no write was recorded since the last complete
+    check (the end of a scenario after a `verify` step)."""
     key = (s.target, lun)
     if key not in ctx.integrity.luns:
         return {"blocks": 0, "note": "nothing was written to this LUN"}
     m = ctx.integrity.luns[key]
+    if only_if_changed and m.verified == m.version:
+        return {"blocks": 0, "note": "unchanged since the last read-back"}
+    version = m.version
     d = ctx.driver(ini)
     problems, checked = [], 0
-    for first, end in m.ranges():
+    for first, end in m.ranges(gap=VERIFY_CHUNK):
         if lbas:
             first, end = max(first, lbas[0]), min(end, lbas[1])
             if first >= end:
                 continue
-        for start in range(first, end, 2048):
-            n = min(2048, end - start)
+        for start in range(first, end, VERIFY_CHUNK):
+            n = min(VERIFY_CHUNK, end - start)
             decoded = d.read_decode(s.name, start, n, lun, timeout=300)
             problems += ctx.integrity.check_blocks(s.target, lun, start, decoded)
-            checked += n
+            checked += sum(1 for b in range(start, start + n) if b in m.writes)
     result = {"blocks": checked, "problems": len(problems),
               "acknowledged_writes": ctx.integrity.acked, "failed_writes": ctx.integrity.failed}
     ctx.rec.integrity[m.name] = {**result, "first_problems": [str(p) for p in problems[:20]]}
     if problems:
         raise StepFailed(f"data integrity: {len(problems)} of {checked} blocks wrong; "
                          + "; ".join(str(p) for p in problems[:5]))
+    if not lbas:
+        m.verified = version
     return result
 
 
@@ -300,10 +325,14 @@ def finish(ctx: Context, job: Job, seconds: float, what: str) -> dict:
     ctx.progress.waiting_for(f"io job {job.name} to end (up to {seconds:g} s)")
     if not ctx.finish_job(job, seconds):
         flights = ctx.driver(job.initiator).io_in_flight(job.name)
-        oldest = min((f[5] for f in flights), default=None)
-        age = time.monotonic() - oldest / 1e9 if oldest else 0
+        recent = [t for t, _ in ctx.rec.completions(job.name) if t >= ctx.rec.now() - 2]
+        if recent:
+            raise StepFailed(f"{what} {job.name}: still running after {seconds:g} s "
+                             f"({len(recent)} completions in the last 2 s, {len(flights)} in flight)")
+        started = [f[5] for f in flights if f[5]]
+        age = time.monotonic() - min(started) / 1e9 if started else 0.0
         raise StepFailed(f"{what} {job.name}: {len(flights)} command(s) still in flight after "
-                         f"{seconds:g} s (stalled; the oldest for {age:.1f} s)")
+                         f"{seconds:g} s, none completing (stalled; the oldest for {age:.1f} s)")
     return {"summary": job.summary}
 
 
