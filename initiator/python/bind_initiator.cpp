@@ -8,8 +8,8 @@
 
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
+#include <vector>
 
 #include "bindings.hpp"
 #include "net/from_settings.hpp"
@@ -54,13 +54,41 @@ struct LogTarget {
   }
 };
 
-class PyInitiator;
+// The engine of one Python Initiator, shared by the Python object and the at-exit closer: the
+// closer may run while the object is being destroyed on another thread (a daemon thread dropping
+// the last reference at interpreter exit), so it holds the box, never the object.
+struct Engine {
+  std::mutex mu;
+  std::shared_ptr<net::Initiator> initiator;
+
+  // The engine for one call; the caller starts its work with it and drops it before waiting,
+  // so a close() meanwhile destroys the engine and fails the call instead of waiting for it.
+  std::shared_ptr<net::Initiator> get() {
+    std::lock_guard lock(mu);
+    if (!initiator) throw net::NetError(net::Errc::session_closed, "initiator closed");
+    return initiator;
+  }
+  // Closes every session and joins the engine thread (when no call is starting right now).
+  // Call without the GIL.
+  void close() noexcept {
+    std::shared_ptr<net::Initiator> drop;
+    {
+      std::lock_guard lock(mu);
+      drop = std::move(initiator);
+    }
+  }
+  bool closed() {
+    std::lock_guard lock(mu);
+    return !initiator;
+  }
+};
+
 std::mutex g_live_mu;
-std::set<PyInitiator*> g_live;
+std::vector<std::weak_ptr<Engine>> g_live;
 
 class PyInitiator {
  public:
-  explicit PyInitiator(const py::object& log) {
+  explicit PyInitiator(const py::object& log) : engine_(std::make_shared<Engine>()) {
     net::InitiatorOptions options;
     if (!log.is_none()) {
       // A callable, or a logging.Logger (its .info).
@@ -77,54 +105,38 @@ class PyInitiator {
         }
       };
     }
-    initiator_ = std::make_unique<net::Initiator>(std::move(options));
+    engine_->initiator = std::make_shared<net::Initiator>(std::move(options));
     std::lock_guard lock(g_live_mu);
-    g_live.insert(this);
+    std::erase_if(g_live, [](const std::weak_ptr<Engine>& w) { return w.expired(); });
+    g_live.push_back(engine_);
   }
   ~PyInitiator() {
-    {
-      std::lock_guard lock(g_live_mu);
-      g_live.erase(this);
-    }
     py::gil_scoped_release nogil;
-    close_engine();
+    engine_->close();
   }
   PyInitiator(const PyInitiator&) = delete;
   PyInitiator& operator=(const PyInitiator&) = delete;
 
-  net::Initiator& get() {
-    std::lock_guard lock(mu_);
-    if (!initiator_) throw net::NetError(net::Errc::session_closed, "initiator closed");
-    return *initiator_;
-  }
-  // Closes every session and joins the engine thread. Call without the GIL.
-  void close_engine() noexcept {
-    std::unique_ptr<net::Initiator> drop;
-    {
-      std::lock_guard lock(mu_);
-      drop = std::move(initiator_);
-    }
-  }
-  bool closed() {
-    std::lock_guard lock(mu_);
-    return !initiator_;
-  }
+  std::shared_ptr<net::Initiator> get() { return engine_->get(); }
+  void close_engine() noexcept { engine_->close(); }
+  bool closed() { return engine_->closed(); }
 
   static void close_all() {
-    std::set<PyInitiator*> live;
+    std::vector<std::shared_ptr<Engine>> live;
     {
       std::lock_guard lock(g_live_mu);
-      live = g_live;
+      for (auto& w : g_live) {
+        if (auto e = w.lock()) live.push_back(std::move(e));
+      }
     }
     py::gil_scoped_release nogil;
-    for (PyInitiator* i : live) i->close_engine();
+    for (auto& e : live) e->close();
   }
 
  private:
-  std::mutex mu_;
   // Closing while a login is in flight on another thread is the engine's business: it fails
   // that call with "session closed".
-  std::unique_ptr<net::Initiator> initiator_;
+  std::shared_ptr<Engine> engine_;
 };
 
 net::SessionOptions session_options(const py::object& settings) {
@@ -153,9 +165,10 @@ void bind_initiator(py::module_& m) {
              const std::string& target) {
             net::DiscoveryOptions options = discovery_options(settings);
             options.send_targets = target;
-            net::Initiator& ini = self.get();
+            const auto where = net::Portal::parse(portal);
             py::gil_scoped_release nogil;
-            return ini.discover(net::Portal::parse(portal), options);
+            auto pending = self.get()->discover_async(where, options);
+            return pending.get();
           },
           py::arg("portal"), py::arg("settings") = py::none(), py::arg("target") = "",
           "SendTargets discovery at `portal` (\"host[:port]\", \"[v6]:port\"); `target` asks "
@@ -166,11 +179,12 @@ void bind_initiator(py::module_& m) {
           [](PyInitiator& self, const std::string& target, const std::string& portal,
              const py::object& settings) {
             net::SessionOptions options = session_options(settings);
-            net::Initiator& ini = self.get();
+            const auto where = net::Portal::parse(portal);
             std::shared_ptr<net::Session> s;
             {
               py::gil_scoped_release nogil;
-              s = ini.login(target, net::Portal::parse(portal), options);
+              auto pending = self.get()->login_async(target, where, options);
+              s = pending.get();
             }
             return std::make_shared<SessionHandle>(std::move(s));
           },

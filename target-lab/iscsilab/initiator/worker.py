@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from iscsilab import _core, rpc
 
 EVENT_PERIOD = 0.05
-VERIFY_CHUNK = 256        # blocks per READ while verifying
+VERIFY_CHUNK = 1024       # blocks per READ while verifying
 
 
 def pattern(seed: int, lba: int, blocks: int, block_size: int) -> bytes:
@@ -289,7 +289,8 @@ class Worker:
 
 def main() -> None:
     w = Worker(sys.stdout)
-    threading.Thread(target=w.pump_events, daemon=True, name="events").start()
+    pump = threading.Thread(target=w.pump_events, daemon=True, name="events")
+    pump.start()
     pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="op")
 
     def serve(rid, op, args):
@@ -311,14 +312,21 @@ def main() -> None:
             w.send(rpc.reply_error(rid, {"type": "ValueError", "message": f"unknown op {name!r}"}))
             continue
         pool.submit(serve, rid, op, req.get("args") or {})
-    # stdin closed: the host is done. Finish what runs, then log every session out.
+    # stdin closed: the host is done. Finish what runs, log every session out, stop the engine
+    # here and now (not from whichever thread drops the last reference at exit).
     pool.shutdown(wait=True)
     w.stopping.set()
+    pump.join()
     for key in list(w.sessions):
         try:
             w.sessions[key].logout()
         except Exception:  # noqa: BLE001 - the host is gone; nothing to report to
             pass
+    for job in w.jobs.values():
+        job.stop()
+    w.jobs.clear()
+    w.sessions.clear()
+    w.ini.close()
 
 
 if __name__ == "__main__":
