@@ -276,12 +276,17 @@ def op_capabilities(args: dict) -> dict:
 
 
 def op_sessions(args: dict) -> list:
-    """Sessions per ACL, generated ones included (NodeACL.session parses configfs `info`)."""
+    """Sessions of the TPG: one entry per session of a generated ACL, one per explicit ACL
+    with a session (NodeACL.session parses configfs `info`, which shows an ACL's latest
+    session only: several sessions of one explicit ACL count as one here)."""
     tpg = find_tpg(args["target"], args["tag"])
     out = []
     try:
+        # One "name\n\0" per session of a generated (demo-mode) ACL, so a name repeats once
+        # per session; LIO stops at a page (about a hundred sessions).
         with open(f"{tpg.path}/dynamic_sessions") as f:
-            out += [{"initiator": n, "dynamic": True} for n in f.read().split("\0")[0].split() if n]
+            out += [{"initiator": n.strip(), "dynamic": True} for n in f.read().split("\0")
+                    if n.strip()]
     except OSError:
         pass
     for acl in tpg.node_acls:
