@@ -244,9 +244,10 @@ table inet {NFT_TABLE} {{
         stop_helper(self.run_dir, handle.pid)
 
     # ---- undo everything this object did
-    def clear(self) -> None:
+    def clear(self, proxies: bool = True) -> None:
         """Undoes every fault: freeze first (the rest needs a running guest), then links, nft
-        rules, corruption proxies and netem."""
+        rules, corruption proxies (unless proxies=False: sessions may still go through one)
+        and netem."""
         with QMP(self.qmp_socket) as qmp:
             if qmp.status() == "paused":
                 qmp.cont()
@@ -255,7 +256,8 @@ table inet {NFT_TABLE} {{
             net.set_link(self.netns, self.links[nic].tap, True)
         if self._read_rules():
             self._load_rules({})
-        stop_all_helpers(self.run_dir)
+        if proxies:
+            stop_all_helpers(self.run_dir)
         for nic in self.links:
             self.rate_limit_clear(nic)
             self.netem_clear(nic)

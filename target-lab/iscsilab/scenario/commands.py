@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -65,8 +66,15 @@ def cmd_run(args) -> int:
         print("iscsilab run: no scenario matches", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else runner.DEFAULT_OUT
+    # SIGTERM (a CI job cancelled, `kill`) ends the run like Ctrl-C: labs, initiators and their
+    # namespaces are taken down before the process goes.
+    signal.signal(signal.SIGTERM, _interrupt)
     runs = runner.run(chosen, out, repeat=args.repeat, accel=args.accel, keep_lab=args.keep_lab)
     return 0 if runs and all(r.record["outcome"] == "passed" for r in runs) else 1
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def cmd_schema(args) -> int:

@@ -242,16 +242,24 @@ class Context:
         self.timers.append(t)
 
     # ---- end
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """Ends the initiators: they log out what is left (kill: they just go)."""
         self._stop.set()
         for t in self.timers:
             t.cancel()
         self._poller.join(timeout=2)
-        for d in self.drivers.values():
+        for ident, d in self.drivers.items():
+            t0 = time.monotonic()
             try:
-                d.close(grace=20)
+                d.kill() if kill else d.close(grace=20)
             except LabError:
                 pass
+            took = time.monotonic() - t0
+            if took > 2:
+                self.rec.lab_info.setdefault("slow_close", {})[ident] = \
+                    f"{took:.1f} s; worker: {d.stderr_tail(600)}"
+        if self.proxy is not None:     # after the sessions through it are gone
+            self.lab.faults.stop_proxy(self.proxy)
 
 
 def auth_settings(auth, prefix: str) -> dict:

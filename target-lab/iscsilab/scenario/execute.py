@@ -97,6 +97,7 @@ def run_cell(cell: Cell, lab, progress: Progress | None = None) -> tuple[Recorde
     timer = threading.Timer(cell.timeout, watchdog)
     timer.daemon = True
     timer.start()
+    interrupted = False
     try:
         for step in cell.steps:
             if timed_out.is_set():
@@ -104,11 +105,14 @@ def run_cell(cell: Cell, lab, progress: Progress | None = None) -> tuple[Recorde
             run_step(ctx, step)
     except Aborted:
         pass
+    except KeyboardInterrupt:
+        interrupted = True    # Ctrl-C, SIGTERM: no verification, just leave nothing behind
+        raise
     finally:
         timer.cancel()
-        if not timed_out.is_set():
+        if not timed_out.is_set() and not interrupted:
             end_of_scenario(ctx)
-        ctx.close()
+        ctx.close(kill=interrupted)
     rec.outcome = "failed" if rec.failures else "passed"
     return rec, ctx
 
@@ -119,7 +123,7 @@ def end_of_scenario(ctx: Context) -> None:
     ctx.progress.step = "end: faults off, I/O stopped, data verified"
     try:
         from .steps import apply_fault
-        apply_fault(ctx, {"kind": "clear"}, False)
+        apply_fault(ctx, {"kind": "clear", "keep_proxy": True}, False)
     except LabError as exc:
         rec.fail(f"end: taking the faults back failed: {exc}")
     for job in list(ctx.jobs.values()):

@@ -19,6 +19,9 @@ from .record import Expectation
 
 POLL = 0.05
 DEFAULT_WITHIN = (0.0, 30.0)
+# What a probe saw last time it said "not yet", for the failure message (one expect at a time
+# per initiator; parallel steps may mix them up, which only affects that message).
+last_state: dict[str, str] = {}
 
 
 def grace(hi: float) -> float:
@@ -51,6 +54,7 @@ def probe_session(ctx, step, ini, anchor):
     s = ctx.session(ini, step.session)
     state = ctx.driver(ini).state(s.name)["state"]
     if state != want:
+        last_state["note"] = f"session {s.name} {state}"
         return None
     # When it got there: the state_change event's own time, else now.
     changes = [e for e in ctx.rec.events_since(ctx.rec.rel(anchor), "state_change", ini, s.name)
@@ -134,6 +138,7 @@ def probe_counters(ctx, step, ini, anchor):
     bad = [f"{k} = {stats.get(k)} (expected {c})" for k, c in step.body["counters"].items()
            if stats.get(k) is None or not c.holds(stats[k])]
     if bad:
+        last_state["note"] = ", ".join(bad)
         return None
     return (time.monotonic(), True, ", ".join(f"{k} = {stats[k]}" for k in step.body["counters"]))
 
@@ -145,6 +150,7 @@ def probe_lio_sessions(ctx, step, ini, anchor):
     who = ctx.cell.initiator(ini).name if step.aimed else None
     count = sum(1 for r in rows if who is None or r["initiator"] == who)
     if not b["lio_sessions"].holds(count):
+        last_state["note"] = f"LIO counts {count} session(s)"
         return None
     return (time.monotonic(), True, f"LIO counts {count} session(s)")
 
@@ -199,7 +205,9 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
     exp = Expectation(step.index, subject, text, (lo, hi), ctx.rec.rel(anchor), label=step.label)
     probe = PROBES[subject]
     deadline = anchor + hi
-    last_look = deadline + grace(hi)
+    # Something that must not happen is watched until the upper bound only.
+    last_look = deadline if b.get("absent") else deadline + grace(hi)
+    last_state.clear()
     found = None
     if subject == "io" and b.get("outcome") == "stalled":
         found = stalled(ctx, step, anchor, lo, hi)
@@ -210,8 +218,16 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
             if found is not None or subject in IMMEDIATE or time.monotonic() > last_look:
                 break
             time.sleep(POLL)
-    if found is None:
+    if b.get("absent"):
+        exp.passed = found is None or not found[1]
+        exp.message = ("not seen, as expected" if exp.passed else
+                       f"seen {found[0] - anchor:.2f} s after the anchor: {found[2]}")
+        if found is not None:
+            exp.measured = max(0.0, found[0] - anchor)
+    elif found is None:
         exp.message = f"not seen within {hi:g} s (looked until {last_look - anchor:.1f} s)"
+        if last_state.get("note"):
+            exp.message += f"; last seen: {last_state['note']}"
         exp.passed = False
     else:
         when, ok, message = found

@@ -261,6 +261,9 @@ EXPECT = step_body(
                            "description": "io: text a UNIT ATTENTION the job saw contains "
                                           "(`CAPACITY DATA HAS CHANGED`, `RESET`)."},
         "target": TARGET_REF,
+        "absent": {"type": "boolean",
+                   "description": "The opposite: it must NOT happen within the upper bound of "
+                                  "`within` (`event: capacity_changed, absent: true`)."},
     },
 )
 
@@ -271,7 +274,7 @@ STEPS: dict[str, dict] = {
         {"portal": NIC_OR_PORTAL, "auth": AUTH_OVERRIDE,
          "finds": {"type": "array", "items": {"type": "string"},
                    "description": "Targets (IQN or short name) that must be in the answer."},
-         "refused": STATUS},
+         "refused": STATUS, "fails": FAILS},
         shorthand=NIC_OR_PORTAL),
     "login": step_body(
         "login", "A leading login (a new session). `session:` names it for later steps "

@@ -78,7 +78,11 @@ def do_discover(ctx: Context, step: Step, ini: str) -> dict:
     except RemoteError as exc:
         if "refused" in b and exc.error.get("status") == b["refused"]:
             return {"refused": status_words(b["refused"])}
+        if b.get("fails") and error_matches(exc, b["fails"]):
+            return {"failed_as_expected": f"{exc.type}: {exc.message}"}
         raise StepFailed(f"discovery at {portal}: {exc.type}: {exc.message}") from None
+    if b.get("fails"):
+        raise StepFailed(f"discovery at {portal} succeeded, but should have failed with {b['fails']!r}")
     if "refused" in b:
         raise StepFailed(f"discovery at {portal} succeeded, but should have been refused with "
                          f"{status_words(b['refused'])}")
@@ -349,9 +353,11 @@ def apply_fault(ctx: Context, b: dict, on: bool) -> None:
     f = ctx.lab.faults
     kind, nic = b["kind"], b.get("nic", "nic0")
     if kind == "clear":
-        f.clear()
+        # The corrupting proxy stays while sessions go through it (they would lose their path
+        # and retry for ever); the end of the scenario stops it after the logouts.
+        f.clear(proxies=not b.get("keep_proxy"))
         undo_lio_changes(ctx)
-        if ctx.proxy:
+        if ctx.proxy and not b.get("keep_proxy"):
             ctx.proxy = None
         for x in ctx.rec.faults:
             if x["off"] is None:
