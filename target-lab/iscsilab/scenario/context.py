@@ -83,7 +83,7 @@ class Context:
         # The guest's kernel log from here on is this cell's: its uptime now, and ours.
         self.guest_epoch = None
         if any(s.kind == "expect" and s.body.get("subject") == "lio_log" for s in cell.steps):
-            self.guest_epoch = (lab.agent.call("ping")["uptime"], time.monotonic())
+            self.guest_epoch = self._mark_guest_log()
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll_jobs, daemon=True, name="jobs")
         self._poller.start()
@@ -171,19 +171,26 @@ class Context:
         return self.labels[ref]["effect"]
 
     # ---- the guest's kernel log
+    def _mark_guest_log(self) -> tuple[float, float]:
+        """Writes a marker line into the guest's kernel log and reads its stamp back: the pair
+        (kernel log clock, host monotonic clock) that places the cell's LIO log lines on the
+        host's time axis. The kernel log's clock stops while the guest is frozen, so the guest's
+        uptime would not do; the error is half the agent's round trip, recorded."""
+        marker = f"iscsilab: cell {self.cell.id} starts"
+        t0 = time.monotonic()
+        out = self.lab.agent.call("run", argv=["sh", "-c", f"echo '{marker}' > /dev/kmsg; dmesg"],
+                                  timeout=30)["stdout"]
+        t1 = time.monotonic()
+        stamp = next((s for s, text in parse_dmesg(out) if text == marker), None)
+        if stamp is None:
+            raise LabError("the guest's kernel log did not show the cell's marker line")
+        self.rec.lab_info["guest_log_alignment_error_s"] = round((t1 - t0) / 2, 4)
+        return stamp, (t0 + t1) / 2
+
     def guest_log(self) -> list[tuple[float, str]]:
-        """(uptime stamp, text) of the guest's dmesg lines since the cell started."""
-        stamped = self.lab.agent.call("run", argv=["dmesg"], timeout=30)["stdout"]
-        lines = []
-        for line in stamped.splitlines():
-            if line.startswith("[") and "]" in line:
-                try:
-                    stamp = float(line[1:line.index("]")])
-                except ValueError:
-                    continue
-                if stamp >= self.guest_epoch[0]:
-                    lines.append((stamp, line[line.index("]") + 1:].strip()))
-        return lines
+        """(kernel log stamp, text) of the guest's dmesg lines since the cell started."""
+        out = self.lab.agent.call("run", argv=["dmesg"], timeout=30)["stdout"]
+        return [(s, text) for s, text in parse_dmesg(out) if s > self.guest_epoch[0]]
 
     def guest_to_host(self, stamp: float) -> float:
         uptime0, host0 = self.guest_epoch
@@ -260,6 +267,17 @@ class Context:
                     f"{took:.1f} s; worker: {d.stderr_tail(600)}"
         if self.proxy is not None:     # after the sessions through it are gone
             self.lab.faults.stop_proxy(self.proxy)
+
+
+def parse_dmesg(text: str) -> list[tuple[float, str]]:
+    out = []
+    for line in text.splitlines():
+        if line.startswith("[") and "]" in line:
+            try:
+                out.append((float(line[1:line.index("]")]), line[line.index("]") + 1:].strip()))
+            except ValueError:
+                continue
+    return out
 
 
 def auth_settings(auth, prefix: str) -> dict:

@@ -238,7 +238,8 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
         if ok and not exp.passed:
             exp.message += f"; measured {exp.measured:.2f} s is outside [{lo:g}, {hi:g}] s"
     ctx.rec.expectations.append(exp)
-    effect = anchor + exp.measured if exp.measured is not None else time.monotonic()
+    # The label marks when the thing happened, even before the anchor (an event during a wait).
+    effect = found[0] if found is not None else time.monotonic()
     details = {"measured": exp.measured, "message": exp.message, "effect": effect}
     if not exp.passed:
         raise ExpectationFailed(f"expect {text}: {exp.message}", details)

@@ -173,7 +173,13 @@ class _CellBuilder:
                     lab_key=json.dumps(asdict(lab) | {"source": None}, sort_keys=True, default=str),
                     initiators=self.initiators(d.get("initiators")), steps=[],
                     timeout=parse_duration(d.get("timeout", 600)),
-                    fresh_lab=d.get("fresh_lab", False))
+                    fresh_lab=d.get("fresh_lab", False),
+                    known_kernel_reports=list(d.get("known_kernel_reports", [])))
+        for i, known in enumerate(cell.known_kernel_reports):
+            try:
+                re.compile(known["match"])
+            except re.error as exc:
+                self.fail(("known_kernel_reports", i, "match"), f"not a regular expression: {exc}")
         self.initiator_ids = [i.id for i in cell.initiators]
         self.labels: set[str] = set()
         self.jobs: dict[str, dict] = {}

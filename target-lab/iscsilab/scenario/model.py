@@ -110,6 +110,7 @@ class Cell:
     steps: list[Step]
     timeout: float = 600.0
     fresh_lab: bool = False
+    known_kernel_reports: list[dict] = field(default_factory=list)   # {"match", "reason"}
 
     @property
     def id(self) -> str:

@@ -86,6 +86,7 @@ def summary_rows(runs) -> list[dict]:
                      "intervals": {k: spread(v) for k, v in intervals.items()},
                      "raw": {k: v for k, v in intervals.items()},
                      "failures": [f for r in rs for f in r.record.get("failures", [])],
+                     "known": [k for r in rs for k in r.record.get("lab", {}).get("known_kernel_reports", [])],
                      "dir": str(rs[0].out.parent if len(rs) > 1 else rs[0].out)})
     return rows
 
@@ -127,6 +128,10 @@ def print_summary(rows, out: Path, lab_stats, seconds: float) -> None:
     print()
     print(summary_table(rows))
     failed = [r for r in rows if r["result"] != "passed"]
+    for r in rows:
+        for k in r["known"]:
+            print(f"\n{r['cell']}: known kernel report (not a failure): {k['report'][:100]}\n"
+                  f"  {k['reason']}")
     for r in failed:
         print(f"\n{r['cell']}: {r['result']}")
         for f in r["failures"][:8]:

@@ -385,6 +385,19 @@ SCENARIO = {
         "fresh_lab": {"type": "boolean", "description": "Boot a lab of its own instead of "
                                                        "reusing one with the same `lab:`."},
         "lab": LAB,
+        "known_kernel_reports": {
+            "type": "array",
+            "description": "Kernel reports (BUG, WARNING, ...) of a known cause that do not fail "
+                           "the scenario: each is recorded and shown as known, with the reason. "
+                           "Any other report fails it. For a target bug that a scenario meets by "
+                           "chance, so that the run is not decided by that chance.",
+            "items": {"type": "object", "additionalProperties": False,
+                      "required": ["match", "reason"],
+                      "properties": {
+                          "match": {"type": "string", "description": "A regular expression "
+                                    "searched in the report and the lines around it."},
+                          "reason": {"type": "string", "description": "What it is, where it is "
+                                     "written up."}}}},
         "initiators": {"type": "array", "items": INITIATOR, "minItems": 1,
                        "description": "Default: one, `host0`."},
         "matrix": MATRIX,

@@ -32,22 +32,41 @@ class Finding:
         return f"{self.kind} at console line {self.line_no}: {self.line.strip()}\n{self.excerpt}"
 
 
+CUT_HERE = re.compile(r"-+\[ cut here \]-+")
+END_TRACE = re.compile(r"---\[ end trace")
+
+
 def scan_text(text: str, context: int = 3, start_line: int = 1) -> list[Finding]:
-    """All findings in `text`. A Call Trace right after a WARNING/BUG is part of that finding."""
+    """All findings in `text`. A report is one finding with all of its lines: from its
+    "[ cut here ]" line (or a few lines of context before it) to its "---[ end trace ]---"
+    (at most 80 lines), so its Call Trace belongs to it, not to a finding of its own."""
     lines = text.splitlines()
     findings: list[Finding] = []
     last_major = -100
-    for i, line in enumerate(lines):
-        for kind, pattern in PATTERNS:
-            if not pattern.search(line):
-                continue
-            if kind == "call_trace" and i - last_major <= 12:
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        kind = next((k for k, pattern in PATTERNS if pattern.search(line)), None)
+        if kind is None or (kind == "call_trace" and i - last_major <= 12):
+            i += 1   # nothing, or the Call Trace of the report just found
+            continue
+        if kind != "call_trace":
+            last_major = i
+        lo = max(0, i - context)
+        for j in range(i - 1, max(-1, i - context - 1), -1):
+            if CUT_HERE.search(lines[j]):
+                lo = j
                 break
-            if kind != "call_trace":
-                last_major = i
-            lo, hi = max(0, i - context), min(len(lines), i + context + 8)
-            findings.append(Finding(kind, start_line + i, line, "\n".join(lines[lo:hi])))
-            break
+        hi, ended = min(len(lines), i + context + 8), False
+        if kind != "call_trace":
+            for j in range(i + 1, min(len(lines), i + 80)):
+                if END_TRACE.search(lines[j]):
+                    hi, ended = j + 1, True
+                    break
+        findings.append(Finding(kind, start_line + i, line, "\n".join(lines[lo:hi])))
+        # A report closed by its end-trace line is one finding: nothing inside it starts
+        # another. Without one, the next lines are looked at again (a BUG, then its Oops).
+        i = hi if ended else i + 1
     return findings
 
 

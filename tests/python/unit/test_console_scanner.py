@@ -1,6 +1,8 @@
 """The console scanner on recorded console text (no VM). The real-kernel check is in
 tests/python/lab/test_kernel_reports.py; these cover the patterns WARN/BUG/Oops print, which a
 test cannot trigger safely in the guest's kernel."""
+from pathlib import Path
+
 from iscsilab.vm.console import ConsoleLog, scan_text
 
 # Shapes copied from real 6.1 kernel reports (addresses shortened).
@@ -64,3 +66,15 @@ def test_console_log_reports_only_new_complete_lines(tmp_path):
     found = log.new_findings()
     assert [f.kind for f in found] == ["bug", "oops"]
     assert found[0].line_no == RECORDED_WARN.count("\n") + CLEAN.count("\n") + 1
+
+
+def test_a_report_is_one_finding_from_cut_here_to_end_trace():
+    # LIO 6.1, scenarios/findings/: two reports, each with a Call Trace 17 lines down.
+    text = (Path(__file__).resolve().parents[3] / "scenarios" / "findings" /
+            "lio-6.1-immediate-data-digest-erl0-refcount.log").read_text()
+    found = scan_text(text)
+    assert [f.kind for f in found] == ["warning", "warning"]
+    assert "iscsit_release_cmd" in found[0].line and "end trace" in found[0].excerpt
+    assert found[1].excerpt.startswith(next(l for l in text.splitlines() if "cut here" in l
+                                            and text.index(l) > text.index(found[0].line)))
+    assert "refcount_t: underflow" in found[1].excerpt and "iscsit_close_connection" in found[1].excerpt
