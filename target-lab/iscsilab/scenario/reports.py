@@ -23,13 +23,43 @@ from pathlib import Path
 from .record import write_json
 
 
-def write_cell(run) -> None:
+def write_cell(run, plotter: "Plotter | None" = None) -> None:
+    """The cell's result.json now; its timeline now, or by `plotter` beside the next cell."""
     write_json(run.out / "result.json", run.record)
+    if plotter is not None:
+        plotter.submit(run.record, run.out / "timeline.png")
+    else:
+        draw_timeline(run.record, run.out / "timeline.png")
+
+
+def draw_timeline(record: dict, path: Path) -> None:
     try:
         from .plots import timeline
-        timeline(run.record, run.out / "timeline.png")
+        timeline(record, path)
     except Exception as exc:  # noqa: BLE001 - a plot that fails must not lose the result
-        (run.out / "timeline.error").write_text(f"{type(exc).__name__}: {exc}\n")
+        path.with_suffix(".error").write_text(f"{type(exc).__name__}: {exc}\n")
+
+
+class Plotter:
+    """Draws timelines in a process of its own while the next cell runs (a plot takes about
+    half a second of CPU; matplotlib's pyplot is not for threads). close() waits for them."""
+
+    def __init__(self):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        self.pending = []
+
+    def submit(self, record: dict, path: Path) -> None:
+        self.pending.append(self.pool.submit(draw_timeline, record, path))
+
+    def close(self) -> None:
+        for f in self.pending:
+            try:
+                f.result(timeout=120)
+            except Exception:  # noqa: BLE001 - draw_timeline records its own errors
+                pass
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def save_lab_evidence(run, lab) -> None:

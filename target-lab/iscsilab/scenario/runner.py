@@ -203,7 +203,8 @@ class LabPool:
         if ctx.rec.lab_info.get("kernel_findings"):
             return "the guest kernel reported a problem"
         try:
-            lab.faults.clear()
+            if ctx.rec.failures:   # the end of the cell took every fault back; unless it failed
+                lab.faults.clear()
             deadline = time.monotonic() + 60
             targets = [(t.name, tpg.tag) for t in cell.lab.targets for tpg in t.tpgs]
             self.display.progress.step = "lab: waiting for LIO to end the scenario's sessions"
@@ -245,7 +246,11 @@ def run(cells: list[Cell], out: Path, repeat: int = 1, accel: str = "tcg",
     pool = LabPool(display, accel, keep_lab)
     runs: list[CellRun] = []
     # Cells with the same lab run one after another; the order of first appearance is kept.
-    order = sorted(range(len(cells)), key=lambda i: (first_index(cells, cells[i].lab_key), i))
+    # Cells that change LUNs or the target go last among those of their lab: after them the
+    # lab is booted anew.
+    order = sorted(range(len(cells)), key=lambda i: (first_index(cells, cells[i].lab_key),
+                                                     mutates_lab(cells[i]), i))
+    plotter = reports.Plotter()
     total = len(cells) * repeat
     n = 0
     t_start = time.monotonic()
@@ -275,7 +280,7 @@ def run(cells: list[Cell], out: Path, repeat: int = 1, accel: str = "tcg",
                 runs.append(run_)
                 if rec.outcome != "passed":
                     reports.save_lab_evidence(run_, lab)
-                reports.write_cell(run_)
+                reports.write_cell(run_, plotter)
                 display.line(f"    {rec.outcome.upper()} in {rec.now():.1f} s"
                              + "".join(f"\n      {f}" for f in rec.failures[:5]))
                 pool.after(cell, ctx, rec.outcome != "passed")
@@ -290,8 +295,17 @@ def run(cells: list[Cell], out: Path, repeat: int = 1, accel: str = "tcg",
                   f"`iscsilab lab down --name {pool.lab.name}` when done", file=sys.stderr)
         else:
             pool.down()
+        plotter.close()
         reports.write_run(runs, out, pool.stats, time.monotonic() - t_start)
     return runs
+
+
+def mutates_lab(cell: Cell) -> bool:
+    def steps(ss):
+        for s in ss:
+            yield s
+            yield from steps(s.children)
+    return any(s.kind in ("lun", "target") for s in steps(cell.steps))
 
 
 def first_index(cells: list[Cell], key: str) -> int:
