@@ -67,8 +67,10 @@ def cmd_run(args) -> int:
         return 2
     out = Path(args.out) if args.out else runner.DEFAULT_OUT
     # SIGTERM (a CI job cancelled, `kill`) ends the run like Ctrl-C: labs, initiators and their
-    # namespaces are taken down before the process goes.
+    # namespaces are taken down before the process goes. SIGINT is set too: a shell starts
+    # background jobs with it ignored, and a run must still stop cleanly when asked.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     runs = runner.run(chosen, out, repeat=args.repeat, accel=args.accel, keep_lab=args.keep_lab)
     return 0 if runs and all(r.record["outcome"] == "passed" for r in runs) else 1
 
