@@ -71,6 +71,7 @@ def command_line(spec: VmSpec, initrd: Path) -> list[str]:
     argv = [
         "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none",
         "-no-reboot", "-machine", "q35", *accel, "-smp", "1", "-m", str(spec.memory_mb),
+        *os.environ.get("ISCSILAB_QEMU_ARGS", "").split(),   # boot experiments (bench/lab_boot.py)
         "-kernel", str(kernel.boot_image(spec.abi)), "-initrd", str(initrd),
         "-append", " ".join(append),
         "-chardev", f"file,id=con,path={spec.console}", "-serial", "chardev:con",
