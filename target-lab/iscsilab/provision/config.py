@@ -228,9 +228,8 @@ class _Builder:
             tpg.parameters = settings(f["parameters"])
         if "auth" in f:
             tpg.auth = self.auth(path + ("auth",), "tpg.auth")
-        short = re.sub(r"[^A-Za-z0-9_-]", "_", target.rsplit(":", 1)[-1])[:24]
         for i in range(len(f.get("luns") or [])):
-            tpg.luns.append(self.lun(path + ("luns", i), f"{short}-tpg{tpg.tag}"))
+            tpg.luns.append(self.lun(path + ("luns", i), target, tpg.tag))
         if len({l.lun for l in tpg.luns}) != len(tpg.luns):
             self.fail(path + ("luns",), "tpg.luns: two LUNs with the same number")
         for i in range(len(f.get("acls") or [])):
@@ -261,11 +260,11 @@ class _Builder:
             self.fail(path, f"portal {text!r}: bad port")
         return Portal(nic, int(port) if port else 3260)
 
-    def lun(self, path: tuple, prefix: str) -> Lun:
+    def lun(self, path: tuple, target: str, tag: int) -> Lun:
         f = self.get(path)
         number = f["lun"]
         b = f["backstore"]
-        name = b.get("name", f"{prefix}-lun{number}")
+        name = b.get("name", backstore_name(target, tag, number))
         size = self.size(path + ("backstore", "size"), "backstore.size") if "size" in b else 64 << 20
         if size < 1 << 20 or size % 512:
             self.fail(path + ("backstore", "size"), "backstore.size: at least 1MiB and a multiple of 512")
@@ -303,6 +302,23 @@ class _Builder:
                 # Say nothing about the secret's content: only its required length.
                 self.fail(path + (key,), f"{what}.{key}: CHAP secrets must be 12 to 255 characters long")
         return auth
+
+
+def backstore_name(target: str, tag: int, lun: int) -> str:
+    """The default name of a LUN's backstore: `t0-tpg1-lun0` for LUN 0 of TPG 1 of ...:t0."""
+    short = re.sub(r"[^A-Za-z0-9_-]", "_", target.rsplit(":", 1)[-1])[:24]
+    return f"{short}-tpg{tag}-lun{lun}"
+
+
+def build_lun(doc, path: tuple, target: str, tag: int) -> Lun:
+    """A schema-valid LUN mapping at `path` of `doc` (a scenario's `lun: {add: ...}`)."""
+    return _Builder(doc, ()).lun(path, target, tag)
+
+
+def build_acl(doc, path: tuple, luns: set[int]) -> Acl:
+    """A schema-valid ACL mapping at `path` of `doc` (a scenario's `target: {acl: {add: ...}}`),
+    its mapped LUNs checked against `luns`."""
+    return _Builder(doc, ()).acl(path, luns)
 
 
 def settings(values: dict) -> dict[str, str]:

@@ -19,9 +19,10 @@ from .record import Expectation
 
 POLL = 0.05
 DEFAULT_WITHIN = (0.0, 30.0)
-# What a probe saw last time it said "not yet", for the failure message (one expect at a time
-# per initiator; parallel steps may mix them up, which only affects that message).
-last_state: dict[str, str] = {}
+
+
+class Pending(str):
+    """A probe's "not yet", with what it saw instead (for the message if it never comes)."""
 
 
 def grace(hi: float) -> float:
@@ -54,8 +55,7 @@ def probe_session(ctx, step, ini, anchor):
     s = ctx.session(ini, step.session)
     state = ctx.driver(ini).state(s.name)["state"]
     if state != want:
-        last_state["note"] = f"session {s.name} {state}"
-        return None
+        return Pending(f"session {s.name} is {state}")
     # When it got there: the state_change event's own time, else now.
     changes = [e for e in ctx.rec.events_since(ctx.rec.rel(anchor), "state_change", ini, s.name)
                if want in (e.get("detail") or "").upper()]
@@ -138,8 +138,7 @@ def probe_counters(ctx, step, ini, anchor):
     bad = [f"{k} = {stats.get(k)} (expected {c})" for k, c in step.body["counters"].items()
            if stats.get(k) is None or not c.holds(stats[k])]
     if bad:
-        last_state["note"] = ", ".join(bad)
-        return None
+        return Pending(", ".join(bad))
     return (time.monotonic(), True, ", ".join(f"{k} = {stats[k]}" for k in step.body["counters"]))
 
 
@@ -150,8 +149,7 @@ def probe_lio_sessions(ctx, step, ini, anchor):
     who = ctx.cell.initiator(ini).name if step.aimed else None
     count = sum(1 for r in rows if who is None or r["initiator"] == who)
     if not b["lio_sessions"].holds(count):
-        last_state["note"] = f"LIO counts {count} session(s)"
-        return None
+        return Pending(f"LIO counts {count} session(s)")
     return (time.monotonic(), True, f"LIO counts {count} session(s)")
 
 
@@ -207,7 +205,7 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
     deadline = anchor + hi
     # Something that must not happen is watched until the upper bound only.
     last_look = deadline if b.get("absent") else deadline + grace(hi)
-    last_state.clear()
+    seen_instead = ""
     found = None
     if subject == "io" and b.get("outcome") == "stalled":
         found = stalled(ctx, step, anchor, lo, hi)
@@ -215,6 +213,8 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
         while True:
             ctx.progress.waiting_for(f"{text} ({max(0.0, time.monotonic() - anchor):.1f} s)")
             found = probe(ctx, step, ini, anchor)
+            if isinstance(found, Pending):
+                seen_instead, found = str(found), None
             if found is not None or subject in IMMEDIATE or time.monotonic() > last_look:
                 break
             time.sleep(POLL)
@@ -226,8 +226,8 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
             exp.measured = max(0.0, found[0] - anchor)
     elif found is None:
         exp.message = f"not seen within {hi:g} s (looked until {last_look - anchor:.1f} s)"
-        if last_state.get("note"):
-            exp.message += f"; last seen: {last_state['note']}"
+        if seen_instead:
+            exp.message += f"; last seen: {seen_instead}"
         exp.passed = False
     else:
         when, ok, message = found

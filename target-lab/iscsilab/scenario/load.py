@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import yamlpos
 from ..errors import LabError
-from ..provision.config import build_config
+from ..provision.config import build_acl, build_config, build_lun
 from . import schema
 from .model import Cell, Comparison, InitiatorSpec, Step, param_text, parse_duration, parse_within
 
@@ -456,6 +456,9 @@ class _CellBuilder:
         if "resize" in body:
             from ..provision.config import parse_size
             body["resize"]["size"] = parse_size(body["resize"]["size"])
+        if "add" in body:    # the lab file's own LUN rules (sizes, names), at this position
+            body["add"] = self.wrapped(lambda: build_lun(self.doc, path + ("add",), body["target"],
+                                                         body.get("tag", 1)))
 
     def check_target(self, step, body, path):
         actions = [k for k in ("tpg", "portal", "acl", "attributes", "parameters") if k in body]
@@ -466,6 +469,18 @@ class _CellBuilder:
             for k in ("add", "remove"):
                 if k in body["portal"]:
                     self.nic_ref(body["portal"][k], path + ("portal", k))
+        if "acl" in body and "add" in body["acl"]:
+            tag = body.get("tag", 1)
+            luns = {l.lun for tpg in self.targets[body["target"]].tpgs if tpg.tag == tag
+                    for l in tpg.luns}
+            body["acl"]["add"] = self.wrapped(lambda: build_acl(self.doc, path + ("acl", "add"), luns))
+
+    def wrapped(self, build):
+        """A lab-file builder's error as this cell's ScenarioError."""
+        try:
+            return build()
+        except LabError as exc:
+            raise ScenarioError(str(exc) + (f" [matrix cell {self.cell_id}]" if self.params else "")) from None
 
     def check_expect(self, step, body, path):
         subjects = [k for k in body if k in schema.EXPECT_SUBJECTS]

@@ -9,7 +9,7 @@ scenarios/REFERENCE.md; a unit test keeps both files in step with this module.
 """
 from __future__ import annotations
 
-from ..provision.schema import AUTH, LAB, LUN, SETTING_VALUE, SIZE
+from ..provision.schema import ACL, AUTH, LAB, LUN, SETTING_VALUE, SIZE
 
 DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|min)?\s*$"
 
@@ -344,7 +344,7 @@ STEPS: dict[str, dict] = {
                     "properties": {"add": {"type": "string"}, "remove": {"type": "string"},
                                    "port": {"type": "integer"}}},
          "acl": {"type": "object", "additionalProperties": False,
-                 "properties": {"add": {"type": "object"}, "remove": {"type": "string"}}},
+                 "properties": {"add": ACL, "remove": {"type": "string"}}},
          "attributes": {"type": "object", "additionalProperties": SETTING_VALUE},
          "parameters": {"type": "object", "additionalProperties": SETTING_VALUE},
          "target": TARGET_REF, "tag": {"type": "integer", "minimum": 1}}),

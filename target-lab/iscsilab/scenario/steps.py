@@ -5,13 +5,11 @@ step took effect (`effect`: a fault is in effect once applied, a login counts fr
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 from typing import Callable
 
 from ..initiator.process import RemoteError
-from ..provision.config import Acl, Auth, Backstore, MappedLun
 from .context import Context, Job, SessionRef, StepFailed, auth_settings
 from .model import Step
 
@@ -446,15 +444,10 @@ def do_lun(ctx: Context, step: Step, ini: str) -> dict:
         size = p.resize(backstore_of(ctx, target, tag, lun), b["resize"]["size"])
         return {"size": size, "effect": time.monotonic()}
     if "add" in b:
-        a = b["add"]
-        short = re.sub(r"[^A-Za-z0-9_-]", "_", target.rsplit(":", 1)[-1])[:24]
-        from ..provision.config import parse_size
-        bs = a["backstore"]
-        store = Backstore(bs["type"], bs.get("name", f"{short}-tpg{tag}-lun{a['lun']}-added"),
-                          parse_size(bs.get("size", "64MiB")), bs.get("write_back", False))
-        p.add_lun(target, a["lun"], store, tag)
-        ctx.added_backstores.setdefault((target, tag, a["lun"]), []).append(store.name)
-        return {"added": a["lun"], "effect": time.monotonic()}
+        lun = b["add"]                      # a provision.config.Lun, built by the loader
+        p.add_lun(target, lun.lun, lun.backstore, tag)
+        ctx.added_backstores.setdefault((target, tag, lun.lun), []).append(lun.backstore.name)
+        return {"added": lun.lun, "effect": time.monotonic()}
     p.remove_lun(target, b["remove"], tag)
     return {"removed": b["remove"], "effect": time.monotonic()}
 
@@ -473,13 +466,7 @@ def do_target(ctx: Context, step: Step, ini: str) -> dict:
                 p.portal(target, b["portal"][action], add=action == "add", port=port, tag=tag)
     elif "acl" in b:
         if "add" in b["acl"]:
-            a = b["acl"]["add"]
-            auth = Auth(str(a["auth"]["userid"]), str(a["auth"]["password"]),
-                        a["auth"].get("mutual_userid"), a["auth"].get("mutual_password")) \
-                if a.get("auth") else None
-            mapped = [MappedLun(m["lun"], m.get("tpg_lun", m["lun"]), m.get("write_protect", False))
-                      for m in a["mapped_luns"]] if "mapped_luns" in a else None
-            p.acl_add(target, Acl(a["initiator"], auth, mapped), tag)
+            p.acl_add(target, b["acl"]["add"], tag)   # a provision.config.Acl, built by the loader
         else:
             p.acl_remove(target, b["acl"]["remove"], tag)
     elif "attributes" in b:
