@@ -143,8 +143,10 @@ def sweeps(runs, out: Path) -> list[Path]:
                 x = numeric(r.cell.params[p])
                 other = ", ".join(f"{q}={r.cell.params[q] if not isinstance(r.cell.params[q], dict) else r.cell.params[q].get('name')}"
                                   for q in others)
+                labelled = any(e.get("label") for e in r.record.get("expectations", []))
                 for e in r.record.get("expectations", []):
-                    if e.get("measured") is None:
+                    # With labels in the file, the labelled intervals are the ones meant.
+                    if e.get("measured") is None or (labelled and not e.get("label")):
                         continue
                     name = e.get("label") or f"{e['index']} {e['subject']}"
                     series[(name, other)][x].append(e["measured"])
