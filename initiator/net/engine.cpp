@@ -1,6 +1,7 @@
 // The per-session engine: socket, framer, login, full feature phase pump, timers and ERL 0
 // recovery. See engine.hpp for the flow.
 #include "net/engine.hpp"
+#include "net/offer.hpp"
 
 #include <algorithm>
 #include <random>
@@ -17,7 +18,6 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-std::string yes_no(bool b) { return b ? "Yes" : "No"; }
 
 std::exception_ptr make_error(Errc code, const std::string& detail) {
   return std::make_exception_ptr(NetError(code, detail));
@@ -148,25 +148,14 @@ Result<login::LoginMachine> Core::make_login_machine() {
   } else {
     cfg.auth_methods = {login::AuthMethod::none};
   }
-  const IscsiParamOptions& p = opts_.iscsi;
-  text::KeyValueList& k = cfg.operational_keys;
-  k.push_back({"HeaderDigest", p.header_digest});
-  k.push_back({"DataDigest", p.data_digest});
-  k.push_back({"MaxRecvDataSegmentLength", std::to_string(p.max_recv_data_segment_length)});
-  if (kind_ == Kind::normal) {
-    k.push_back({"InitialR2T", yes_no(p.initial_r2t)});
-    k.push_back({"ImmediateData", yes_no(p.immediate_data)});
-    k.push_back({"MaxBurstLength", std::to_string(p.max_burst_length)});
-    k.push_back({"FirstBurstLength", std::to_string(p.first_burst_length)});
-    k.push_back({"DefaultTime2Wait", std::to_string(p.default_time2wait)});
-    k.push_back({"DefaultTime2Retain", std::to_string(p.default_time2retain)});
-    k.push_back({"MaxOutstandingR2T", std::to_string(p.max_outstanding_r2t)});
-    k.push_back({"MaxConnections", std::to_string(p.max_connections)});
-    k.push_back({"ErrorRecoveryLevel", std::to_string(p.error_recovery_level)});
-    // Offered although they are the defaults, as open-iscsi does: LIO proposes every key the
-    // initiator left out, in a response that already has T=1 (seen with Linux 6.1).
-    k.push_back({"DataPDUInOrder", "Yes"});
-    k.push_back({"DataSequenceInOrder", "Yes"});
+  auto offer = operational_offer(opts_.iscsi, kind_ == Kind::normal);
+  cfg.operational_keys = std::move(offer.keys);
+  if (!capped_said_) {   // once per session, not at every relogin
+    capped_said_ = true;
+    for (const auto& line : offer.capped) {
+      rt_->log(conn_prefix() + line);
+      record(EventType::setting_capped, line);
+    }
   }
   return login::LoginMachine::create(std::move(cfg));
 }

@@ -259,6 +259,7 @@ class Core : public std::enable_shared_from_this<Core> {
   asio::steady_timer logout_timer_;
   bool repl_running_ = false;
   bool repl_expired_ = false;
+  bool capped_said_ = false;   // the settings asking for more than is implemented were logged
   bool terminal_ = false;  // no more logins: shut down, logged out, reopen_max
   Errc terminal_code_ = Errc::session_closed;
   std::string terminal_detail_ = "session closed";

@@ -25,6 +25,7 @@ std::string_view to_string(EventType t) noexcept {
     case EventType::logout: return "logout";
     case EventType::state_change: return "state_change";
     case EventType::rescan: return "rescan";
+    case EventType::setting_capped: return "setting_capped";
   }
   return "unknown";
 }

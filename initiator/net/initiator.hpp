@@ -67,6 +67,7 @@ enum class EventType : std::uint8_t {
   logout,              // logged out
   state_change,        // session state changed (detail: new state)
   rescan,              // rescan finished (detail: summary)
+  setting_capped,      // a setting asked for more than is implemented; the login offers less
 };
 std::string_view to_string(EventType t) noexcept;
 

@@ -213,7 +213,8 @@ EXPECT_SUBJECTS = {
                                   "`NOP_TIMEDOUT`) or number (22); measured: when it was detected."},
     "event": {"enum": ["login", "login_failed", "conn_error", "nop_timeout", "recovery_started",
                        "recovery_ended", "replacement_timeout", "async_event", "capacity_changed",
-                       "luns_changed", "reject", "tmf_timeout", "logout", "state_change", "rescan"],
+                       "luns_changed", "reject", "tmf_timeout", "logout", "state_change", "rescan",
+                       "setting_capped"],
               "description": "An event in the session's log; `detail:` narrows it by text."},
     "io": {**NAME, "description": "A background job's outcome: `outcome:` completed (every "
                                   "command succeeded), failed (some failed; `error:` says how), "

@@ -1,0 +1,30 @@
+// The operational keys a leading login offers, built from the session's options, and what this
+// initiator implements. A setting that asks for more than that (node.session.iscsi.ERL above 0,
+// MaxConnections above 1) is offered at the implemented level instead, and the offer says so,
+// so that a login never negotiates an ability the initiator does not have.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net/options.hpp"
+#include "proto/text/key_value.hpp"
+
+namespace iscsi::net {
+
+// ERL 1/2 (SNACK, connection recovery) and several connections per session are not written
+// yet (issue 16): these are what a login may offer today.
+inline constexpr std::uint8_t kImplementedErrorRecoveryLevel = 0;
+inline constexpr std::uint32_t kImplementedMaxConnections = 1;
+
+struct OperationalOffer {
+  text::KeyValueList keys;
+  // One line per setting that asked for more than is implemented, in words, for the log.
+  std::vector<std::string> capped;
+};
+
+// The keys of a normal session's (normal=true) or a discovery session's login.
+OperationalOffer operational_offer(const IscsiParamOptions& p, bool normal);
+
+}  // namespace iscsi::net
