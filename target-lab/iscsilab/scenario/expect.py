@@ -100,6 +100,13 @@ def probe_io(ctx, step, ini, anchor):
     if "failed" in b and not b["failed"].holds(nfail):
         ok = False
         msgs.append(f"expected failed {b['failed']}")
+    if "failed" in b and b.get("error"):
+        # Every failure must be of the kind named (a LUN reset may abort what is in flight).
+        others = [f for f in ctx.rec.io.get(job.name, {}).get("failed", [])
+                  if b["error"].lower() not in (f["error"] or "").lower()]
+        if others:
+            ok = False
+            msgs.append(f"{len(others)} failed otherwise, e.g. LBA {others[0]['lba']}: {others[0]['error']}")
     return ((job.ended or time.monotonic()), ok, "; ".join(msgs))
 
 
