@@ -1,16 +1,40 @@
-// What the engine's tests share: waiting for a condition with a bound, the session's event log
-// in words for failure messages, and the options of a test session (no NOP pings, no login
-// retries, a 5 s login timeout, DefaultTime2Wait 0 so relogins are not slowed down).
+// What the engine's tests share: waiting for a condition with a bound, the slack every timer
+// test adds to its upper bounds, reporting a measured interval, the session's event log in words
+// for failure messages, and the options of a test session (no NOP pings, no login retries, a 5 s
+// login timeout, DefaultTime2Wait 0 so relogins are not slowed down).
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <cctype>
 #include <chrono>
 #include <future>
+#include <iostream>
 #include <string>
 #include <thread>
 
 #include "net/initiator.hpp"
 
 namespace iscsi::net::test {
+
+// Added to the upper bound a timer implies (noop_out_interval + noop_out_timeout,
+// replacement_timeout, login_timeout, Time2Wait, a TMF timeout): how late the engine may act on
+// a loaded 2-core CI machine (ctest -j2, ASan, a job beside it). Lower bounds get none: they
+// are what the settings imply, as a timer never fires early. A test that tells two settings
+// apart by time static_asserts that the slack stays below their difference.
+inline constexpr std::chrono::seconds kSlack{3};
+
+// Prints a measured interval (and records it as the test property <name>_ms), so that a run
+// shows how close it came to its bounds.
+inline void report(const std::string& name, std::chrono::steady_clock::duration measured) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(measured).count();
+  std::cout << "[ timing   ] " << name << ": " << ms << " ms\n";
+  std::string key = name + "_ms";  // an XML attribute name: letters, digits, '_' and '.'
+  for (auto& c : key) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.') c = '_';
+  }
+  ::testing::Test::RecordProperty(key, std::to_string(ms));
+}
 
 // Polls `pred` every 10 ms until it holds or `limit` passes; returns its last value.
 template <class Pred>
