@@ -1,15 +1,21 @@
 """Blocking calls release the GIL (Python threads run while the engine works), and one Initiator
-carries many sessions at once, from many threads, byte-exact."""
+carries many sessions at once, from many threads, byte-exact.
+
+The GIL tests do not count on timing: a read sent to a stopped tgtd stays outstanding until the
+test continues tgtd, so "a thread ran during the call" and "two calls were in flight together"
+are conditions the test waits for, not something a fast or a loaded machine decides."""
 import os
-import sys
 import threading
 import time
 
 import pytest
 
-from _core_testlib import FAST, core, tgtd
+from _core_testlib import FAST, core, stopped, tgtd, wait_until
 
-BIG_READ_BLOCKS = 65536  # 32 MiB from the null LUN: long enough to observe, cheap for tgtd
+READ_BLOCKS = 8
+# How long a stopped tgtd waits before a watchdog continues it anyway: only reached when a call
+# held the GIL (nothing else could continue it), and then the test fails.
+WATCHDOG = 60
 
 
 @pytest.fixture(scope="module")
@@ -24,67 +30,67 @@ def ini():
         yield i
 
 
-@pytest.fixture
-def long_switch_interval():
-    # The main thread never gives the GIL up on its own for a second: a Python thread can only
-    # run during a call if that call released the GIL.
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1.0)
-    yield
-    sys.setswitchinterval(old)
+def answered(s) -> int:
+    st = s.stats()
+    return st["scsirsp_pdus"] + st["datain_pdus"]
 
 
-def test_a_python_thread_runs_during_a_blocking_read(ini, target, long_switch_interval):
-    ticks = []
-    stop = threading.Event()
-
-    def ticker():
-        while not stop.is_set():
-            ticks.append(time.monotonic())
-            time.sleep(0.0005)
-
+def test_a_python_thread_runs_during_a_blocking_read(ini, target):
+    """The read cannot complete before a Python thread continues tgtd, and that thread only
+    gets to run while the main thread is inside s.read() if the read released the GIL."""
     with ini.login(target.iqn, target.portal, FAST) as s:
-        s.read(0, 1, lun=target.NULL_LUN)  # block length known before timing
-        th = threading.Thread(target=ticker)
-        th.start()
-        try:
-            while not ticks:
-                time.sleep(0.001)
+        s.read(0, 1, lun=target.NULL_LUN)  # block length known: the next read is one command
+        sent = s.stats()["scsicmd_pdus"]
+        continued = []
+        with stopped(target, WATCHDOG) as release:
+            def continuer():
+                # The main thread is inside s.read() once its command has gone out.
+                deadline = time.monotonic() + WATCHDOG
+                while s.stats()["scsicmd_pdus"] == sent and time.monotonic() < deadline:
+                    time.sleep(0.001)
+                continued.append(time.monotonic())
+                release()
+
+            th = threading.Thread(target=continuer)
+            th.start()
             t0 = time.monotonic()
-            data = s.read(0, BIG_READ_BLOCKS, lun=target.NULL_LUN)
+            data = s.read(0, READ_BLOCKS, lun=target.NULL_LUN)
             t1 = time.monotonic()
-        finally:
-            stop.set()
             th.join()
-    assert len(data) == BIG_READ_BLOCKS * 512
-    during = [t for t in ticks if t0 < t < t1]
-    # A call holding the GIL lets at most a stray tick in at its edges; one that releases it
-    # lets the ticker run every 0.5 ms for the whole read.
-    assert len(during) >= 3, (
-        f"{len(during)} Python ticks during a {t1 - t0:.3f} s read: the GIL was held")
+    assert len(data) == READ_BLOCKS * 512
+    assert continued and t0 < continued[0] < t1, (
+        f"the Python thread ran {continued[0] - t1:+.3f} s after the read returned: "
+        "the read held the GIL (tgtd was continued by the watchdog)")
+    print(f"GIL: a Python thread continued tgtd {(continued[0] - t0) * 1e3:.1f} ms into the "
+          f"read, which returned {(t1 - continued[0]) * 1e3:.1f} ms later")
 
 
-def test_two_threads_reads_overlap(ini, target, long_switch_interval):
-    spans = {}
-    barrier = threading.Barrier(2)
+def test_two_threads_reads_overlap(ini, target):
+    """Two threads block in a read each (one session each) at once: both commands outstanding
+    at a stopped tgtd together, which needs the first blocked call to let the second run."""
+    results = {}
 
     def reader(name, s):
-        barrier.wait()
-        start = time.monotonic()
-        s.read(0, BIG_READ_BLOCKS, lun=target.NULL_LUN)
-        spans[name] = (start, time.monotonic())
+        results[name] = s.read(0, READ_BLOCKS, lun=target.NULL_LUN)
 
     with ini.login(target.iqn, target.portal, FAST) as a, \
             ini.login(target.iqn, target.portal, FAST) as b:
-        a.read(0, 1, lun=target.NULL_LUN)
-        b.read(0, 1, lun=target.NULL_LUN)
-        threads = [threading.Thread(target=reader, args=(n, s)) for n, s in (("a", a), ("b", b))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    (a0, a1), (b0, b1) = spans["a"], spans["b"]
-    assert max(a0, b0) < min(a1, b1), f"reads did not overlap: a={spans['a']} b={spans['b']}"
+        sessions = {"a": a, "b": b}
+        for s in sessions.values():
+            s.read(0, 1, lun=target.NULL_LUN)
+        sent = {n: s.stats()["scsicmd_pdus"] for n, s in sessions.items()}
+        got = {n: answered(s) for n, s in sessions.items()}
+        with stopped(target, WATCHDOG) as release:
+            threads = [threading.Thread(target=reader, args=item) for item in sessions.items()]
+            for t in threads:
+                t.start()
+            wait_until(lambda: all(s.stats()["scsicmd_pdus"] > sent[n] and answered(s) == got[n]
+                                   for n, s in sessions.items()),
+                       WATCHDOG / 2, "the two reads were never outstanding together")
+            release()
+            for t in threads:
+                t.join()
+    assert {n: len(d) for n, d in results.items()} == {"a": READ_BLOCKS * 512, "b": READ_BLOCKS * 512}
 
 
 def test_many_sessions_from_many_threads(ini, target):
