@@ -71,7 +71,10 @@ def target_sessions(lab, iqn: str) -> int:
                           "iscsi_instance/sessions"))
 
 
-def wait_sessions(lab, iqn: str, want: int, timeout: float = 20) -> None:
+def wait_sessions(lab, iqn: str, want: int, timeout: float = 60) -> None:
+    """Until LIO counts `want` sessions: it counts a new session only after it has sent the last
+    Login Response (iscsi_post_login_handler), and drops one after the Logout Response, so a
+    count read just after a login or logout returned may be the old one."""
     deadline = time.monotonic() + timeout
     while (n := target_sessions(lab, iqn)) != want:
         assert time.monotonic() < deadline, f"{iqn}: {n} sessions, expected {want}"
@@ -132,7 +135,7 @@ def test_second_instance_is_refused_while_the_first_writes(glab, target):
         assert "0x0206" in refused.value.message
         line = guard_log(glab)[before:]
         assert line and f"TPG {target},1 refused login from {VM} ISID 0x400000000002" in line[-1]
-        assert target_sessions(glab, target) == 1
+        wait_sessions(glab, target, 1)
 
         # The first instance is untouched: it keeps writing, and what it wrote reads back.
         first.write("s", lba=64, blocks=64, seed=12)
@@ -140,8 +143,9 @@ def test_second_instance_is_refused_while_the_first_writes(glab, target):
         assert first.verify("s", lba=64, blocks=64, seed=12)["ok"]
 
         first.logout("s")
-        # LIO ends the session just after it answered the Logout: allow it a few seconds.
-        took = login_until_admitted(second, "s", target, P1, "400000000002", timeout=15)
+        # LIO ends the session just after it answered the Logout: no timer, only its own work,
+        # which a TCG guest on a loaded machine may take seconds for.
+        took = login_until_admitted(second, "s", target, P1, "400000000002", timeout=60)
         assert second.verify("s", lba=0, blocks=64, seed=11)["ok"]
         second.logout("s")
         print(f"{target}: second instance admitted {took:.2f} s after the first logged out")
@@ -152,7 +156,7 @@ def test_without_the_attribute_both_instances_get_in(glab):
     with InitiatorProcess(glab, VM) as first, InitiatorProcess(glab, VM) as second:
         first.login("s", OFF, P0, isid="400000000001")
         second.login("s", OFF, P1, isid="400000000002")
-        assert target_sessions(glab, OFF) == 2
+        wait_sessions(glab, OFF, 2)
         first.logout("s")
         second.logout("s")
 
@@ -183,7 +187,7 @@ def test_racing_leading_logins_end_with_exactly_one_session(glab, target):
             assert len(ok) == 1, f"round {r}: {len(ok)} sessions: {results}"
             for x in refused:
                 assert x["error"]["type"] == "SessionLimitError", x
-            assert target_sessions(glab, target) == 1
+            wait_sessions(glab, target, 1)
             winners.append(ok[0]["key"])
             ini.logout(ok[0]["key"])
             wait_sessions(glab, target, 0)
@@ -198,7 +202,7 @@ def test_racing_logins_without_the_attribute_all_get_in(glab):
             {"key": f"c{i}", "portal": (P0, P1)[i % 2], "isid": f"40000000ff{i:02x}"}
             for i in range(RACERS)])
         assert all(x["ok"] for x in results), results
-        assert target_sessions(glab, OFF) == RACERS
+        wait_sessions(glab, OFF, RACERS)
         for x in results:
             ini.logout(x["key"])
 
@@ -225,7 +229,7 @@ def cut_and_time_recovery(glab, target: str) -> tuple[float, list]:
             assert first.verify("s", lba=0, blocks=32, seed=21)["ok"]
             first.write("s", lba=32, blocks=32, seed=22)
             assert first.verify("s", lba=32, blocks=32, seed=22)["ok"]
-            assert target_sessions(glab, target) == 1
+            wait_sessions(glab, target, 1)
             events = first.events("s")
             first.logout("s")
         finally:
@@ -236,9 +240,10 @@ def cut_and_time_recovery(glab, target: str) -> tuple[float, list]:
 
 def test_reinstatement_allowed_under_reinstate(glab):
     took, _ = cut_and_time_recovery(glab, REINSTATE)
-    # NOP timeout (interval 2 + timeout 2) + Time2Wait (2) + relogin, with slack for TCG.
-    assert took < 30, f"recovered after {took:.1f} s"
     print(f"reinstate: recovered {took:.1f} s after the link loss")
+    # NOP timeout (interval 2 + timeout 2) + DefaultTime2Wait (2) + a relogin, with slack for a
+    # TCG guest on a loaded machine.
+    assert took < 2 + 2 + 2 + 24, f"recovered after {took:.1f} s"
 
 
 def test_reinstatement_refused_under_strict_until_lio_drops_the_old_session(glab):
@@ -249,7 +254,8 @@ def test_reinstatement_refused_under_strict_until_lio_drops_the_old_session(glab
     assert all(f"from {VM} ISID 0x400000000007" in l for l in refusals)
     assert any("single-session guard" in e["detail"] for e in events if e["type"] == "login_failed")
     # LIO drops a silent connection 30..45 s after it went silent (NOP-In every 15 s, 30 s to
-    # answer); our relogin backoff adds at most 4 s.
+    # answer; the 2 s below it: a NOP-In sent just before the cut, its answer lost); our relogin
+    # backoff adds at most 4 s, and a TCG guest on a loaded machine the rest of the slack.
     lo, hi = LIO_NOPIN_RESPONSE_TIMEOUT - 2, LIO_NOPIN_TIMEOUT + LIO_NOPIN_RESPONSE_TIMEOUT + 20
     assert lo <= took <= hi, f"recovered after {took:.1f} s, expected {lo}..{hi}"
     print(f"strict: refused {len(refusals)} times, recovered {took:.1f} s after the link loss "

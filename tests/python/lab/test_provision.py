@@ -47,20 +47,23 @@ def test_attributes_are_detected_from_the_running_kernel(lab):
 
 
 def test_sessions_are_visible_while_logged_in(lab, libiscsi):
-    # Runs a read long enough to be seen; iscsi-perf keeps a session open for its duration.
+    # iscsi-perf keeps a session open for its duration: longer than the test may wait for it,
+    # so that the session cannot end before a slow guest lists it; killed once seen.
     import subprocess
     import time
     from iscsilab import net
+    wait = 60
     argv = net.exec_argv(lab.netns, ["iscsi-perf", "-i", "iqn.2026-11.org.example:watcher",
-                                     "-t", "3", f"iscsi://{lab.portal('nic0', T0)}/{T0}/2"])
+                                     "-t", str(wait + 30), f"iscsi://{lab.portal('nic0', T0)}/{T0}/2"])
     perf = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + wait
         names = []
-        while time.monotonic() < deadline and "iqn.2026-11.org.example:watcher" not in names:
+        while "iqn.2026-11.org.example:watcher" not in names:
+            assert perf.poll() is None, f"iscsi-perf exited ({perf.returncode}) before it was seen"
+            assert time.monotonic() < deadline, f"not listed after {wait} s: {names}"
             names = [s["initiator"] for s in lab.provisioner.sessions(T0)]
             time.sleep(0.3)
-        assert "iqn.2026-11.org.example:watcher" in names
     finally:
         perf.kill()
         perf.wait()
