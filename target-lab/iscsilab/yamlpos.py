@@ -165,8 +165,11 @@ def _innermost(error):
                          len(e.relative_schema_path) <= 2)]
         if not meant:
             break
-        error = max(meant, key=lambda e: (len(e.absolute_path), -len(e.schema_path)))
-        expected = _expected(error) or expected
+        deeper = max(meant, key=lambda e: (len(e.absolute_path), -len(e.schema_path)))
+        # The anyOf's words describe its own value, not a value further down inside it.
+        same_value = len(deeper.absolute_path) == len(error.absolute_path)
+        expected = _expected(deeper) or (expected if same_value else None)
+        error = deeper
     return error, expected
 
 

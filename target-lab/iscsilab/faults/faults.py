@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,7 @@ class Faults:
         # to and remove from one ruleset instead of replacing each other's.
         self._rules_file = run_dir / "faults-nft.json"
         self._guest_devs: dict[str, str] = {}
+        self._flaps: dict[str, tuple] = {}
 
     def link(self, nic: str) -> net.Link:
         if nic not in self.links:
@@ -187,6 +189,65 @@ table inet {NFT_TABLE} {{
         if check and res["rc"] != 0:
             raise LabError(f"guest: {' '.join(argv)}: {res['stderr'].strip()}")
 
+    def netem_to_target(self, nic: str, delay_ms: float = 0, jitter_ms: float = 0,
+                        loss_pct: float = 0) -> None:
+        """Delays and/or drops what the initiators send on `nic`, the other way from netem():
+        the guest redirects the NIC's ingress through an ifb device with netem on it (this
+        host's kernel has no netem), so each direction can be shaped on its own."""
+        dev = self.guest_dev(nic)
+        ifb = f"ifb-{nic}"
+        args = []
+        if delay_ms:
+            args += ["delay", f"{delay_ms}ms"] + ([f"{jitter_ms}ms"] if jitter_ms else [])
+        if loss_pct:
+            args += ["loss", f"{loss_pct}%"]
+        if not args:
+            raise LabError("netem: give delay_ms and/or loss_pct")
+        script = (f"modprobe ifb numifbs=0 2>/dev/null; ip link show {ifb} >/dev/null 2>&1 || "
+                  f"ip link add {ifb} type ifb; ip link set {ifb} up; "
+                  f"tc qdisc replace dev {ifb} root netem {' '.join(args)}; "
+                  f"tc qdisc show dev {dev} ingress | grep -q ingress || "
+                  f"tc qdisc add dev {dev} handle ffff: ingress; "
+                  f"tc filter replace dev {dev} parent ffff: protocol all prio 1 matchall "
+                  f"action mirred egress redirect dev {ifb}")
+        self._guest(["sh", "-c", script])
+
+    def netem_to_target_clear(self, nic: str) -> None:
+        dev = self.guest_dev(nic)
+        self._guest(["sh", "-c", f"tc qdisc del dev {dev} ingress 2>/dev/null; "
+                                 f"ip link del ifb-{nic} 2>/dev/null; true"], check=False)
+
+    # ---- a link that goes down and up
+    def flap(self, nic: str, period: float, via: str = "qmp") -> None:
+        """Takes `nic`'s link down and up every `period` seconds (down for `period`, up for
+        `period`) until flap_stop(); a thread of this process does it."""
+        self.flap_stop(nic)
+        stop = threading.Event()
+
+        def run():
+            down = True
+            while not stop.is_set():
+                try:
+                    self._set_link(nic, not down, via)
+                except LabError:
+                    pass            # the lab went down under us: stop() follows
+                down = not down
+                stop.wait(period)
+            try:
+                self._set_link(nic, True, via)
+            except LabError:
+                pass
+
+        t = threading.Thread(target=run, daemon=True, name=f"flap-{nic}")
+        self._flaps[nic] = (stop, t)
+        t.start()
+
+    def flap_stop(self, nic: str) -> None:
+        if nic in self._flaps:
+            stop, t = self._flaps.pop(nic)
+            stop.set()
+            t.join(timeout=10)
+
     # ---- the whole target
     def freeze(self) -> None:
         with QMP(self.qmp_socket) as qmp:
@@ -248,6 +309,8 @@ table inet {NFT_TABLE} {{
         """Undoes every fault: freeze first (the rest needs a running guest), then links, nft
         rules, corruption proxies (unless proxies=False: sessions may still go through one)
         and netem."""
+        for nic in list(self._flaps):
+            self.flap_stop(nic)
         with QMP(self.qmp_socket) as qmp:
             if qmp.status() == "paused":
                 qmp.cont()
@@ -260,7 +323,11 @@ table inet {NFT_TABLE} {{
             stop_all_helpers(self.run_dir)
         for nic in self.links:
             self.rate_limit_clear(nic)
-            self.netem_clear(nic)
+        # netem both ways, every NIC, in one guest call: qdiscs that are not there are no error.
+        self._guest(["sh", "-c", "; ".join(
+            f"tc qdisc del dev {self.guest_dev(nic)} root 2>/dev/null; "
+            f"tc qdisc del dev {self.guest_dev(nic)} ingress 2>/dev/null; "
+            f"ip link del ifb-{nic} 2>/dev/null" for nic in self.links) + "; true"], check=False)
 
 
 def stop_helper(run_dir: Path, pid: int) -> None:

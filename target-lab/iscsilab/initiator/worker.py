@@ -205,6 +205,13 @@ class Worker:
             r = getattr(s, function)(lun)
         return {"response": r.name, "words": r.words}
 
+    def op_read(self, key, lba, blocks, lun=0):
+        """READ(16); the data is not sent back, only how much came (errors carry the sense)."""
+        return {"bytes": len(self.session(key).read(lba, blocks, lun))}
+
+    def op_vpd(self, key, page, lun=0):
+        return self.session(key).inquiry_vpd(page, lun).hex()
+
     def op_keys(self):
         return sorted(self.sessions)
 

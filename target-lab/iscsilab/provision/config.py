@@ -45,17 +45,29 @@ class Auth:
 
 
 @dataclass
+class AluaGroup:
+    """An ALUA target port group of a backstore (LIO keeps them per device): the LUNs of the
+    TPGs that are members answer REPORT TARGET PORT GROUPS with this group's state."""
+    name: str
+    id: int
+    state: str = "active/optimized"
+    preferred: bool = False
+
+
+@dataclass
 class Backstore:
     type: str
     name: str
     size: int | None = None       # bytes; ramdisk/fileio/block
     write_back: bool = False
+    alua_groups: list[AluaGroup] = field(default_factory=list)
 
 
 @dataclass
 class Lun:
     lun: int
-    backstore: Backstore
+    backstore: Backstore          # the same object for LUNs that share a backstore
+    alua_group: str | None = None
 
 
 @dataclass
@@ -107,7 +119,14 @@ class LabConfig:
     source: str = "<default>"
 
     def backstores(self) -> list[Backstore]:
-        return [lun.backstore for t in self.targets for tpg in t.tpgs for lun in tpg.luns]
+        """Every backstore once, in the order first used (LUNs may share one: the same LU seen
+        through several TPGs, as multipath and ALUA need)."""
+        out: dict[str, Backstore] = {}
+        for t in self.targets:
+            for tpg in t.tpgs:
+                for lun in tpg.luns:
+                    out.setdefault(lun.backstore.name, lun.backstore)
+        return list(out.values())
 
     def nic_names(self) -> list[str]:
         return [f"nic{i}" for i in range(self.nics)]
@@ -162,6 +181,8 @@ class _Builder:
     def __init__(self, doc: yamlpos.Doc, base: tuple):
         self.doc = doc
         self.base = base
+        self.defined: dict[str, Backstore] = {}              # backstores LUNs define
+        self.references: list[tuple[tuple, Lun]] = []         # LUNs that name another's
 
     def fail(self, path: tuple, message: str, key: bool = False):
         self.doc.fail(self.base + path, message, key)
@@ -197,11 +218,19 @@ class _Builder:
                 self.fail(("targets", i), f"target {target.name}: defined twice")
             names.add(target.name)
             cfg.targets.append(target)
-        seen = set()
-        for bs in cfg.backstores():
-            if bs.name in seen:
-                self.fail((), f"backstore name {bs.name!r} used twice")
-            seen.add(bs.name)
+        for path, lun in self.references:     # `backstore: <name>`: another LUN's backstore
+            if lun.backstore.name not in self.defined:
+                self.fail(path, f"backstore {lun.backstore.name!r}: no LUN of this lab defines a "
+                                f"backstore of that name (defined: {', '.join(self.defined) or 'none'})")
+            lun.backstore = self.defined[lun.backstore.name]
+        for t in cfg.targets:
+            for ti, tpg in enumerate(t.tpgs):
+                for lun in tpg.luns:
+                    groups = {g.name for g in lun.backstore.alua_groups}
+                    if lun.alua_group and lun.alua_group not in groups:
+                        self.fail((), f"{t.name} TPG {tpg.tag} LUN {lun.lun}: alua_group "
+                                      f"{lun.alua_group!r} is not a group of backstore "
+                                      f"{lun.backstore.name!r} (groups: {', '.join(sorted(groups)) or 'none'})")
         return cfg
 
     def target(self, path: tuple, cfg: LabConfig) -> Target:
@@ -264,11 +293,26 @@ class _Builder:
         f = self.get(path)
         number = f["lun"]
         b = f["backstore"]
+        if isinstance(b, str):
+            # A reference to a backstore another LUN defines: resolved once all are read.
+            lun = Lun(number, Backstore("?", b), f.get("alua_group"))
+            self.references.append((path + ("backstore",), lun))
+            return lun
         name = b.get("name", backstore_name(target, tag, number))
+        if name in self.defined:
+            self.fail(path + ("backstore",), f"backstore name {name!r} used twice (to share a "
+                                             f"backstore, write `backstore: {name}`)")
         size = self.size(path + ("backstore", "size"), "backstore.size") if "size" in b else 64 << 20
         if size < 1 << 20 or size % 512:
             self.fail(path + ("backstore", "size"), "backstore.size: at least 1MiB and a multiple of 512")
-        return Lun(number, Backstore(b["type"], name, size, b.get("write_back", False)))
+        groups = [AluaGroup(g["name"], g["id"], g.get("state", "active/optimized"),
+                            g.get("preferred", False)) for g in b.get("alua_groups", [])]
+        if len({g.name for g in groups}) != len(groups) or len({g.id for g in groups}) != len(groups):
+            self.fail(path + ("backstore", "alua_groups"), "alua_groups: two groups with the same "
+                                                           "name or id")
+        store = Backstore(b["type"], name, size, b.get("write_back", False), groups)
+        self.defined[name] = store
+        return Lun(number, store, f.get("alua_group"))
 
     def acl(self, path: tuple, luns: set[int]) -> Acl:
         f = self.get(path)
@@ -312,7 +356,12 @@ def backstore_name(target: str, tag: int, lun: int) -> str:
 
 def build_lun(doc, path: tuple, target: str, tag: int) -> Lun:
     """A schema-valid LUN mapping at `path` of `doc` (a scenario's `lun: {add: ...}`)."""
-    return _Builder(doc, ()).lun(path, target, tag)
+    builder = _Builder(doc, ())
+    lun = builder.lun(path, target, tag)
+    if builder.references:
+        builder.fail(path + ("backstore",), "a LUN added by a step defines its own backstore "
+                                            "(type, size), it cannot name another's")
+    return lun
 
 
 def build_acl(doc, path: tuple, luns: set[int]) -> Acl:

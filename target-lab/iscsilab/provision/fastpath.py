@@ -22,7 +22,12 @@ STATE_DIR = "/var/lib/iscsilab"
 
 
 def supported(config: LabConfig) -> bool:
-    return all(bs.type in SUPPORTED for bs in config.backstores())
+    """Whether the boot script can build this lab; ALUA groups and backstores shared by several
+    LUNs are left to rtslib-fb in the agent (slower to boot, done right once)."""
+    shared = len(config.backstores()) != sum(len(tpg.luns) for t in config.targets for tpg in t.tpgs)
+    alua = any(bs.alua_groups for bs in config.backstores()) or any(
+        lun.alua_group for t in config.targets for tpg in t.tpgs for lun in tpg.luns)
+    return all(bs.type in SUPPORTED for bs in config.backstores()) and not shared and not alua
 
 
 def script(config: LabConfig, guest_ips: dict[str, str]) -> str:

@@ -148,6 +148,25 @@ def set_chap(obj, auth: dict | None, prefix: str = "chap_") -> None:
     setattr(obj, prefix + "mutual_password", auth.get("mutual_password") or "")
 
 
+def storage_object(bs: dict):
+    """The backstore `bs` names: the one already made (LUNs of several TPGs may share it), or a
+    new one with its ALUA target port groups."""
+    for so in rtslib().RTSRoot().storage_objects:
+        if so.name == bs["name"]:
+            return so
+    so = create_backstore(bs)
+    for g in bs.get("alua_groups") or []:
+        group = rtslib().ALUATargetPortGroup(so, g["name"], g["id"])
+        group.alua_access_type = 3          # implicit and explicit (SET TARGET PORT GROUPS)
+        group.preferred = 1 if g.get("preferred") else 0
+        group.alua_access_state = ALUA_STATES[g.get("state", "active/optimized")]
+    return so
+
+
+ALUA_STATES = {"active/optimized": 0, "active/non-optimized": 1, "standby": 2,
+               "unavailable": 3, "offline": 14, "transitioning": 15}
+
+
 def create_tpg(target, spec: dict):
     r = rtslib()
     tpg = r.TPG(target, spec["tag"])
@@ -159,7 +178,9 @@ def create_tpg(target, spec: dict):
     set_settings(tpg, "parameter", spec.get("parameters") or {})
     set_chap(tpg, spec.get("auth"))
     for lun in spec.get("luns") or []:
-        r.LUN(tpg, lun["lun"], create_backstore(lun["backstore"]))
+        made = r.LUN(tpg, lun["lun"], storage_object(lun["backstore"]))
+        if lun.get("alua_group"):
+            made.alua_tg_pt_gp_name = lun["alua_group"]
     for acl in spec.get("acls") or []:
         create_acl(tpg, acl)
     for portal in spec.get("portals") or []:
@@ -266,6 +287,29 @@ def op_acl(args: dict) -> None:
         raise KeyError(f"{args['target']} tpg {args['tag']} has no ACL for {args['remove']}")
 
 
+def op_alua_state(args: dict) -> dict:
+    """Sets an ALUA group's access state; with transition_ms, LIO reports the group as
+    transitioning for that long first (trans_delay_msecs), as an array does while it moves.
+    LIO sleeps through the delay inside the configfs write, so the write runs in a thread and
+    this returns once the group shows `transitioning` (the agent stays free meanwhile)."""
+    so = find_storage(args["backstore"])
+    group = rtslib().ALUATargetPortGroup(so, args["group"])   # no id: look the group up
+    delay = int(args.get("transition_ms") or 0)
+    group.trans_delay_msecs = delay
+    state = ALUA_STATES[args["state"]]
+    if not delay:
+        group.alua_access_state = state
+        return {"state": group.alua_access_state}
+    writer = threading.Thread(target=lambda: setattr(group, "alua_access_state", state), daemon=True)
+    writer.start()
+    deadline = time.monotonic() + 10
+    while group.alua_access_state != ALUA_STATES["transitioning"] and writer.is_alive():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the ALUA group did not start its transition")
+        time.sleep(0.01)
+    return {"state": ALUA_STATES["transitioning"]}
+
+
 def op_set(args: dict) -> None:
     set_settings(find_tpg(args["target"], args["tag"]), args["kind"], args["settings"])
 
@@ -342,7 +386,7 @@ def mask(value):
 HANDLERS = {
     "lio.apply": op_apply, "lio.add_lun": op_add_lun, "lio.remove_lun": op_remove_lun,
     "lio.resize": op_resize, "lio.tpg_enable": op_tpg_enable, "lio.portal": op_portal,
-    "lio.acl": op_acl,
+    "lio.acl": op_acl, "lio.alua_state": op_alua_state,
     "lio.set": op_set, "lio.capabilities": op_capabilities, "lio.sessions": op_sessions,
     "lio.dump": op_dump, "lio.save": op_save, "lio.restore": op_restore, "lio.clear": op_clear,
 }

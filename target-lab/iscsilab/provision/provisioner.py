@@ -27,7 +27,8 @@ class Provisioner:
                     "portals": [{"ip": self.guest_ips[p.nic], "port": p.port} for p in tpg.portals],
                     "attributes": tpg.attributes, "parameters": tpg.parameters,
                     "auth": auth(tpg.auth),
-                    "luns": [{"lun": l.lun, "backstore": asdict(l.backstore)} for l in tpg.luns],
+                    "luns": [{"lun": l.lun, "backstore": asdict(l.backstore),
+                              "alua_group": l.alua_group} for l in tpg.luns],
                     "acls": [{"initiator": a.initiator, "auth": auth(a.auth),
                               "mapped_luns": None if a.mapped_luns is None else [asdict(m) for m in a.mapped_luns]}
                              for a in tpg.acls],
@@ -63,6 +64,13 @@ class Provisioner:
 
     def acl_remove(self, target: str, initiator: str, tag: int = 1) -> None:
         self.agent.call("lio.acl", target=target, tag=tag, remove=initiator)
+
+    def alua_state(self, backstore: str, group: str, state: str, transition_ms: int = 0) -> None:
+        """Moves an ALUA target port group of `backstore` to `state` (active/optimized,
+        active/non-optimized, standby, unavailable, offline), through `transitioning` for
+        transition_ms first."""
+        self.agent.call("lio.alua_state", backstore=backstore, group=group, state=state,
+                        transition_ms=transition_ms, timeout=60 + transition_ms / 1000)
 
     def set_attributes(self, target: str, settings: dict, tag: int = 1) -> None:
         self.agent.call("lio.set", target=target, tag=tag, kind="attribute",

@@ -47,7 +47,25 @@ AUTH = {
     },
 }
 
-BACKSTORE = {
+ALUA_GROUP = {
+    "title": "alua_group",
+    "type": "object",
+    "description": "An ALUA target port group of the backstore (LIO keeps them per device).",
+    "additionalProperties": False,
+    "required": ["name", "id"],
+    "properties": {
+        "name": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,32}$",
+                 "x-expected": "a name of letters, digits, '_' and '-'"},
+        "id": {"type": "integer", "minimum": 1, "maximum": 65535,
+               "description": "The target port group id RTPG reports."},
+        "state": {"enum": ["active/optimized", "active/non-optimized", "standby", "unavailable",
+                           "offline", "transitioning"],
+                  "description": "Asymmetric access state at boot (default active/optimized)."},
+        "preferred": {"type": "boolean", "description": "The PREF bit RTPG reports."},
+    },
+}
+
+BACKSTORE_OBJECT = {
     "title": "backstore",
     "type": "object",
     "description": "The storage behind a LUN.",
@@ -62,7 +80,20 @@ BACKSTORE = {
                  "x-expected": "a name of letters, digits, '_', '.', '-'",
                  "description": "Backstore name (default `<target suffix>-tpg<tag>-lun<n>`)."},
         "write_back": {"type": "boolean", "description": "Write-back caching (fileio, block)."},
+        "alua_groups": {"type": "array", "items": ALUA_GROUP,
+                        "description": "ALUA target port groups of this backstore; a LUN joins "
+                                       "one with `alua_group:` (LUNs without one are in LIO's "
+                                       "default group)."},
     },
+}
+
+BACKSTORE = {
+    "title": "backstore",
+    "description": "The storage behind a LUN: a mapping that defines it, or the name of a "
+                   "backstore another LUN of the lab defines (the same LU through another TPG: "
+                   "paths for multipath, ports of ALUA groups).",
+    "x-expected": "a backstore mapping, or the name of another LUN's backstore",
+    "anyOf": [{"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}$"}, BACKSTORE_OBJECT],
 }
 
 LUN = {
@@ -73,6 +104,8 @@ LUN = {
     "properties": {
         "lun": {"type": "integer", "minimum": 0, "maximum": 255, "description": "LUN number."},
         "backstore": BACKSTORE,
+        "alua_group": {"type": "string", "description": "The backstore's ALUA group this LUN "
+                                                        "(target port) belongs to."},
     },
 }
 

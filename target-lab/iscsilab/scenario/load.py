@@ -443,10 +443,30 @@ class _CellBuilder:
             self.fail(path, "fault netem: give `delay:` and/or `loss:`")
         if "loss" in body:
             body["loss"] = float(str(body["loss"]).rstrip("%"))
+        if kind == "flap" and body["on"] and "period" not in body:
+            self.fail(path, "fault flap: give the `period` (how long down, then how long up)")
+        if kind == "alua":
+            groups = {bs.name: [g.name for g in bs.alua_groups] for bs in self.lab.backstores()
+                      if bs.alua_groups}
+            if not groups:
+                self.fail(path, "fault alua: no backstore of this lab has ALUA groups "
+                                "(`alua_groups:` in the lab block)")
+            if "backstore" not in body:
+                if len(groups) > 1:
+                    self.fail(path, f"fault alua: which backstore? ({', '.join(groups)})")
+                body["backstore"] = next(iter(groups))
+            if body["backstore"] not in groups:
+                self.fail(path + ("backstore",), f"fault alua: backstore {body['backstore']!r} has no "
+                                                 f"ALUA groups (these do: {', '.join(groups)})")
+            if body.get("group") not in groups[body["backstore"]]:
+                self.fail(path + ("group",) if "group" in body else path,
+                          f"fault alua: `group:` one of {', '.join(groups[body['backstore']])}")
+            if body["on"] and "state" not in body:
+                self.fail(path, "fault alua: give the new `state:`")
         if kind == "corrupt" and body["on"] and "pdu" not in body and "after_bytes" not in body:
             self.fail(path, "fault corrupt: say where to flip: `pdu:` (n-th PDU after login) or "
                             "`after_bytes:`")
-        self.durations(body, path)
+        self.durations(body, path, keys=("for", "duration", "delay", "jitter", "period", "transition"))
 
     def check_lun(self, step, body, path):
         actions = [k for k in ("resize", "add", "remove") if k in body]

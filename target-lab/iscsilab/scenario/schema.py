@@ -127,12 +127,17 @@ FAULT_KINDS = {
             "`down`/`up` or `on` (= down)/`off`.",
     "blackhole": "Everything between the namespace and the guest on a NIC is dropped (nft).",
     "reset": "Every TCP segment towards the guest on a NIC is answered with a RST (nft).",
-    "netem": "Delay and/or loss on what the target sends on a NIC (netem in the guest).",
+    "netem": "Delay and/or loss on a NIC (netem in the guest): on what the target sends, or with "
+             "`direction: to_target` on what the initiators send (so each way can differ).",
     "rate": "A rate limit on what initiators send on a NIC (tbf on the tap).",
     "corrupt": "A proxy in front of a portal that flips one byte per connection; log in "
                "through it with `portal: proxy`.",
     "portal": "The TPG's portal on a NIC is removed (`off`) or added back (`on`).",
     "tpg": "The TPG is disabled (`off`) or enabled (`on`).",
+    "flap": "The NIC's link goes down and up every `period` (down one period, up the next) until "
+            "`off`.",
+    "alua": "An ALUA group of a backstore (`backstore:`, `group:`) moves to `state:` (through "
+            "`transitioning` for `transition:` first); `off` puts back the lab file's state.",
 }
 
 FAULT = step_body(
@@ -158,7 +163,16 @@ FAULT = step_body(
                  "description": "netem: loss in percent (`5%` or 5)."},
         "kbit": {"type": "integer", "minimum": 1, "description": "rate: kbit/s."},
         "direction": {"enum": ["to_initiator", "to_target"],
-                      "description": "corrupt: which way the flipped byte travels."},
+                      "description": "corrupt: which way the flipped byte travels; netem: which "
+                                     "way is shaped (default to_initiator)."},
+        "period": {**DURATION, "description": "flap: how long the link stays down, then up."},
+        "backstore": {"type": "string", "description": "alua: the backstore (default: the only "
+                                                       "one with ALUA groups)."},
+        "group": {"type": "string", "description": "alua: the group's name."},
+        "state": {"enum": ["active/optimized", "active/non-optimized", "standby", "unavailable",
+                           "offline"], "description": "alua: the new access state."},
+        "transition": {**DURATION, "description": "alua: how long LIO reports `transitioning` "
+                                                  "before the new state."},
         "pdu": {"type": "integer", "minimum": 0,
                 "description": "corrupt: the n-th PDU after login (0-based) gets the flip."},
         "byte": {"type": "integer", "minimum": 0,
@@ -257,7 +271,8 @@ EXPECT = step_body(
         "outcome": {"enum": ["completed", "failed", "stalled", "running"],
                     "description": "io: what the job did."},
         "failed": {"type": ["integer", "string"], "description": "io: failed commands (`>= 1`)."},
-        "error": {"type": "string", "description": "io: text a failed command's error contains."},
+        "error": {"type": "string", "description": "io: text a failed command's error contains "
+                                                  "(with `failed:`, every failed command's)."},
         "unit_attention": {"type": "string",
                            "description": "io: text a UNIT ATTENTION the job saw contains "
                                           "(`CAPACITY DATA HAS CHANGED`, `RESET`)."},

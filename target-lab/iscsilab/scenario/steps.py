@@ -370,11 +370,21 @@ def apply_fault(ctx: Context, b: dict, on: bool) -> None:
     elif kind == "reset":
         f.tcp_reset(nic, on)
     elif kind == "netem":
+        to_target = b.get("direction") == "to_target"
         if on:
-            f.netem(nic, delay_ms=b.get("delay", 0) * 1000, jitter_ms=b.get("jitter", 0) * 1000,
-                    loss_pct=b.get("loss", 0))
+            (f.netem_to_target if to_target else f.netem)(
+                nic, delay_ms=b.get("delay", 0) * 1000, jitter_ms=b.get("jitter", 0) * 1000,
+                loss_pct=b.get("loss", 0))
         else:
-            f.netem_clear(nic)
+            (f.netem_to_target_clear if to_target else f.netem_clear)(nic)
+    elif kind == "flap":
+        f.flap(nic, b["period"], via=b.get("via", "qmp")) if on else f.flap_stop(nic)
+    elif kind == "alua":
+        group = next(g for bs in ctx.lab.config.backstores() if bs.name == b["backstore"]
+                     for g in bs.alua_groups if g.name == b["group"])
+        ctx.lab.provisioner.alua_state(b["backstore"], b["group"],
+                                       b["state"] if on else group.state,
+                                       int(b.get("transition", 0) * 1000) if on else 0)
     elif kind == "rate":
         f.rate_limit(nic, b.get("kbit", 64)) if on else f.rate_limit_clear(nic)
     elif kind == "corrupt":
@@ -397,7 +407,8 @@ def apply_fault(ctx: Context, b: dict, on: bool) -> None:
         tag = b.get("tag", 1)
         (f.tpg_disable if on else f.tpg_enable)(b["target"], tag)
         track_lio_change(ctx, ("tpg", b["target"], tag), on)
-    where = {"nic": nic} if kind not in ("freeze", "tpg") else {}
+    where = {"nic": nic} if kind not in ("freeze", "tpg", "alua") else {"group": b.get("group")} \
+        if kind == "alua" else {}
     ctx.rec.fault(kind, on, **where)
 
 
