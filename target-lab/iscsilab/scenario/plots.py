@@ -41,7 +41,7 @@ def timeline(record: dict, path: Path) -> None:
     for job, data in sorted(record.get("io", {}).items()):
         ok = [0] * n
         bad = [0] * n
-        for t, good in data.get("completions", []):
+        for t, good, *_ in data.get("completions", []):
             i = min(n - 1, max(0, int(t / bucket)))
             (ok if good else bad)[i] += 1
         xs = [i * bucket for i in range(n)]
@@ -91,13 +91,14 @@ def timeline(record: dict, path: Path) -> None:
         if e.get("measured") is not None:
             ax_exp.plot([e["anchor"] + e["measured"]], [y], "o",
                         color="#070" if e["passed"] else "#b00")
-        ax_exp.text(e["anchor"] + hi, y, f" {e.get('label') or e['subject']}", fontsize=7,
-                    va="center")
+        # The name at the band's left end: a band often runs past the plot's right edge.
+        ax_exp.text(e["anchor"] + lo, y + 0.3, e.get("label") or f"{e['index']} {e['subject']}",
+                    fontsize=7, va="bottom")
     for s in record.get("steps", []):
         ax_exp.axvline(s["start"], color="#bbb", linewidth=0.5)
         ax_exp.text(s["start"], -0.9, s["index"], fontsize=6, color="#777", ha="center")
     ax_exp.set_yticks([])
-    ax_exp.set_ylim(-1.2, max(1, len(exps)))
+    ax_exp.set_ylim(-1.2, max(1, len(exps)) + 0.2)
     ax_exp.set_ylabel("expected")
     ax_exp.set_xlabel("seconds since the scenario started")
     ax_exp.set_xlim(0, duration * 1.02)
