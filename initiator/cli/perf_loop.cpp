@@ -26,9 +26,9 @@ constexpr std::uint8_t kStatusBusy = 0x08;
 
 class Loop : public std::enable_shared_from_this<Loop> {
  public:
-  Loop(net::Session& s, std::uint16_t lun, const net::Capacity& cap, const PerfOptions& o,
+  Loop(PerfSubmit s, std::uint16_t lun, const net::Capacity& cap, const PerfOptions& o,
        const std::atomic<int>& interrupts, std::FILE* out, std::FILE* err)
-      : s_(s),
+      : s_(std::move(s)),
         lun_(lun),
         cap_(cap),
         o_(o),
@@ -89,7 +89,7 @@ class Loop : public std::enable_shared_from_this<Loop> {
       cmd.read_into = MutableByteSpan(scratch_).first(bytes);
     }
     ++in_flight_;
-    s_.start_with_callback(std::move(cmd), [self = self_.lock(), lba, blocks](
+    s_(std::move(cmd), [self = self_.lock(), lba, blocks](
                                                session::ScsiResult* r, std::exception_ptr e) {
       if (self) self->on_done(r, std::move(e), lba, blocks);
     });
@@ -219,7 +219,7 @@ class Loop : public std::enable_shared_from_this<Loop> {
     std::fflush(out_);
   }
 
-  net::Session& s_;
+  PerfSubmit s_;
   std::uint16_t lun_;
   net::Capacity cap_;
   const PerfOptions& o_;
@@ -248,14 +248,23 @@ class Loop : public std::enable_shared_from_this<Loop> {
 
 }  // namespace
 
-PerfTotals run_perf(net::Session& session, std::uint16_t lun, const net::Capacity& capacity,
+PerfTotals run_perf(PerfSubmit submit, std::uint16_t lun, const net::Capacity& capacity,
                     const PerfOptions& options, const std::atomic<int>& interrupts, std::FILE* out,
                     std::FILE* err) {
   // Shared with the callbacks of commands still in flight after an abort. The options,
   // streams and counter it refers to live for the whole program (perf_main).
-  auto loop = std::make_shared<Loop>(session, lun, capacity, options, interrupts, out, err);
+  auto loop = std::make_shared<Loop>(std::move(submit), lun, capacity, options, interrupts, out, err);
   loop->bind_self();
   return loop->run();
+}
+
+PerfTotals run_perf(net::Session& session, std::uint16_t lun, const net::Capacity& capacity,
+                    const PerfOptions& options, const std::atomic<int>& interrupts, std::FILE* out,
+                    std::FILE* err) {
+  PerfSubmit submit = [&session](net::ScsiCommand cmd, net::Session::ScsiCallback done) {
+    return session.start_with_callback(std::move(cmd), std::move(done));
+  };
+  return run_perf(std::move(submit), lun, capacity, options, interrupts, out, err);
 }
 
 }  // namespace iscsi::cli

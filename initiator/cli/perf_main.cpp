@@ -1,11 +1,14 @@
 // lab-iscsi-perf: libiscsi iscsi-perf's measurement (same options, URL and output) run through
-// our initiator (net::Initiator / net::Session), so one script can time either tool.
+// our initiator (net::Initiator / net::Session), so one script can time either tool. Several
+// URLs (the paths of one LU) run over a multipath device (mpath::Device), so one run shows what
+// a second path adds.
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <map>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -14,6 +17,8 @@
 #include "cli/iscsi_url.hpp"
 #include "cli/perf_loop.hpp"
 #include "cli/perf_options.hpp"
+#include "mpath/device.hpp"
+#include "mpath/settings.hpp"
 #include "net/initiator.hpp"
 
 namespace {
@@ -95,30 +100,73 @@ int run(int argc, char** argv) {
     return 0;
   }
   std::printf("lab-iscsi-perf (iscsi-lab) - iscsi-perf compatible output\n\n");
-  cli::IscsiUrl url;
-  try {
-    url = cli::parse_iscsi_url(o.url);
-  } catch (const cli::UsageError& e) {
-    std::fprintf(stderr, "Failed to parse URL: %s\n", e.what());
-    return kExitSetup;
+  std::vector<cli::IscsiUrl> urls;
+  for (const auto& text : o.urls) {
+    try {
+      urls.push_back(cli::parse_iscsi_url(text));
+    } catch (const cli::UsageError& e) {
+      std::fprintf(stderr, "Failed to parse URL: %s\n", e.what());
+      return kExitSetup;
+    }
+    credentials_from_env(urls.back());
   }
-  credentials_from_env(url);
+  const cli::IscsiUrl& url = urls.front();
+  // Several URLs: multipath.conf's settings, multibus with round-robin 0 unless -M says.
+  mpath::Settings mp;
+  if (urls.size() > 1) {
+    std::map<std::string, std::string> conf = {{"path_grouping_policy", "multibus"},
+                                               {"path_selector", "round-robin 0"}};
+    for (const auto& [k, v] : o.mpath) conf[k] = v;
+    try {
+      mp = mpath::parse_settings(conf);
+    } catch (const mpath::SettingsError& e) {
+      std::fprintf(stderr, "lab-iscsi-perf: -M: %s\n", e.what());
+      return kExitUsage;
+    }
+  } else if (!o.mpath.empty()) {
+    std::fprintf(stderr, "lab-iscsi-perf: -M needs several URLs (the paths of one LU)\n");
+    return kExitUsage;
+  }
 
   net::Initiator initiator;
-  std::shared_ptr<net::Session> session;
+  std::vector<std::shared_ptr<net::Session>> sessions;
+  for (const auto& u : urls) {
+    auto opts = session_options(o, u);
+    // What multipathd does for iSCSI paths: fast_io_fail_tmo becomes replacement_timeout.
+    if (urls.size() > 1) {
+      if (auto tmo = mpath::fast_io_fail_tmo(mp)) opts.replacement_timeout = net::Seconds{*tmo};
+    }
+    try {
+      sessions.push_back(initiator.login(u.target, net::Portal{u.host, u.port}, opts));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "Login Failed. %s\n", e.what());
+      return kExitSetup;
+    }
+    std::printf("connected to %s\n", u.redacted().c_str());
+  }
+  std::shared_ptr<net::Session> session = sessions.front();
+  std::shared_ptr<mpath::Device> device;
   net::Capacity cap;
   try {
-    session = initiator.login(url.target, net::Portal{url.host, url.port}, session_options(o, url));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "Login Failed. %s\n", e.what());
-    return kExitSetup;
-  }
-  std::printf("connected to %s\n", url.redacted().c_str());
-  try {
-    cap = session->read_capacity(url.lun);
+    // READ CAPACITY on every path also consumes each new I_T nexus's power-on UNIT ATTENTION.
+    for (std::size_t i = 0; i < sessions.size(); ++i) cap = sessions[i]->read_capacity(urls[i].lun);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "failed to send readcapacity command: %s\n", e.what());
     return kExitSetup;
+  }
+  if (sessions.size() > 1) {
+    std::vector<mpath::PathSpec> paths;
+    for (std::size_t i = 0; i < sessions.size(); ++i) paths.push_back({sessions[i], urls[i].lun});
+    try {
+      device = mpath::Device::create(std::move(paths), mp);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "multipath: %s\n", e.what());
+      return kExitSetup;
+    }
+    cap = device->capacity();
+    const auto d = device->device_status();
+    std::printf("multipath %s over %zu paths (%s, %s)\n", d.wwid.c_str(), sessions.size(),
+                d.grouping_policy.c_str(), d.selector.c_str());
   }
   if (cap.blocks == 0 || cap.block_length == 0) {
     std::fprintf(stderr, "the LUN reports no capacity\n");
@@ -149,7 +197,8 @@ int run(int argc, char** argv) {
   install_signals();
   cli::PerfTotals t;
   try {
-    t = cli::run_perf(*session, url.lun, cap, o, g_interrupts, stdout, stderr);
+    t = device ? cli::run_perf(device->submit_function(), url.lun, cap, o, g_interrupts, stdout, stderr)
+               : cli::run_perf(*session, url.lun, cap, o, g_interrupts, stdout, stderr);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\n%s\n", e.what());
     t.aborted = true;
@@ -159,11 +208,22 @@ int run(int argc, char** argv) {
     return kExitIo;
   }
   std::printf("\n\nfinished.\n");
+  if (device) {
+    // Where the commands went (after "finished.", so scripts reading the iops line are not
+    // disturbed).
+    for (const auto& p : device->status()) {
+      std::printf("path %s: %llu commands, %s, group %zu\n", p.path.c_str(),
+                  static_cast<unsigned long long>(p.completed), p.dm_state.c_str(), p.group);
+    }
+    device.reset();
+  }
   std::fflush(stdout);
-  try {
-    session->logout();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "logout: %s\n", e.what());
+  for (auto& s : sessions) {
+    try {
+      s->logout();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "logout: %s\n", e.what());
+    }
   }
   return t.errors != 0 && !o.ignore_errors ? kExitIo : 0;
 }

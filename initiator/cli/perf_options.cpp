@@ -24,6 +24,7 @@ enum class Opt : std::uint8_t {
   ignore_errors,
   max_reconnects,
   write,
+  mpath,
   help
 };
 
@@ -45,6 +46,7 @@ constexpr OptSpec kOpts[] = {
     {'n', "ignore-errors", false, Opt::ignore_errors},
     {'x', "max-reconnects", true, Opt::max_reconnects},
     {'w', "write", false, Opt::write},
+    {'M', "mpath", true, Opt::mpath},
     {'h', "help", false, Opt::help},
 };
 
@@ -102,6 +104,15 @@ void apply(PerfOptions& o, const OptSpec& s, std::string_view v) {
     case Opt::write:
       o.write = true;
       break;
+    case Opt::mpath: {
+      const auto eq = v.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        throw UsageError(name_of(s) + ": expected key=value (a multipath.conf setting), got '" +
+                         std::string(v) + "'");
+      }
+      o.mpath.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
+      break;
+    }
     case Opt::help:
       o.help = true;
       break;
@@ -176,10 +187,14 @@ PerfOptions parse_perf_options(std::span<const std::string_view> args) {
   if (o.help) return o;
   if (positional.empty())
     throw UsageError("missing the iSCSI URL (iscsi://host[:port]/target-iqn/lun)");
-  if (positional.size() > 1) {
-    throw UsageError("one iSCSI URL expected, got " + std::to_string(positional.size()) +
-                     " arguments ('" + std::string(positional[1]) + "' is extra)");
+  // Several URLs are the paths of one multipath device; anything else after the first is extra.
+  for (std::size_t i = 1; i < positional.size(); ++i) {
+    if (positional[i].rfind("iscsi://", 0) != 0) {
+      throw UsageError("one iSCSI URL expected, got " + std::to_string(positional.size()) +
+                       " arguments ('" + std::string(positional[i]) + "' is extra)");
+    }
   }
+  for (const auto& p : positional) o.urls.emplace_back(p);
   o.url = std::string(positional.front());
   return o;
 }
@@ -187,9 +202,10 @@ PerfOptions parse_perf_options(std::span<const std::string_view> args) {
 std::string perf_usage() {
   return "Usage: lab-iscsi-perf [-i <initiator-name>] [-m <max_requests>] [-b blocks_per_request] "
          "[-t timeout] [-r|--random] [-R|--random-blocks] [-l|--logging] [-n|--ignore-errors] "
-         "[-x <max_reconnects>] [-w|--write] <LUN>\n"
+         "[-x <max_reconnects>] [-w|--write] [-M key=value]... <LUN> [<LUN>...]\n"
          "  <LUN>  iscsi://[<user>[%<password>]@]<host>[:<port>]/<target-iqn>/<lun>\n"
-         "         (or the CHAP password in LIBISCSI_CHAP_PASSWORD)\n"
+         "         (or the CHAP password in LIBISCSI_CHAP_PASSWORD); several: the paths of one\n"
+         "         LU, run over a multipath device (multibus, round-robin 0 unless -M says)\n"
          "  -i, --initiator-name  our IQN (default iqn.2026-11.org.iscsi-lab:lab-iscsi-perf)\n"
          "  -m, --max             commands kept in flight (default 32)\n"
          "  -b, --blocks          logical blocks per command (default 8)\n"
@@ -199,7 +215,9 @@ std::string perf_usage() {
          "  -l, --logging         a progress line per second instead of one updated line\n"
          "  -n, --ignore-errors   count failed commands and go on\n"
          "  -x, --max-reconnects  relogins allowed after a connection error (-1: unlimited)\n"
-         "  -w, --write           WRITE(16) instead of READ(16) (not in libiscsi's iscsi-perf)\n";
+         "  -w, --write           WRITE(16) instead of READ(16) (not in libiscsi's iscsi-perf)\n"
+         "  -M, --mpath key=value a multipath.conf setting for several URLs (path_selector,\n"
+         "                        path_grouping_policy, rr_min_io_rq, fast_io_fail_tmo, ...)\n";
 }
 
 }  // namespace iscsi::cli

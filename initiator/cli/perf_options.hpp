@@ -10,6 +10,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace iscsi::cli {
 
@@ -25,7 +27,9 @@ struct PerfOptions {
   int max_reconnects = -1;           // -x: relogins allowed; -1 = unlimited
   bool write = false;                // -w: WRITE(16) instead of READ(16) (ours only)
   bool help = false;                 // -h/--help
-  std::string url;                   // the one positional argument
+  std::string url;                   // the first positional argument
+  std::vector<std::string> urls;     // every one: more than one is a multipath run
+  std::vector<std::pair<std::string, std::string>> mpath;  // -M key=value, in order
 };
 
 // `args` excludes argv[0]. Accepts "-m 8", "-m8", "--max 8", "--max=8" and grouped flags

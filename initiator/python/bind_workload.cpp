@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bindings.hpp"
+#include "mpath/device.hpp"
 #include "workload/block_pattern.hpp"
 #include "workload/io_job.hpp"
 
@@ -48,6 +49,49 @@ JobSpec::Op op_from(const std::string& op) {
                       "start_io: op must be \"read\", \"write\" or \"mixed\", not \"" + op + "\"");
 }
 
+// The arguments of start_io, as Python passes them.
+struct IoArgs {
+  std::string op;
+  std::uint64_t lba_count;
+  std::uint32_t block_size;
+  std::uint16_t lun;
+  std::uint64_t first_lba;
+  std::uint32_t blocks_per_io;
+  std::uint32_t queue_depth;
+  bool random;
+  std::uint64_t seed;
+  std::uint64_t max_ios;
+  double seconds;
+  std::uint16_t writer_id;
+  std::uint32_t read_percent;
+  bool retry_unit_attention;
+};
+
+JobSpec spec_of(const IoArgs& a) {
+  JobSpec spec;
+  spec.op = op_from(a.op);
+  spec.lun = a.lun;
+  spec.first_lba = a.first_lba;
+  spec.lba_count = a.lba_count;
+  spec.blocks_per_io = a.blocks_per_io;
+  spec.block_size = a.block_size;
+  spec.queue_depth = a.queue_depth;
+  spec.random = a.random;
+  spec.seed = a.seed;
+  spec.max_ios = a.max_ios;
+  spec.seconds = a.seconds;
+  spec.writer_id = a.writer_id;
+  spec.read_percent = a.read_percent;
+  spec.retry_unit_attention = a.retry_unit_attention;
+  return spec;
+}
+
+std::unique_ptr<JobHandle> start_job(workload::Submit submit, JobSpec spec) {
+  auto handle = std::make_unique<JobHandle>();  // never copied: a copy's end would stop the job
+  handle->job = spec_checked([&] { return IoJob::start(std::move(submit), spec); });
+  return handle;
+}
+
 std::unique_ptr<JobHandle> start_io(const SessionHandle& h, const std::string& op,
                                     std::uint64_t lba_count, std::uint32_t block_size,
                                     std::uint16_t lun, std::uint64_t first_lba,
@@ -55,27 +99,31 @@ std::unique_ptr<JobHandle> start_io(const SessionHandle& h, const std::string& o
                                     bool random, std::uint64_t seed, std::uint64_t max_ios,
                                     double seconds, std::uint16_t writer_id,
                                     std::uint32_t read_percent, bool retry_unit_attention) {
-  JobSpec spec;
-  spec.op = op_from(op);
-  spec.lun = lun;
-  spec.first_lba = first_lba;
-  spec.lba_count = lba_count;
-  spec.blocks_per_io = blocks_per_io;
-  spec.block_size = block_size;
-  spec.queue_depth = queue_depth;
-  spec.random = random;
-  spec.seed = seed;
-  spec.max_ios = max_ios;
-  spec.seconds = seconds;
-  spec.writer_id = writer_id;
-  spec.read_percent = read_percent;
-  spec.retry_unit_attention = retry_unit_attention;
+  JobSpec spec = spec_of({op, lba_count, block_size, lun, first_lba, blocks_per_io, queue_depth,
+                          random, seed, max_ios, seconds, writer_id, read_percent,
+                          retry_unit_attention});
   auto s = h.get();
   gil_scoped_release nogil;
   if (spec.block_size == 0) spec.block_size = s->read_capacity(lun).block_length;
-  auto handle = std::make_unique<JobHandle>();  // never copied: a copy's end would stop the job
-  handle->job = spec_checked([&] { return IoJob::start(workload::submit_to(s), spec); });
-  return handle;
+  return start_job(workload::submit_to(s), spec);
+}
+
+// The same over a multipath device: the device gives each path's LUN to the commands, so `lun`
+// only has to be a valid number; block_size 0 is the LU's block length found at creation.
+std::unique_ptr<JobHandle> start_io_mpath(const MultipathHandle& h, const std::string& op,
+                                          std::uint64_t lba_count, std::uint32_t block_size,
+                                          std::uint16_t lun, std::uint64_t first_lba,
+                                          std::uint32_t blocks_per_io, std::uint32_t queue_depth,
+                                          bool random, std::uint64_t seed, std::uint64_t max_ios,
+                                          double seconds, std::uint16_t writer_id,
+                                          std::uint32_t read_percent, bool retry_unit_attention) {
+  JobSpec spec = spec_of({op, lba_count, block_size, lun, first_lba, blocks_per_io, queue_depth,
+                          random, seed, max_ios, seconds, writer_id, read_percent,
+                          retry_unit_attention});
+  auto d = h.get();
+  gil_scoped_release nogil;
+  if (spec.block_size == 0) spec.block_size = d->capacity().block_length;
+  return start_job(d->submit_function(), spec);
 }
 
 // Error texts quote sense names and engine details; never let a stray byte make drain() raise.
@@ -223,6 +271,18 @@ void bind_workload(py::module_& m) {
               "Starts background I/O (op \"read\", \"write\" or \"mixed\") over LBAs [first_lba, "
               "first_lba + lba_count) and returns its IoJob. block_size 0 asks READ CAPACITY once. "
               "Ends after max_ios commands, after `seconds`, or at stop() (0: unlimited).");
+
+  auto multipath = py::reinterpret_borrow<py::class_<MultipathHandle, std::shared_ptr<MultipathHandle>>>(
+      m.attr("Multipath"));
+  multipath.def("start_io", &start_io_mpath, py::arg("op"), py::arg("lba_count"),
+                py::arg("block_size") = 0, py::arg("lun") = 0, py::arg("first_lba") = 0,
+                py::arg("blocks_per_io") = 8, py::arg("queue_depth") = 1, py::arg("random") = false,
+                py::arg("seed") = 1, py::arg("max_ios") = 0, py::arg("seconds") = 0.0,
+                py::arg("writer_id") = 1, py::arg("read_percent") = 50,
+                py::arg("retry_unit_attention") = true,
+                "Session.start_io over the multipath device: the commands go to the paths the "
+                "selector picks and fail over as the device decides. block_size 0: the LU's. "
+                "`lun` is ignored (each path has its own).");
 
   m.def("encode_blocks", &encode, py::arg("first_lba"), py::arg("blocks"), py::arg("block_size"),
         py::arg("generation"),

@@ -13,6 +13,10 @@
 #include "config/node_settings.hpp"
 #include "net/initiator.hpp"
 
+namespace iscsi::mpath {
+class Device;
+}  // namespace iscsi::mpath
+
 namespace iscsi::python {
 
 namespace py = pybind11;
@@ -23,7 +27,8 @@ void bind_events(py::module_& m);     // Event (the session's timestamped event 
 void bind_session(py::module_& m);    // Session
 void bind_initiator(py::module_& m);  // Initiator (discover, login)
 void bind_names(py::module_& m);      // settings table, ISCSI_ERR names, login status words
-void bind_workload(py::module_& m);   // Session.start_io, IoJob, encode_blocks, decode_blocks
+void bind_mpath(py::module_& m);      // Multipath, MultipathEvent, mpath_fast_io_fail_tmo
+void bind_workload(py::module_& m);   // Session/Multipath.start_io, IoJob, encode_blocks, decode_blocks
 
 // Thrown by settings_from(): a settings dict that cannot be mapped. Becomes SettingsError.
 class SettingsProblem : public std::runtime_error {
@@ -54,6 +59,23 @@ class SessionHandle {
  private:
   mutable std::mutex mu_;
   std::shared_ptr<net::Session> session_;
+};
+
+// What a Python Multipath object holds; close() stops the device once calls in flight return.
+class MultipathHandle {
+ public:
+  explicit MultipathHandle(std::shared_ptr<mpath::Device> d) : device_(std::move(d)) {}
+  MultipathHandle(const MultipathHandle&) = delete;
+  MultipathHandle& operator=(const MultipathHandle&) = delete;
+
+  // The device, or SessionClosedError once close() ran.
+  std::shared_ptr<mpath::Device> get() const;
+  void close() noexcept;  // call without the GIL: stopping joins the checker thread
+  bool closed() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<mpath::Device> device_;
 };
 
 }  // namespace iscsi::python

@@ -12,5 +12,6 @@ PYBIND11_MODULE(_core, m) {
   iscsi::python::bind_session(m);
   iscsi::python::bind_initiator(m);
   iscsi::python::bind_names(m);
-  iscsi::python::bind_workload(m);  // after bind_session: adds Session.start_io
+  iscsi::python::bind_mpath(m);
+  iscsi::python::bind_workload(m);  // after bind_session and bind_mpath: adds their start_io
 }

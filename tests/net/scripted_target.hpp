@@ -6,7 +6,9 @@
 // CAPACITY(16) and (10), READ(16) of pattern_byte(), writes with one R2T for what was not sent
 // unsolicited) and Logout, and lets the test push Async Messages, drop the connection, hold
 // commands, refuse READ CAPACITY(16), misbehave once on the next READ(16), answer the next
-// READ(16) with a residual (under- or overflow), and leave TMFs unanswered.
+// READ(16) with a residual (under- or overflow), and leave TMFs unanswered. A responder set by
+// the test answers any command that moves no data to the target first (INQUIRY and VPD pages of
+// its choosing, REPORT TARGET PORT GROUPS, a CHECK CONDITION for a READ: multipath tests).
 #pragma once
 
 // <utility> first: Boost 1.74 asio/awaitable.hpp uses std::exchange without including it.
@@ -18,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -77,6 +80,15 @@ class ScriptedTarget {
     for (std::size_t i = 0; i < n; ++i) v[i] = pattern_byte(lba, i);
     return v;
   }
+
+  // A responder's answer to one command: a status (with sense data for CHECK CONDITION), or
+  // GOOD with Data-In bytes (cut to the expected length).
+  struct Reply {
+    std::uint8_t status = 0;
+    ByteVector sense;  // sense data (scsi::build_fixed_sense) for CHECK CONDITION
+    ByteVector data;
+  };
+  using Responder = std::function<std::optional<Reply>(const std::array<std::uint8_t, 16>& cdb)>;
 
   // `address`: "127.0.0.1" or "::1". With `redirect_port`, every login is answered with
   // "target moved temporarily (0x0101)" to 127.0.0.1:<redirect_port>.
@@ -222,6 +234,15 @@ class ScriptedTarget {
   void set_login_failures(int n) { login_failures_ = n; }
   // The Logout Response code (default: closed successfully).
   void set_logout_response(pdu::LogoutResponseCode code) { logout_response_ = code; }
+
+  // Asked first for every command that moves no data to the target (not for held READs);
+  // nullopt lets the built-in answers run. Runs on the target's thread with its lock held.
+  void set_responder(Responder r) {
+    std::lock_guard lock(mu_);
+    responder_ = std::move(r);
+  }
+  // Commands the responder answered.
+  int responder_answers() const { return responder_answers_; }
 
   // Sends an Async Message on the current connection (StatSN etc. filled in here); false when
   // no connection is in full feature phase.
@@ -457,6 +478,13 @@ class ScriptedTarget {
           return true;
         }
       }
+      if (!cmd->write && responder_) {
+        if (auto reply = responder_(cmd->cdb)) {
+          ++responder_answers_;
+          answer_reply_locked(*cmd, std::move(*reply));
+          return true;
+        }
+      }
       if (cmd->write) {
         note_segment(cmd->data.size());
         auto it = writes_.emplace(cmd->itt, PendingWrite{*cmd, 0, SerialNumber{0}}).first;
@@ -582,6 +610,32 @@ class ScriptedTarget {
     in.exp_cmd_sn = exp_cmd_sn_;
     in.max_cmd_sn = exp_cmd_sn_ + (window_ - 1);
     return in;
+  }
+
+  void answer_reply_locked(const pdu::ScsiCommand& cmd, Reply reply) {
+    if (reply.status == 0 && cmd.read && !reply.data.empty()) {
+      if (reply.data.size() > cmd.expected_data_transfer_length) {
+        reply.data.resize(cmd.expected_data_transfer_length);
+      }
+      pdu::DataIn in = data_in_for(cmd, SerialNumber{0}, 0, std::move(reply.data));
+      in.final_pdu = true;
+      in.status_present = true;
+      in.status = 0;
+      if (in.data.size() < cmd.expected_data_transfer_length) {
+        in.underflow = true;
+        in.residual_count =
+            cmd.expected_data_transfer_length - static_cast<std::uint32_t>(in.data.size());
+      }
+      fill_status(in);
+      write_locked(pdu::Pdu{std::move(in)});
+      return;
+    }
+    pdu::ScsiResponse r;
+    r.itt = cmd.itt;
+    r.status = reply.status;
+    if (!reply.sense.empty()) r.data = pdu::make_sense_data(reply.sense);
+    fill_status(r);
+    write_locked(pdu::Pdu{std::move(r)});
   }
 
   void answer_read_locked(const pdu::ScsiCommand& cmd, ByteVector data) {
@@ -781,6 +835,8 @@ class ScriptedTarget {
   std::atomic<int> redirects_sent_{0};
   std::optional<std::uint16_t> redirect_;
   std::atomic<int> report_luns_seen_{0};
+  Responder responder_;  // under mu_
+  std::atomic<int> responder_answers_{0};
   std::atomic<std::uint64_t> blocks_{2048};
   bool login_started_ = false;
   SerialNumber stat_sn_{1000};

@@ -514,6 +514,31 @@ std::string TgtdTarget::tgtadm(const std::vector<std::string>& args) {
 
 std::string TgtdTarget::show() { return tgtadm({"--mode", "target", "--op", "show"}); }
 
+std::string TgtdTarget::add_portal() {
+  constexpr int kAttempts = 5;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const std::uint16_t port = pick_free_port();
+    const std::string portal = host_ + ":" + std::to_string(port);
+    try {
+      tgtadm({"--mode", "portal", "--op", "new", "--param", "portal=" + portal});
+    } catch (const TgtdError&) {
+      continue;  // taken meanwhile: another port
+    }
+    const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const unsigned long inode = listening_inode(port);
+      if (inode != 0 && process_owns_socket(pid_, inode)) return portal;
+      std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    }
+    throw TgtdError("tgtd did not listen on the added portal " + portal);
+  }
+  throw TgtdError("could not add a portal after " + std::to_string(kAttempts) + " attempts");
+}
+
+void TgtdTarget::remove_portal(const std::string& portal) {
+  tgtadm({"--mode", "portal", "--op", "delete", "--param", "portal=" + portal});
+}
+
 void TgtdFixture::SetUp() {
   if (auto reason = TgtdTarget::unavailable_reason()) GTEST_FAIL() << *reason;
   try {

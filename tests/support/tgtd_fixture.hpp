@@ -146,6 +146,13 @@ class TgtdTarget {
   std::string tgtadm(const std::vector<std::string>& args);
   // `tgtadm --mode target --op show` (targets, LUNs, ACLs, accounts, connected sessions).
   std::string show();
+  // Adds a second (third, ...) portal on a free loopback port (`tgtadm --mode portal --op new`):
+  // every target is reachable through it, as through the first, so sessions over two portals
+  // reach the same LUs (multipath tests). Returns "127.0.0.1:<port>" once tgtd listens there.
+  std::string add_portal();
+  // Removes a portal added by add_portal(): new connections to it are refused; sessions already
+  // connected through it stay.
+  void remove_portal(const std::string& portal);
 
   // Keep the temp dir at teardown (called automatically when the gtest test has failed).
   void keep_dir() { keep_dir_ = true; }

@@ -120,6 +120,11 @@ std::string_view command_name(const Cdb& c) noexcept {
                  ? "READ CAPACITY(16)"
                  : "SERVICE ACTION IN(16)";
     case op::kReportLuns: return "REPORT LUNS";
+    case op::kMaintenanceIn:
+      return detail::get(c.span(), detail::rtpg_cdb::kServiceAction) ==
+                     op::kSaReportTargetPortGroups
+                 ? "REPORT TARGET PORT GROUPS"
+                 : "MAINTENANCE IN";
     default: return "UNKNOWN";
   }
 }
@@ -180,6 +185,17 @@ Result<Cdb> report_luns(std::uint32_t allocation_length, ReportLunsSelect select
   auto b = bytes_of(c);
   put(b, detail::report_luns_cdb::kSelectReport, static_cast<std::uint8_t>(select));
   put(b, detail::report_luns_cdb::kAllocationLength, allocation_length);
+  return c;
+}
+
+Result<Cdb> report_target_port_groups(std::uint32_t allocation_length, bool extended) {
+  namespace f = detail::rtpg_cdb;
+  if (allocation_length < f::kMinAllocationLength) return Errc::allocation_length_too_small;
+  Cdb c = start(op::kMaintenanceIn, detail::cdb::kLength12, DataDirection::read);
+  auto b = bytes_of(c);
+  put(b, f::kServiceAction, op::kSaReportTargetPortGroups);
+  put(b, f::kParameterDataFormat, extended ? 1u : 0u);
+  put(b, f::kAllocationLength, allocation_length);
   return c;
 }
 

@@ -72,6 +72,13 @@ enum class ReportLunsSelect : std::uint8_t {
 Result<Cdb> report_luns(std::uint32_t allocation_length,
                         ReportLunsSelect select = ReportLunsSelect::all);
 
+// REPORT TARGET PORT GROUPS (MAINTENANCE IN, service action 0x0A; SPC-4 6.36). `extended`
+// asks for the extended header (PARAMETER DATA FORMAT 001: format type and implicit transition
+// time); devices that only know the length-only header ignore the field or refuse it with
+// ILLEGAL REQUEST, INVALID FIELD IN CDB (ask again without). The decoder is in alua.hpp.
+// The allocation length must be at least 4.
+Result<Cdb> report_target_port_groups(std::uint32_t allocation_length, bool extended = true);
+
 // SYNCHRONIZE CACHE; lba = 0 and blocks = 0 mean "the whole medium".
 struct SyncCacheOptions {
   bool immed = false;

@@ -21,6 +21,7 @@ std::string_view describe(Errc e) noexcept {
     case Errc::bad_lun_list_length: return "REPORT LUNS list length is not a multiple of 8";
     case Errc::bad_block_descriptor_length: return "mode block descriptor length is not a multiple of the descriptor size";
     case Errc::capacity_overflow: return "capacity does not fit in 64 bits";
+    case Errc::bad_tpg_descriptor_length: return "target port group descriptor runs past the return data length";
   }
   return "unknown SCSI error";
 }

@@ -27,6 +27,7 @@ enum class Errc {
   bad_lun_list_length,           // REPORT LUNS list length is not a multiple of 8
   bad_block_descriptor_length,   // mode block descriptor length not a multiple of its size
   capacity_overflow,             // block count or byte capacity does not fit 64 bits
+  bad_tpg_descriptor_length,     // a target port group descriptor runs past RETURN DATA LENGTH
 };
 
 const char* category_name(Errc) noexcept;

@@ -3,6 +3,7 @@
 // CDBs and hands back status, sense and Data-In bytes.
 #pragma once
 
+#include "proto/scsi/alua.hpp"
 #include "proto/scsi/capacity.hpp"
 #include "proto/scsi/cdb.hpp"
 #include "proto/scsi/errc.hpp"

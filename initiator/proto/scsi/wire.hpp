@@ -55,8 +55,11 @@ inline constexpr std::uint8_t kSynchronizeCache16 = 0x91;
 inline constexpr std::uint8_t kWriteSame16 = 0x93;
 inline constexpr std::uint8_t kServiceActionIn16 = 0x9E;
 inline constexpr std::uint8_t kReportLuns = 0xA0;
+inline constexpr std::uint8_t kMaintenanceIn = 0xA3;
 // SERVICE ACTION IN(16) service action for READ CAPACITY(16).
 inline constexpr std::uint8_t kSaReadCapacity16 = 0x10;
+// MAINTENANCE IN service action for REPORT TARGET PORT GROUPS (SPC-4 6.36).
+inline constexpr std::uint8_t kSaReportTargetPortGroups = 0x0A;
 }  // namespace opcode
 
 // ---------------------------------------------------------------------------------------------
@@ -110,6 +113,15 @@ inline constexpr Field kSelectReport{2, 1};
 inline constexpr Field kAllocationLength{6, 4};
 inline constexpr std::uint32_t kMinAllocationLength = 16;
 }  // namespace report_luns_cdb
+
+// REPORT TARGET PORT GROUPS = MAINTENANCE IN (SPC-4 6.36.1). PARAMETER DATA FORMAT 000 asks
+// for the length-only header, 001 for the extended header (with the implicit transition time).
+namespace rtpg_cdb {
+inline constexpr Bits kParameterDataFormat{1, 5, 3};
+inline constexpr Bits kServiceAction{1, 0, 5};
+inline constexpr Field kAllocationLength{6, 4};
+inline constexpr std::uint32_t kMinAllocationLength = 4;  // the RETURN DATA LENGTH field
+}  // namespace rtpg_cdb
 
 // SYNCHRONIZE CACHE(10) (SBC-4 5.24).
 struct sync_cache10_cdb {  // a struct, so cdb.cpp can pass the layout as a template argument
@@ -284,6 +296,36 @@ inline constexpr Field kLunListLength{0, 4};  // bytes of LUN entries
 inline constexpr std::size_t kHeaderLength = 8;
 inline constexpr std::size_t kLunLength = 8;
 }  // namespace report_luns_data
+
+// REPORT TARGET PORT GROUPS parameter data (SPC-4 6.36.2 - 6.36.4).
+namespace rtpg_data {
+inline constexpr Field kReturnDataLength{0, 4};  // bytes after this field
+inline constexpr Bits kFormatType{4, 4, 3};       // extended header only: 001
+inline constexpr Field kImplicitTransitionTime{5, 1};
+inline constexpr std::size_t kLengthOnlyHeaderLength = 4;
+inline constexpr std::size_t kExtendedHeaderLength = 8;
+inline constexpr std::uint8_t kExtendedFormat = 1;
+}  // namespace rtpg_data
+// One target port group descriptor, relative to its own start (SPC-4 table 172).
+namespace tpg_descriptor {
+inline constexpr Bits kPref{0, 7, 1};
+inline constexpr Bits kAsymmetricAccessState{0, 0, 4};
+inline constexpr Bits kTSup{1, 7, 1};
+inline constexpr Bits kOSup{1, 6, 1};
+inline constexpr Bits kLbdSup{1, 4, 1};
+inline constexpr Bits kUSup{1, 3, 1};
+inline constexpr Bits kSSup{1, 2, 1};
+inline constexpr Bits kAnSup{1, 1, 1};
+inline constexpr Bits kAoSup{1, 0, 1};
+inline constexpr Field kTargetPortGroup{2, 2};
+inline constexpr Field kStatusCode{5, 1};
+inline constexpr Field kVendorSpecific{6, 1};
+inline constexpr Field kTargetPortCount{7, 1};
+inline constexpr std::size_t kHeaderLength = 8;
+// Each target port descriptor that follows (SPC-4 table 175): bytes 0-1 obsolete.
+inline constexpr Field kRelativeTargetPortId{2, 2};
+inline constexpr std::size_t kPortLength = 4;
+}  // namespace tpg_descriptor
 
 // SAM-5 4.7: the first level of an 8-byte LUN.
 namespace lun_format {

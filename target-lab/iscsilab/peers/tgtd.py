@@ -284,6 +284,26 @@ class Tgtd:
     def show(self) -> str:
         return self.tgtadm("--mode", "target", "--op", "show")
 
+    def add_portal(self, timeout: float = 10.0) -> str:
+        """Adds a portal on a free loopback port (`tgtadm --mode portal --op new`) and returns
+        "127.0.0.1:<port>" once tgtd listens there: the target is reachable through both, so
+        sessions over the two are two paths to the same LUs (multipath)."""
+        for _ in range(5):
+            port = _free_port()
+            portal = f"{self.host}:{port}"
+            try:
+                self.tgtadm("--mode", "portal", "--op", "new", "--param", f"portal={portal}")
+            except TgtdError:
+                continue  # taken meanwhile
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                inode = _listening_inode(port)
+                if inode and _owns_socket(self.pid, inode):
+                    return portal
+                time.sleep(0.002)
+            raise TgtdError(f"tgtd did not listen on the added portal {portal}")
+        raise TgtdError("could not add a portal after 5 attempts")
+
     def close(self) -> None:
         """Deletes the target, stops tgtd's process group, removes the temp dir. Idempotent."""
         _live.discard(self)

@@ -83,6 +83,8 @@ std::vector<Decoder> decoders() {
          return {{}, r->truncated};
        },
        {Errc::response_too_short, Errc::bad_block_descriptor_length}, 8},
+      {"rtpg", [](ByteSpan b) { return outcome_of(decode_report_target_port_groups(b)); },
+       {Errc::response_too_short, Errc::bad_tpg_descriptor_length}, 4},
       {"sense",
        [](ByteSpan b) -> Outcome {
          auto r = decode_sense(b);
@@ -118,6 +120,8 @@ const Vector kVectors[] = {
     {"report_luns", vectors::kTgtReportLuns},
     {"mode_sense6", vectors::kTgtModeSense6},
     {"mode_sense10", vectors::kHandModeSense10},
+    {"rtpg", vectors::kHandRtpgExtended},
+    {"rtpg", vectors::kHandRtpgLengthOnly},
     {"sense", vectors::kTgtSenseUnitAttention},
     {"sense", vectors::kTgtSenseLbaOutOfRange},
     {"sense", vectors::kHandSenseMediumError},

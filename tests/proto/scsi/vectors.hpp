@@ -52,6 +52,14 @@ inline constexpr std::string_view kHandVpdDeviceId =
     "5398002c69716e2e323030332d30312e6f72672e6c696e75782d69736373692e6c61623a74302c742c30783030303100"
     "010200080011223344556677";
 
+// hand: REPORT TARGET PORT GROUPS with the extended header (implicit transition time 10 s):
+// group 1 preferred active/optimized (status: altered by implicit behavior) with relative
+// target port 1; group 2 standby with ports 2 and 3; both support T, U, S, AN and AO.
+inline constexpr std::string_view kHandRtpgExtended =
+    "00000020 100a0000 808f0001 00020001 00000001 028f0002 00000002 00000002 00000003";
+// hand: the length-only header: group 5 active/non-optimized with relative target port 9.
+inline constexpr std::string_view kHandRtpgLengthOnly = "0000000c 010f0005 00000001 00000009";
+
 // VPD 0xB0 from tgt: MAXIMUM COMPARE AND WRITE LENGTH 128, unmap limits 0xffffffff.
 inline constexpr std::string_view kTgtVpdBlockLimits =
     "00 b0 00 3c 00 80 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff ff ff ff ff ff ff ff 00 00"
