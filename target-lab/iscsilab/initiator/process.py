@@ -229,6 +229,13 @@ class InitiatorProcess:
     def io_summary(self, job: str) -> dict:
         return self.call("io_summary", job=job)
 
+    # ---- multipath devices (used like sessions by their name afterwards)
+    def mp_create(self, name: str, keys: list[str], lun: int = 0, settings: dict | None = None) -> dict:
+        return self.call("mp_create", name=name, keys=keys, lun=lun, settings=settings)
+
+    def mp_status(self, name: str) -> dict:
+        return self.call("mp_status", name=name)
+
     def read_decode(self, key: str, lba: int, blocks: int, lun: int = 0,
                     timeout: float | None = None) -> list:
         return self.call("read_decode", key=key, lba=lba, blocks=blocks, lun=lun, timeout=timeout)

@@ -45,9 +45,12 @@ def error(exc: BaseException) -> dict:
 
 
 def event_dict(key: str, e) -> dict:
+    """A session's event, or a multipath device's (no connection error; the path instead)."""
+    path = getattr(e, "path", "")
     return {"session": key, "type": str(e.type), "steady_ns": e.steady_ns,
-            "conn_error": int(e.conn_error), "conn_error_name": e.conn_error_name,
-            "detail": e.detail}
+            "conn_error": int(getattr(e, "conn_error", 0)),
+            "conn_error_name": getattr(e, "conn_error_name", None),
+            "detail": (f"{path}: " if path else "") + e.detail}
 
 
 class Worker:
@@ -59,6 +62,7 @@ class Worker:
         self.sessions: dict[str, object] = {}
         self.seen: dict[str, int] = {}          # events already pushed, per session
         self.jobs: dict[str, object] = {}
+        self.devices: dict[str, object] = {}     # multipath devices, used like sessions by key
         self.block_size: dict[tuple[str, int], int] = {}
         self.stopping = threading.Event()
         self.events_lock = threading.Lock()
@@ -69,10 +73,13 @@ class Worker:
             self.out.flush()
 
     def session(self, key: str):
+        """A session, or a multipath device (same I/O calls), by key."""
+        if key in self.devices:
+            return self.devices[key]
         try:
             return self.sessions[key]
         except KeyError:
-            raise KeyError(f"no session {key!r} in this initiator") from None
+            raise KeyError(f"no session or multipath device {key!r} in this initiator") from None
 
     def settings(self, name: str | None, isid: str | None, extra: dict | None) -> dict:
         s = dict(extra or {})
@@ -94,7 +101,7 @@ class Worker:
     def _flush_events(self) -> None:
         batch = []
         with self.lock:
-            sessions = list(self.sessions.items())
+            sessions = list(self.sessions.items()) + list(self.devices.items())
         for key, s in sessions:
             try:
                 log = s.events()
@@ -191,9 +198,24 @@ class Worker:
                 "added": list(r.added), "removed": list(r.removed), "resized": list(r.resized)}
 
     def op_capacity(self, key, lun=0):
-        c = self.session(key).read_capacity(lun)
+        if key in self.devices:
+            c = self.devices[key].capacity
+        else:
+            c = self.session(key).read_capacity(lun)
         self.block_size[(key, lun)] = c.block_length
         return {"blocks": c.blocks, "block_length": c.block_length}
+
+    # ---- multipath devices
+    def op_mp_create(self, name, keys, lun=0, settings=None):
+        """One device over the sessions `keys` (they must reach the same LU)."""
+        device = _core.Multipath([self.sessions[k] for k in keys], lun, settings or {})
+        with self.lock:
+            self.devices[name] = device
+        return {"wwid": device.wwid, "paths": list(device.paths)}
+
+    def op_mp_status(self, name):
+        d = self.devices[name]
+        return {"paths": d.status(), "device": d.device_status()}
 
     def op_tmf(self, key, function, lun=0, handle=None):
         s = self.session(key)
@@ -255,7 +277,8 @@ class Worker:
         max_ios = spec.get("max_ios", 0)
         if spec.get("one_pass"):
             max_ios = -(-count // per_io)
-        io = s.start_io(op=spec["op"], lba_count=count, first_lba=first, block_size=bs, lun=lun,
+        lun_arg = {} if key in self.devices else {"lun": lun}     # a device is one LU
+        io = s.start_io(op=spec["op"], lba_count=count, first_lba=first, block_size=bs, **lun_arg,
                         blocks_per_io=min(per_io, count), queue_depth=spec.get("queue_depth", 1),
                         random=spec.get("random", False), seed=spec.get("seed", 1),
                         max_ios=max_ios, seconds=spec.get("seconds", 0.0),
@@ -288,9 +311,10 @@ class Worker:
         bs = self._block_size(key, lun)
         s = self.session(key)
         out = []
+        read = (lambda a, n: s.read(a, n)) if key in self.devices else (lambda a, n: s.read(a, n, lun))
         for start in range(lba, lba + blocks, VERIFY_CHUNK):
             n = min(VERIFY_CHUNK, lba + blocks - start)
-            out += [list(b) for b in _core.decode_blocks(s.read(start, n, lun), bs)]
+            out += [list(b) for b in _core.decode_blocks(read(start, n), bs)]
         return out
 
 
@@ -324,6 +348,8 @@ def main() -> None:
     pool.shutdown(wait=True)
     w.stopping.set()
     pump.join()
+    for device in w.devices.values():
+        device.close()
     for key in list(w.sessions):
         try:
             w.sessions[key].logout()

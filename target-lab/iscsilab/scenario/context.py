@@ -76,10 +76,12 @@ class Context:
         self.proxy = None
         self.timers: list[threading.Timer] = []
         self.lio_changes: list[tuple] = []     # portal/tpg faults to undo at the end
+        self.active_faults: dict[tuple, dict] = {}  # fault bodies now on, by what they hit
         self.mutated_lab = False               # lun/target steps: the lab cannot be reused as is
         self.added_backstores: dict[tuple, list[str]] = {}
         self.isid_counter: dict[str, int] = {}
         self.lock = threading.RLock()
+        self.drain_lock = threading.Lock()
         # The guest's kernel log from here on is this cell's: its uptime now, and ours.
         self.guest_epoch = None
         if any(s.kind == "expect" and s.body.get("subject") == "lio_log" for s in cell.steps):
@@ -210,10 +212,14 @@ class Context:
         return info
 
     def drain(self, job: Job) -> None:
-        records = self.driver(job.initiator).io_drain(job.name)
-        if records:
-            self.integrity.record(job.target, job.lun, job.block_size, records)
-            self.rec.add_completions(job.name, records)
+        # One drain at a time (the poller's and a probe's): taking records from the worker and
+        # adding them is one step, or a probe could read the record while an earlier batch is
+        # still on its way and measure a gap that was not there.
+        with self.drain_lock:
+            records = self.driver(job.initiator).io_drain(job.name)
+            if records:
+                self.integrity.record(job.target, job.lun, job.block_size, records)
+                self.rec.add_completions(job.name, records)
 
     def finish_job(self, job: Job, seconds: float) -> bool:
         """Waits up to `seconds` for the job to end; drains it. True when it ended."""

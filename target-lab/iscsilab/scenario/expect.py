@@ -113,7 +113,7 @@ def probe_io(ctx, step, ini, anchor):
 def io_gap(ctx: Context, job, anchor: float) -> tuple[float, float, bool]:
     """(gap seconds, when it ended, whether I/O has resumed): the longest stretch without a
     completion among the stretches that end after the anchor."""
-    comps = [t + ctx.rec.t0 for t, _ in ctx.rec.completions(job.name)]
+    comps = [c[0] + ctx.rec.t0 for c in ctx.rec.completions(job.name)]
     before = [t for t in comps if t <= anchor]
     after = [t for t in comps if t > anchor]
     last = before[-1] if before else job.started
@@ -139,6 +139,19 @@ def probe_io_gap(ctx, step, ini, anchor):
     return (anchor + gap, True, f"longest gap {gap:.2f} s, I/O resumed")
 
 
+def probe_io_latency(ctx, step, ini, anchor):
+    """Measured: the longest latency of a command that completed after the anchor (encoded as
+    anchor + latency), once the job has resumed or ended."""
+    job = ctx.jobs[step.body["io_latency"]]
+    ctx.drain(job)
+    _, _, resumed = io_gap(ctx, job, anchor)
+    if not resumed:
+        return Pending("the job has not resumed")
+    after = [c[2] for c in ctx.rec.completions(job.name) if c[0] + ctx.rec.t0 > anchor and len(c) > 2]
+    worst = max(after, default=0.0)
+    return (anchor + worst, True, f"longest command {worst:.2f} s of {len(after)} after the anchor")
+
+
 def probe_counters(ctx, step, ini, anchor):
     s = ctx.session(ini, step.session)
     stats = ctx.driver(ini).stats(s.name)
@@ -160,6 +173,23 @@ def probe_lio_sessions(ctx, step, ini, anchor):
     return (time.monotonic(), True, f"LIO counts {count} session(s)")
 
 
+def probe_paths(ctx, step, ini, anchor):
+    s = ctx.session(ini, step.session)
+    st = ctx.driver(ini).mp_status(s.name)
+    have = {"active": sum(1 for p in st["paths"] if p["dm_state"] == "active"),
+            "failed": sum(1 for p in st["paths"] if p["dm_state"] == "failed"),
+            "up": sum(1 for p in st["paths"] if p["path_state"] == "up"),
+            "ghost": sum(1 for p in st["paths"] if p["path_state"] == "ghost")}
+    for state in ("serving", "queueing", "failing"):
+        have[state] = int(st["device"].get("no_path_state") == state)
+    bad = [f"{k} {have[k]} (expected {c})" for k, c in step.body["paths"].items() if not c.holds(have[k])]
+    seen = "; ".join(f"{p['path']} {p['dm_state']}/{p['path_state']}, checker {p['checker_state']}, "
+                     f"{p['alua']}" for p in st["paths"])
+    if bad:
+        return Pending(", ".join(bad) + f" [{seen}]")
+    return (time.monotonic(), True, ", ".join(f"{k} {have[k]}" for k in step.body["paths"]) + f" [{seen}]")
+
+
 def probe_lio_log(ctx, step, ini, anchor):
     """A guest kernel log line (dmesg, through the agent) since the cell started; its time is
     the line's own stamp, moved onto the host's clock by the guest's uptime at the cell's start."""
@@ -179,9 +209,10 @@ def probe_kernel_log(ctx, step, ini, anchor):
 
 PROBES: dict[str, Probe] = {
     "event": probe_event, "conn_error": probe_conn_error, "session": probe_session,
-    "io": probe_io, "io_gap": probe_io_gap, "counters": probe_counters,
+    "io": probe_io, "io_gap": probe_io_gap, "io_latency": probe_io_latency,
+    "counters": probe_counters,
     "lio_sessions": probe_lio_sessions, "kernel_log": probe_kernel_log,
-    "lio_log": probe_lio_log,
+    "lio_log": probe_lio_log, "paths": probe_paths,
 }
 
 # Subjects whose probe answers at once (no waiting for something to happen).
@@ -260,8 +291,8 @@ def stalled(ctx, step, anchor, lo, hi):
         ctx.progress.waiting_for(f"io {job.name} to stay stalled until {hi:g} s")
         time.sleep(POLL * 4)
     ctx.drain(job)
-    inside = [t for t, _ in ctx.rec.completions(job.name)
-              if anchor + lo <= t + ctx.rec.t0 <= anchor + hi]
+    inside = [c[0] for c in ctx.rec.completions(job.name)
+              if anchor + lo <= c[0] + ctx.rec.t0 <= anchor + hi]
     if inside:
         return (inside[0] + ctx.rec.t0, False, f"{len(inside)} command(s) completed in the window")
     return (anchor + hi, True, "no command completed in the window")

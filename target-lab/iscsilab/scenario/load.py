@@ -374,6 +374,26 @@ class _CellBuilder:
                 self.sessions.add(base or f"s{len(self.sessions)}")
                 body["session"] = base
 
+    def check_multipath(self, step, body, path):
+        body["target"] = self.target_ref(body.get("target"), path + ("target",))
+        if ("paths" in body) == ("sessions" in body):
+            self.fail(path, "multipath: `paths:` (portals to log in to) or `sessions:` (logged in "
+                            "already), one of the two")
+        for i, p in enumerate(body.get("paths", [])):
+            self.nic_ref(p, path + ("paths", i))
+        for i, name in enumerate(body.get("sessions", [])):
+            if name not in self.sessions:
+                self.fail(path + ("sessions", i), f"multipath: no session {name!r} was logged in "
+                                                  "before")
+        from .. import _core
+        try:
+            _core.mpath_check_settings({k: str(v) for k, v in (body.get("settings") or {}).items()})
+        except (ValueError, _core.IscsiError) as exc:
+            self.fail(path + ("settings",), f"multipath settings: {exc}")
+        for p in body.get("paths", []):
+            self.sessions.add(f"{body['name']}-{p.replace(':', '-')}")
+        self.sessions.add(body["name"])
+
     def check_nop(self, step, body, path):
         body.setdefault("count", 1)
 
@@ -513,7 +533,7 @@ class _CellBuilder:
         self.durations(body, path)
         if subject == "conn_error":
             body["conn_error"] = self.conn_error(body["conn_error"], path + ("conn_error",))
-        if subject in ("io", "io_gap"):
+        if subject in ("io", "io_gap", "io_latency"):
             self.job_ref(body[subject], path + (subject,))
         if subject == "io" and not ({"outcome", "failed", "unit_attention"} & body.keys()):
             self.fail(path, "expect io: say what: `outcome:`, `failed:` or `unit_attention:`")
@@ -528,6 +548,19 @@ class _CellBuilder:
                     body[k] = Comparison.parse(body[k])
                 except ValueError as exc:
                     self.fail(path + (k,), f"expect {k}: {exc}")
+        if subject == "paths":
+            parsed = {}
+            for key, value in body["paths"].items():
+                if key not in ("active", "failed", "up", "ghost", "serving", "queueing", "failing"):
+                    self.fail(path + ("paths", key), "expect paths: count paths by dm state (active, "
+                                                     "failed) or path state (up, ghost), or the "
+                                                     "no-path state serving, queueing, failing",
+                              key=True)
+                try:
+                    parsed[key] = Comparison.parse(value)
+                except ValueError as exc:
+                    self.fail(path + ("paths", key), f"expect paths: {exc}")
+            body["paths"] = parsed
         if subject == "counters":
             parsed = {}
             for key, value in body["counters"].items():

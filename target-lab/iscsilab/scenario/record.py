@@ -86,7 +86,8 @@ class Recorder:
         with self.lock:
             entry = self.io.setdefault(job, {"completions": [], "failed": []})
             for write, lba, blocks, gen, start_ns, end_ns, ok, err in records:
-                entry["completions"].append([round(self.rel_ns(end_ns), 6), bool(ok)])
+                entry["completions"].append([round(self.rel_ns(end_ns), 6), bool(ok),
+                                             round((end_ns - start_ns) / 1e9, 6)])
                 if not ok:
                     entry["failed"].append({"t": self.rel_ns(end_ns), "lba": lba, "error": err,
                                             "write": bool(write)})

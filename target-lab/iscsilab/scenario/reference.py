@@ -83,7 +83,8 @@ def markdown() -> str:
             "keys below. Steps run in order; a failed action stops the scenario, a failed "
             "`expect` does not (later steps still run and measure).", ""]
     out += ["### common keys", ""] + table({"properties": schema.STEP_COMMON}) + [""]
-    out += ["Labels (`as:`) mark when the step took effect: a fault, LUN or target change when "
+    out += ["Labels (`as:`) mark when the step took effect: a fault when it was asked for (what "
+            "it causes can be seen before the lab's call returns), a LUN or target change when "
             "it was applied, an `expect` at the moment it measured, any other step at its start. "
             "`from: label.start` / `label.end` pick the step's start or end instead.", ""]
     for kind, s in schema.STEPS.items():

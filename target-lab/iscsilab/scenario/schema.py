@@ -228,8 +228,11 @@ EXPECT_SUBJECTS = {
     "event": {"enum": ["login", "login_failed", "conn_error", "nop_timeout", "recovery_started",
                        "recovery_ended", "replacement_timeout", "async_event", "capacity_changed",
                        "luns_changed", "reject", "tmf_timeout", "logout", "state_change", "rescan",
-                       "setting_capped"],
-              "description": "An event in the session's log; `detail:` narrows it by text."},
+                       "setting_capped", "path_failed", "path_reinstated", "path_alua_changed",
+                       "group_switched", "io_failover", "queueing_started", "queueing_ended",
+                       "io_failed_no_path"],
+              "description": "An event in the session's log, or a multipath device's "
+                             "(`session: <device>`); `detail:` narrows it by text."},
     "io": {**NAME, "description": "A background job's outcome: `outcome:` completed (every "
                                   "command succeeded), failed (some failed; `error:` says how), "
                                   "stalled (none completed for `within`), running; `failed:` "
@@ -237,6 +240,9 @@ EXPECT_SUBJECTS = {
     "io_gap": {**NAME, "description": "The longest stretch without a completion of this job "
                                       "after `from` (the I/O gap a fault caused); `within` "
                                       "bounds it."},
+    "io_latency": {**NAME, "description": "The longest time one command of this job took, among "
+                                          "those that completed after `from` (with a path lost, "
+                                          "how long the unluckiest command waited for failover)."},
     "counters": {"type": "object", "additionalProperties": {"type": ["integer", "string"]},
                  "description": "Session counters (iscsiadm -m session -s names: digest_err, "
                                 "timeout_err, noptx_pdus, ...) each `N`, `>= N`, `<= N`, `> N` "
@@ -250,6 +256,12 @@ EXPECT_SUBJECTS = {
                                "TMR_FUNCTION_COMPLETE`, `LUN_RESET: .* Complete` (LIO's task "
                                "management debug messages are switched on in the lab); "
                                "measured: the line's own kernel timestamp."},
+    "paths": {"type": "object", "additionalProperties": {"type": ["integer", "string"]},
+              "description": "A multipath device's paths (`session: <device>`), counted by state "
+                             "as `multipathd show paths` says: dm state (active, failed), path state (up; ghost: "
+                             "ALUA standby, unavailable or transitioning, kept but not used), or by its "
+                             "no-path state (serving, queueing, failing: 1 when it is so): "
+                             "`{active: 1, failed: 1}`."},
     "kernel_log": {"enum": ["clean"],
                    "description": "The guest's kernel log has no BUG, Oops, WARNING, call trace "
                                   "or hung task since the scenario started."},
@@ -364,6 +376,27 @@ STEPS: dict[str, dict] = {
          "attributes": {"type": "object", "additionalProperties": SETTING_VALUE},
          "parameters": {"type": "object", "additionalProperties": SETTING_VALUE},
          "target": TARGET_REF, "tag": {"type": "integer", "minimum": 1}}),
+    "multipath": step_body(
+        "multipath",
+        "A multipath device over several paths to one LU, used by later steps like a session "
+        "(`session: <name>` on io and expect steps): `paths:` logs in one session per portal "
+        "(named <name>-<portal>), with node.session.timeo.replacement_timeout set to the "
+        "settings' fast_io_fail_tmo as multipathd does; or `sessions:` names sessions already "
+        "logged in. The paths must reach the same LU (VPD 0x83 identity).",
+        {"name": {**NAME, "description": "The device's name."},
+         "target": TARGET_REF,
+         "paths": {"type": "array", "items": NIC_OR_PORTAL, "minItems": 1,
+                   "description": "Portals to log in to, one session each."},
+         "sessions": {"type": "array", "items": NAME, "minItems": 1,
+                      "description": "Sessions already logged in, one path each."},
+         "lun": LUN_NUMBER,
+         "settings": {"type": "object", "additionalProperties": SETTING_VALUE,
+                      "description": "multipath.conf's names: polling_interval, path_selector "
+                                     "(`round-robin 0`, `queue-length 0`, `service-time 0`), "
+                                     "path_grouping_policy (failover, multibus, group_by_prio), "
+                                     "failback (immediate, manual, followover, N), no_path_retry "
+                                     "(fail, queue, N), rr_min_io_rq, fast_io_fail_tmo."}},
+        required=("name",)),
     "parallel": {"title": "parallel", "type": "array", "minItems": 2, "items": {"type": "object"},
                  "description": "Steps started at the same moment (racing logins); the step "
                                 "ends when all of them have."},

@@ -148,6 +148,38 @@ def do_login(ctx: Context, step: Step, ini: str) -> dict:
             "effect": info["start_ns"] / 1e9}
 
 
+def do_multipath(ctx: Context, step: Step, ini: str) -> dict:
+    from .. import _core
+    b = step.body
+    d = ctx.driver(ini)
+    settings = {k: str(v) for k, v in (b.get("settings") or {}).items()}
+    keys = list(b.get("sessions", []))
+    if "paths" in b:
+        # multipathd gives each path's session fast_io_fail_tmo as its replacement_timeout.
+        login = ctx.login_settings(ini, {})
+        tmo = _core.mpath_fast_io_fail_tmo(settings)
+        if tmo is not None:
+            login["node.session.timeo.replacement_timeout"] = str(tmo)
+        specs = [{"key": f"{b['name']}-{p.replace(':', '-')}",
+                  "portal": ctx.portal_address(b["target"], p), "isid": next_isid(ctx, ini)}
+                 for p in b["paths"]]
+        results = d.login_many(b["target"], specs, login, timeout=300)
+        bad = [r for r in results if not r["ok"]]
+        if bad:
+            raise StepFailed(f"multipath: logging in path {bad[0]['key']}: "
+                             f"{bad[0]['error']['type']}: {bad[0]['error']['message']}")
+        for spec in specs:
+            ctx.add_session(SessionRef(spec["key"], ini, b["target"], spec["portal"], login))
+        keys = [spec["key"] for spec in specs]
+    try:
+        info = d.mp_create(b["name"], keys, b.get("lun", 0), settings)
+    except RemoteError as exc:
+        raise StepFailed(f"multipath: {exc.type}: {exc.message}") from None
+    # The device is used like a session from here on (io, verify, expect).
+    ctx.add_session(SessionRef(b["name"], ini, b["target"], "multipath", {}))
+    return info
+
+
 def do_logout(ctx: Context, step: Step, ini: str) -> dict:
     d = ctx.driver(ini)
     names = list(ctx.sessions[ini]) if step.body.get("all") else [ctx.session(ini, step.session).name]
@@ -327,7 +359,7 @@ def finish(ctx: Context, job: Job, seconds: float, what: str) -> dict:
     ctx.progress.waiting_for(f"io job {job.name} to end (up to {seconds:g} s)")
     if not ctx.finish_job(job, seconds):
         flights = ctx.driver(job.initiator).io_in_flight(job.name)
-        recent = [t for t, _ in ctx.rec.completions(job.name) if t >= ctx.rec.now() - 2]
+        recent = [c[0] for c in ctx.rec.completions(job.name) if c[0] >= ctx.rec.now() - 2]
         if recent:
             raise StepFailed(f"{what} {job.name}: still running after {seconds:g} s "
                              f"({len(recent)} completions in the last 2 s, {len(flights)} in flight)")
@@ -341,18 +373,29 @@ def finish(ctx: Context, job: Job, seconds: float, what: str) -> dict:
 # ------------------------------------------------------------------------ the lab
 def do_fault(ctx: Context, step: Step, ini: str) -> dict:
     b = step.body
+    # The label marks when the fault was asked for: a remote call (QMP, nft, the guest agent)
+    # takes effect somewhere inside it, and what it causes may be seen before it returns
+    # (an ALUA state change answered by the next command within the same millisecond).
+    asked = time.monotonic()
     apply_fault(ctx, b, b.get("on", False))
     if b.get("for") and b["kind"] != "clear" and b.get("on"):
         ctx.later(b["for"], lambda: apply_fault(ctx, b, False))
-    return {"effect": time.monotonic()}
+    return {"effect": asked}
 
 
 def apply_fault(ctx: Context, b: dict, on: bool) -> None:
+    """Turns one fault on or off. `clear` undoes first each fault that is on, by its own undo,
+    then sweeps whatever the lab may still hold."""
     f = ctx.lab.faults
     kind, nic = b["kind"], b.get("nic", "nic0")
     if kind == "clear":
+        # First each fault that is on, by its own undo (quick: this is the moment a later step
+        # measures from), then the lab's sweep for anything left (guest qdiscs, helpers).
         # The corrupting proxy stays while sessions go through it (they would lose their path
         # and retry for ever); the end of the scenario stops it after the logouts.
+        for body in list(ctx.active_faults.values()):
+            if body["kind"] != "corrupt" or not b.get("keep_proxy"):
+                apply_fault(ctx, body, False)
         f.clear(proxies=not b.get("keep_proxy"))
         undo_lio_changes(ctx)
         if ctx.proxy and not b.get("keep_proxy"):
@@ -409,6 +452,12 @@ def apply_fault(ctx: Context, b: dict, on: bool) -> None:
         track_lio_change(ctx, ("tpg", b["target"], tag), on)
     where = {"nic": nic} if kind not in ("freeze", "tpg", "alua") else {"group": b.get("group")} \
         if kind == "alua" else {}
+    key = (kind, *where.values(), b.get("target"), b.get("tag"), b.get("backstore"))
+    with ctx.lock:
+        if on:
+            ctx.active_faults[key] = b
+        else:
+            ctx.active_faults.pop(key, None)
     ctx.rec.fault(kind, on, **where)
 
 
@@ -521,6 +570,7 @@ def do_expect(ctx: Context, step: Step, ini: str) -> dict:
 
 HANDLERS: dict[str, Callable[[Context, Step, str], dict]] = {
     "discover": do_discover, "login": do_login, "logout": do_logout, "nop": do_nop,
+    "multipath": do_multipath,
     "rescan": do_rescan, "tmf": do_tmf, "io": do_io, "stop": do_stop, "await": do_await,
     "fault": do_fault, "lun": do_lun, "target": do_target, "parallel": do_parallel,
     "wait": do_wait, "expect": do_expect,
