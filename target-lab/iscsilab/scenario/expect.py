@@ -247,6 +247,8 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
     found = None
     if subject == "io" and b.get("outcome") == "stalled":
         found = stalled(ctx, step, anchor, lo, hi)
+    elif subject == "event" and "count" in b:
+        found = counted(ctx, step, ini, anchor, lo, hi)
     else:
         while True:
             ctx.progress.waiting_for(f"{text} ({max(0.0, time.monotonic() - anchor):.1f} s)")
@@ -282,6 +284,21 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
     if not exp.passed:
         raise ExpectationFailed(f"expect {text}: {exp.message}", details)
     return details
+
+
+def counted(ctx, step, ini, anchor, lo, hi):
+    """How often the event happened between anchor + lo and anchor + hi, watched to the end."""
+    b = step.body
+    while time.monotonic() < anchor + hi:
+        ctx.progress.waiting_for(f"{b['event']} events until {hi:g} s")
+        time.sleep(POLL * 4)
+    session = None if step.session in (None, "all") else step.session
+    times = [e["t"] + ctx.rec.t0 for e in ctx.rec.events_since(ctx.rec.rel(anchor), b["event"], ini, session)
+             if not b.get("detail") or b["detail"].lower() in (e.get("detail") or "").lower()]
+    times = [t for t in times if anchor + lo <= t <= anchor + hi]
+    ok = b["count"].holds(len(times))
+    return (times[-1] if times and ok else anchor + hi, ok,
+            f"{len(times)} {b['event']} event(s) in the window (expected {b['count']})")
 
 
 def stalled(ctx, step, anchor, lo, hi):

@@ -542,7 +542,12 @@ class _CellBuilder:
                 re.compile(body["lio_log"])
             except re.error as exc:
                 self.fail(path + ("lio_log",), f"expect lio_log: not a regular expression: {exc}")
-        for k in ("failed", "lio_sessions"):
+        if "count" in body and subject != "event":
+            self.fail(path + ("count",), "expect count: only for an event (how often it happens)",
+                      key=True)
+        if "count" in body and body.get("absent"):
+            self.fail(path + ("count",), "expect count: say `count: 0` instead of absent", key=True)
+        for k in ("failed", "lio_sessions", "count"):
             if k in body:
                 try:
                     body[k] = Comparison.parse(body[k])

@@ -292,6 +292,10 @@ EXPECT = step_body(
         "absent": {"type": "boolean",
                    "description": "The opposite: it must NOT happen within the upper bound of "
                                   "`within` (`event: capacity_changed, absent: true`)."},
+        "count": {"type": ["integer", "string"],
+                  "description": "event: how often it happens in the window `within` after "
+                                 "`from`, watched to the window's end (`count: <= 2`: a "
+                                 "flapping path fails at most twice; no ping-pong)."},
     },
 )
 
