@@ -457,12 +457,16 @@ void Core::handle_login_pdu(const std::shared_ptr<Conn>& c, const pdu::Pdu& p) {
                        false);
 }
 
-void Core::close_conn() {
+void Core::close_conn(Close how) {
   if (!conn_) return;
   conn_->dead = true;
   boost::system::error_code ignored;
   conn_->resolver.cancel();
-  conn_->socket.shutdown(tcp::socket::shutdown_both, ignored);
+  if (how == Close::abortive) {
+    conn_->socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+  } else {
+    conn_->socket.shutdown(tcp::socket::shutdown_both, ignored);
+  }
   conn_->socket.close(ignored);
   // Closing cancels the receive: nothing writes into a placement any more.
   end_placement(*conn_);
@@ -735,7 +739,7 @@ void Core::dispatch(session::Completion& comp) {
     if (async_logout_) {
       // The target asked for it: log in again (tasks, if any, were completed before).
       async_logout_ = false;
-      close_conn();
+      close_conn(Close::graceful);
       phase_ = Phase::waiting_relogin;
       if (sess_->state() == session::SessionState::logged_in) {
         sess_->on_transport_error(cid_, ConnError::conn_failed, SteadyClock::now());
@@ -746,7 +750,7 @@ void Core::dispatch(session::Completion& comp) {
     terminal_ = true;
     terminal_code_ = Errc::session_closed;
     terminal_detail_ = "session logged out";
-    close_conn();
+    close_conn(Close::graceful);
     phase_ = Phase::closed;
     fail_everything(Errc::session_closed, "session logged out");
     if (auto done = std::exchange(logout_done_, nullptr)) {

@@ -201,7 +201,13 @@ class Core : public std::enable_shared_from_this<Core> {
   void flush(const std::shared_ptr<Conn>& c);
   void login_attempt_failed(Errc code, const std::string& detail, bool retryable);
   void logged_in(const login::LoggedIn& li);
-  void close_conn();
+  // Abortive unless a Logout completed: SO_LINGER 0 drops what the kernel still holds to send
+  // and resets the connection, so nothing of a connection we gave up on can reach the target
+  // later. A graceful close keeps retransmitting it: after a blackholed link came back, LIO
+  // executed WRITEs that had been resent on another path and overwritten since (stale blocks,
+  // scenarios/FINDINGS.md F3).
+  enum class Close : std::uint8_t { abortive, graceful };
+  void close_conn(Close how = Close::abortive);
   Result<login::LoginMachine> make_login_machine();
 
   // full feature phase
