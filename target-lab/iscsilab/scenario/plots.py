@@ -165,8 +165,15 @@ def sweeps(runs, out: Path) -> list[Path]:
                 ax.errorbar(xs_sorted, med, yerr=[lo, hi], marker="o", capsize=4,
                             label=name + (f" ({other})" if other else ""))
             if formula:
+                # On top: a measurement that follows it exactly would hide it otherwise.
                 fx = sorted(formula)
-                ax.plot(fx, [formula[x] for x in fx], "k--", label="formula")
+                ax.plot(fx, [formula[x] for x in fx], "k--", linewidth=2.5, alpha=0.6, zorder=10,
+                        label="formula")
+            names = {numeric(r.cell.params[p]): r.cell.params[p].get("name") for r in rs
+                     if isinstance(r.cell.params[p], dict) and r.cell.params[p].get("name")}
+            if names:
+                ticks = sorted(names)
+                ax.set_xticks(ticks, [f"{x:g}\n{names[x]}" for x in ticks], fontsize=8)
             ax.set_xlabel(p)
             ax.set_ylabel("measured (s): median, min-max over runs")
             ax.set_title(f"{scenario}: measured against {p}")
