@@ -130,13 +130,18 @@ def io_gap(ctx: Context, job, anchor: float) -> tuple[float, float, bool]:
 
 
 def probe_io_gap(ctx, step, ini, anchor):
+    """Measured: the gap itself (not a time since the anchor), encoded as anchor + gap. A gap
+    still open is judged by its own length, not by when we looked: a late look (after other
+    expectations that waited) keeps waiting until I/O resumes or the gap outgrows the bound."""
     job = ctx.jobs[step.body["io_gap"]]
     ctx.drain(job)
     gap, end, resumed = io_gap(ctx, job, anchor)
-    if not resumed:
-        return None
-    # Measured: the gap itself (not a time since the anchor): encoded as anchor + gap.
-    return (anchor + gap, True, f"longest gap {gap:.2f} s, I/O resumed")
+    if resumed:
+        return (anchor + gap, True, f"longest gap {gap:.2f} s, I/O resumed")
+    hi = step.body.get("within", DEFAULT_WITHIN)[1]
+    if gap > hi + grace(hi):
+        return (anchor + gap, True, f"I/O stopped {gap:.2f} s ago and has not resumed")
+    return Pending(f"I/O stopped {gap:.2f} s ago")
 
 
 def probe_io_latency(ctx, step, ini, anchor):
@@ -217,6 +222,8 @@ PROBES: dict[str, Probe] = {
 
 # Subjects whose probe answers at once (no waiting for something to happen).
 IMMEDIATE = {"kernel_log"}
+# Subjects whose probe settles by itself (a gap ends or outgrows its bound), however late we look.
+SELF_BOUNDED = {"io_gap"}
 
 
 def describe(step: Step) -> str:
@@ -255,7 +262,8 @@ def run_expect(ctx: Context, step: Step, ini: str) -> dict:
             found = probe(ctx, step, ini, anchor)
             if isinstance(found, Pending):
                 seen_instead, found = str(found), None
-            if found is not None or subject in IMMEDIATE or time.monotonic() > last_look:
+            late = time.monotonic() > last_look and subject not in SELF_BOUNDED
+            if found is not None or subject in IMMEDIATE or late:
                 break
             time.sleep(POLL)
     if b.get("absent"):

@@ -239,7 +239,9 @@ EXPECT_SUBJECTS = {
                                   "the number of failed commands (`0`, `>= 1`)."},
     "io_gap": {**NAME, "description": "The longest stretch without a completion of this job "
                                       "after `from` (the I/O gap a fault caused); `within` "
-                                      "bounds it."},
+                                      "bounds it. A gap still open when this is checked is "
+                                      "judged by its own length: the check waits until I/O "
+                                      "resumes or the gap outgrows `within` and its grace."},
     "io_latency": {**NAME, "description": "The longest time one command of this job took, among "
                                           "those that completed after `from` (with a path lost, "
                                           "how long the unluckiest command waited for failover)."},
