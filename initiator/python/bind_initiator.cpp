@@ -186,7 +186,7 @@ void bind_initiator(py::module_& m) {
               auto pending = self.get()->login_async(target, where, options);
               s = pending.get();
             }
-            return std::make_shared<SessionHandle>(std::move(s));
+            return std::make_shared<SessionHandle>(std::move(s), "session");
           },
           py::arg("target"), py::arg("portal"), py::arg("settings") = py::none(),
           py::keep_alive<0, 1>(),

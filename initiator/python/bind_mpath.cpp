@@ -14,25 +14,6 @@
 
 namespace iscsi::python {
 
-std::shared_ptr<mpath::Device> MultipathHandle::get() const {
-  std::lock_guard lock(mu_);
-  if (!device_) throw net::NetError(net::Errc::session_closed, "multipath device closed (close() was called)");
-  return device_;
-}
-
-void MultipathHandle::close() noexcept {
-  std::shared_ptr<mpath::Device> drop;
-  {
-    std::lock_guard lock(mu_);
-    drop = std::move(device_);
-  }
-}
-
-bool MultipathHandle::closed() const {
-  std::lock_guard lock(mu_);
-  return !device_;
-}
-
 namespace {
 
 using py::gil_scoped_release;
@@ -90,7 +71,7 @@ std::shared_ptr<MultipathHandle> make(const py::list& sessions, const py::object
   }
   gil_scoped_release nogil;
   try {
-    return std::make_shared<MultipathHandle>(mpath::Device::create(std::move(paths), s));
+    return std::make_shared<MultipathHandle>(mpath::Device::create(std::move(paths), s), "multipath device");
   } catch (const mpath::IdentityError& e) {
     throw net::NetError(net::Errc::invalid_argument, e.what());
   } catch (const std::invalid_argument& e) {
@@ -166,8 +147,7 @@ void bind_mpath(py::module_& m) {
         return s + ")";
       });
 
-  using Handle = MultipathHandle;
-  py::class_<Handle, std::shared_ptr<Handle>>(
+  py::class_<MultipathHandle, std::shared_ptr<MultipathHandle>>(
       m, "Multipath",
       "One logical unit over several sessions (dm-multipath's model): the sessions must reach "
       "the same LU (VPD 0x83 identity, else the unit serial number), or InvalidArgumentError "
@@ -178,7 +158,7 @@ void bind_mpath(py::module_& m) {
            "`lun`: the LUN on every session, or a list of one LUN per session.")
       .def(
           "read",
-          [](const Handle& h, std::uint64_t lba, std::uint32_t blocks) {
+          [](const MultipathHandle& h, std::uint64_t lba, std::uint32_t blocks) {
             auto d = h.get();
             ByteVector data;
             {
@@ -190,7 +170,7 @@ void bind_mpath(py::module_& m) {
           py::arg("lba"), py::arg("blocks"), "READ(16) of `blocks` blocks at `lba` over a path.")
       .def(
           "read_into",
-          [](const Handle& h, std::uint64_t lba, const py::object& buffer) {
+          [](const MultipathHandle& h, std::uint64_t lba, const py::object& buffer) {
             auto d = h.get();
             Py_buffer view;
             if (PyObject_GetBuffer(buffer.ptr(), &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) != 0) {
@@ -212,7 +192,7 @@ void bind_mpath(py::module_& m) {
           "READ(16) of len(buffer) bytes straight into `buffer`; returns the bytes received.")
       .def(
           "write",
-          [](const Handle& h, std::uint64_t lba, const py::object& data) {
+          [](const MultipathHandle& h, std::uint64_t lba, const py::object& data) {
             auto d = h.get();
             Py_buffer view;
             if (PyObject_GetBuffer(data.ptr(), &view, PyBUF_C_CONTIGUOUS) != 0) throw py::error_already_set();
@@ -228,7 +208,7 @@ void bind_mpath(py::module_& m) {
             PyBuffer_Release(&view);
           },
           py::arg("lba"), py::arg("data"), "WRITE(16) of `data` (whole blocks) at `lba`.")
-      .def("status", [](const Handle& h) {
+      .def("status", [](const MultipathHandle& h) {
              py::list out;
              for (const auto& p : h.get()->status()) out.append(path_dict(p));
              return out;
@@ -236,38 +216,38 @@ void bind_mpath(py::module_& m) {
            "One dict per path, like `multipathd show paths`: index, path, target, group, "
            "group_active, priority, dm_state, checker_state, path_state, session_state, alua, "
            "outstanding, outstanding_bytes, completed, failures.")
-      .def("device_status", [](const Handle& h) { return device_dict(h.get()->device_status()); },
+      .def("device_status", [](const MultipathHandle& h) { return device_dict(h.get()->device_status()); },
            "The map: wwid, path_selector, path_grouping_policy, failback, no_path_retry, "
            "no_path_state, groups, active_group, queued, failovers.")
-      .def("events", [](const Handle& h) { return h.get()->events(); },
+      .def("events", [](const MultipathHandle& h) { return h.get()->events(); },
            "The multipath event log (path_failed, path_reinstated, path_alua_changed, "
            "group_switched, io_failover, queueing_started, queueing_ended, io_failed_no_path), "
            "oldest first.")
-      .def("check_now", [](const Handle& h) { h.get()->check_now(); },
+      .def("check_now", [](const MultipathHandle& h) { h.get()->check_now(); },
            "Runs the path checker on every path now.")
       .def(
           "close",
-          [](Handle& h) {
+          [](MultipathHandle& h) {
             gil_scoped_release nogil;
             h.close();
           },
           "Stops the checker; commands still queued for a path fail. The sessions stay logged in.")
-      .def_property_readonly("paths", [](const Handle& h) {
+      .def_property_readonly("paths", [](const MultipathHandle& h) {
              std::vector<std::string> out;
              for (const auto& p : h.get()->status()) out.push_back(p.path);
              return out;
            }, "The paths, \"portal LUN n\", in the order given.")
-      .def_property_readonly("wwid", [](const Handle& h) { return h.get()->identity().wwid(); },
+      .def_property_readonly("wwid", [](const MultipathHandle& h) { return h.get()->identity().wwid(); },
                              "The LU's identity (\"naa.6001405...\", or \"serial.<serial>\").")
-      .def_property_readonly("capacity", [](const Handle& h) { return h.get()->capacity(); })
-      .def_property_readonly("closed", &Handle::closed)
-      .def("__enter__", [](const std::shared_ptr<Handle>& h) { return h; })
+      .def_property_readonly("capacity", [](const MultipathHandle& h) { return h.get()->capacity(); })
+      .def_property_readonly("closed", &MultipathHandle::closed)
+      .def("__enter__", [](const std::shared_ptr<MultipathHandle>& h) { return h; })
       .def("__exit__",
-           [](Handle& h, const py::object&, const py::object&, const py::object&) {
+           [](MultipathHandle& h, const py::object&, const py::object&, const py::object&) {
              gil_scoped_release nogil;
              h.close();
            })
-      .def("__repr__", [](const Handle& h) {
+      .def("__repr__", [](const MultipathHandle& h) {
         if (h.closed()) return std::string("<Multipath closed>");
         auto d = h.get();
         return "<Multipath " + d->identity().wwid() + " " + std::to_string(d->status().size()) +

@@ -13,35 +13,13 @@
 
 namespace iscsi::python {
 
-SessionHandle::~SessionHandle() { close(); }
-
-std::shared_ptr<net::Session> SessionHandle::get() const {
-  std::lock_guard lock(mu_);
-  if (!session_) throw net::NetError(net::Errc::session_closed, "session closed (close() was called)");
-  return session_;
-}
-
-void SessionHandle::close() noexcept {
-  std::shared_ptr<net::Session> drop;
-  {
-    std::lock_guard lock(mu_);
-    drop = std::move(session_);
-  }
-}
-
-bool SessionHandle::closed() const {
-  std::lock_guard lock(mu_);
-  return !session_;
-}
-
 namespace {
 
-using Handle = SessionHandle;
 using py::gil_scoped_release;
 
 // Runs `fn(session)` without the GIL.
 template <class F>
-auto blocking(const Handle& h, F&& fn) {
+auto blocking(const SessionHandle& h, F&& fn) {
   auto s = h.get();
   gil_scoped_release nogil;
   return fn(*s);
@@ -73,7 +51,7 @@ ByteVector copy_buffer(const py::object& data) {
 // READ(16) into a writable C-contiguous buffer (bytearray, memoryview, array, numpy): the
 // engine writes the Data-In bytes straight into it, without the GIL, while the Py_buffer pins
 // the exporter.
-std::uint32_t read_into_buffer(const Handle& h, std::uint64_t lba, const py::object& buffer,
+std::uint32_t read_into_buffer(const SessionHandle& h, std::uint64_t lba, const py::object& buffer,
                                std::uint16_t lun) {
   auto s = h.get();
   Py_buffer view;
@@ -151,14 +129,14 @@ py::dict params_dict(const login::NegotiatedParams& p) {
 }  // namespace
 
 void bind_session(py::module_& m) {
-  py::class_<Handle, std::shared_ptr<Handle>>(
+  py::class_<SessionHandle, std::shared_ptr<SessionHandle>>(
       m, "Session",
       "A logged-in iSCSI session (from Initiator.login). Thread-safe: calls from several Python "
       "threads run concurrently in the engine. LBAs and lengths are in the LUN's blocks.")
       // --- SCSI ----------------------------------------------------------------------------
       .def(
           "read",
-          [](const Handle& h, std::uint64_t lba, std::uint32_t blocks, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint64_t lba, std::uint32_t blocks, std::uint16_t lun) {
             ByteVector data = blocking(h, [&](net::Session& s) { return s.read(lba, blocks, lun); });
             return to_bytes(data);
           },
@@ -170,7 +148,7 @@ void bind_session(py::module_& m) {
            "target sent.")
       .def(
           "write",
-          [](const Handle& h, std::uint64_t lba, const py::object& data, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint64_t lba, const py::object& data, std::uint16_t lun) {
             auto s = h.get();
             ByteVector bytes = copy_buffer(data);
             gil_scoped_release nogil;
@@ -181,84 +159,84 @@ void bind_session(py::module_& m) {
           "`lba`.")
       .def(
           "read_capacity",
-          [](const Handle& h, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint16_t lun) {
             return blocking(h, [&](net::Session& s) { return s.read_capacity(lun); });
           },
           py::arg("lun") = 0, "READ CAPACITY(16), falling back to (10).")
       .def(
           "inquiry",
-          [](const Handle& h, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint16_t lun) {
             return blocking(h, [&](net::Session& s) { return s.inquiry(lun); });
           },
           py::arg("lun") = 0, "Standard INQUIRY.")
       .def(
           "inquiry_vpd",
-          [](const Handle& h, std::uint8_t page, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint8_t page, std::uint16_t lun) {
             ByteVector data = blocking(h, [&](net::Session& s) { return s.inquiry_vpd(page, lun); });
             return to_bytes(data);
           },
           py::arg("page"), py::arg("lun") = 0, "INQUIRY with EVPD: the raw page.")
       .def(
           "report_luns",
-          [](const Handle& h) { return blocking(h, [](net::Session& s) { return s.report_luns(); }); },
+          [](const SessionHandle& h) { return blocking(h, [](net::Session& s) { return s.report_luns(); }); },
           "REPORT LUNS: the LUN numbers, sorted.")
       .def(
           "rescan",
-          [](const Handle& h) { return blocking(h, [](net::Session& s) { return s.rescan(); }); },
+          [](const SessionHandle& h) { return blocking(h, [](net::Session& s) { return s.rescan(); }); },
           "REPORT LUNS, INQUIRY and READ CAPACITY per LUN; what was added, removed, resized.")
       .def(
           "test_unit_ready",
-          [](const Handle& h, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint16_t lun) {
             blocking(h, [&](net::Session& s) { s.test_unit_ready(lun); });
           },
           py::arg("lun") = 0, "TEST UNIT READY; raises ScsiError when not ready.")
       // --- iSCSI ---------------------------------------------------------------------------
       .def(
           "nop",
-          [](const Handle& h) {
+          [](const SessionHandle& h) {
             const auto rtt = blocking(h, [](net::Session& s) { return s.nop(); });
             return std::chrono::duration<double>(rtt).count();
           },
           "A NOP-Out ping; returns the round trip time in seconds.")
       .def(
           "abort_task",
-          [](const Handle& h, std::uint64_t handle, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint64_t handle, std::uint16_t lun) {
             return blocking(h, [&](net::Session& s) { return s.abort_task(handle, lun); });
           },
           py::arg("handle"), py::arg("lun") = 0, "ABORT TASK for the command with this handle.")
       .def(
           "abort_task_set",
-          [](const Handle& h, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint16_t lun) {
             return blocking(h, [&](net::Session& s) { return s.abort_task_set(lun); });
           },
           py::arg("lun") = 0, "ABORT TASK SET.")
       .def(
           "clear_task_set",
-          [](const Handle& h, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint16_t lun) {
             return blocking(h, [&](net::Session& s) { return s.clear_task_set(lun); });
           },
           py::arg("lun") = 0, "CLEAR TASK SET.")
       .def(
           "lun_reset",
-          [](const Handle& h, std::uint16_t lun) {
+          [](const SessionHandle& h, std::uint16_t lun) {
             return blocking(h, [&](net::Session& s) { return s.lun_reset(lun); });
           },
           py::arg("lun") = 0, "LOGICAL UNIT RESET.")
       .def(
           "target_warm_reset",
-          [](const Handle& h) {
+          [](const SessionHandle& h) {
             return blocking(h, [](net::Session& s) { return s.target_warm_reset(); });
           },
           "TARGET WARM RESET.")
       .def(
           "target_cold_reset",
-          [](const Handle& h) {
+          [](const SessionHandle& h) {
             return blocking(h, [](net::Session& s) { return s.target_cold_reset(); });
           },
           "TARGET COLD RESET (the target drops the connection afterwards).")
       .def(
           "logout",
-          [](Handle& h) {
+          [](SessionHandle& h) {
             auto s = h.get();
             gil_scoped_release nogil;
             s->logout();
@@ -267,33 +245,33 @@ void bind_session(py::module_& m) {
           "afterwards; I/O raises SessionClosedError.")
       .def(
           "close",
-          [](Handle& h) {
+          [](SessionHandle& h) {
             gil_scoped_release nogil;
             h.close();
           },
           "Drops the connection without logging out (idempotent).")
       // --- introspection -------------------------------------------------------------------
-      .def("stats", [](const Handle& h) { return stats_dict(h.get()->stats()); },
+      .def("stats", [](const SessionHandle& h) { return stats_dict(h.get()->stats()); },
            "Counters with the field names of iscsiadm -m session --stats.")
-      .def("events", [](const Handle& h) { return h.get()->events(); },
+      .def("events", [](const SessionHandle& h) { return h.get()->events(); },
            "The timestamped event log, oldest first.")
-      .def_property_readonly("state", [](const Handle& h) { return h.get()->state_name(); },
+      .def_property_readonly("state", [](const SessionHandle& h) { return h.get()->state_name(); },
                              "Session state as open-iscsi prints it (LOGGED_IN, FAILED, ...).")
-      .def_property_readonly("params", [](const Handle& h) { return params_dict(h.get()->params()); },
+      .def_property_readonly("params", [](const SessionHandle& h) { return params_dict(h.get()->params()); },
                              "The negotiated operational keys (RFC 7143 names).")
-      .def_property_readonly("tsih", [](const Handle& h) { return h.get()->tsih(); })
-      .def_property_readonly("isid", [](const Handle& h) { return h.get()->isid().to_u48(); },
+      .def_property_readonly("tsih", [](const SessionHandle& h) { return h.get()->tsih(); })
+      .def_property_readonly("isid", [](const SessionHandle& h) { return h.get()->isid().to_u48(); },
                              "The 48-bit ISID as an int.")
-      .def_property_readonly("target_name", [](const Handle& h) { return h.get()->target_name(); })
-      .def_property_readonly("portal", [](const Handle& h) { return h.get()->portal().to_string(); })
+      .def_property_readonly("target_name", [](const SessionHandle& h) { return h.get()->target_name(); })
+      .def_property_readonly("portal", [](const SessionHandle& h) { return h.get()->portal().to_string(); })
       .def_property_readonly("reinstatements",
-                             [](const Handle& h) { return h.get()->reinstatements(); },
+                             [](const SessionHandle& h) { return h.get()->reinstatements(); },
                              "Relogins that succeeded since the first login.")
-      .def_property_readonly("closed", &Handle::closed)
-      .def("__enter__", [](const std::shared_ptr<Handle>& h) { return h; })
+      .def_property_readonly("closed", &SessionHandle::closed)
+      .def("__enter__", [](const std::shared_ptr<SessionHandle>& h) { return h; })
       .def(
           "__exit__",
-          [](Handle& h, const py::object& exc_type, const py::object&, const py::object&) {
+          [](SessionHandle& h, const py::object& exc_type, const py::object&, const py::object&) {
             // Log out cleanly; while another exception propagates, a failing logout must not
             // replace it.
             if (!h.closed()) {
@@ -313,7 +291,7 @@ void bind_session(py::module_& m) {
             gil_scoped_release nogil;
             h.close();
           })
-      .def("__repr__", [](const Handle& h) {
+      .def("__repr__", [](const SessionHandle& h) {
         if (h.closed()) return std::string("<Session closed>");
         auto s = h.get();
         return "<Session " + s->target_name() + " at " + s->portal().to_string() + " " +

@@ -92,7 +92,16 @@ std::unique_ptr<JobHandle> start_job(workload::Submit submit, JobSpec spec) {
   return handle;
 }
 
-std::unique_ptr<JobHandle> start_io(const SessionHandle& h, const std::string& op,
+// What start_io needs of what it runs on: the block length for block_size 0, and the submit
+// function. A multipath device gives each path's LUN to the commands, so there `lun` only has to
+// be a valid number, and the block length is the LU's found at creation.
+std::uint32_t block_length(net::Session& s, std::uint16_t lun) { return s.read_capacity(lun).block_length; }
+std::uint32_t block_length(mpath::Device& d, std::uint16_t) { return d.capacity().block_length; }
+workload::Submit submit_of(const std::shared_ptr<net::Session>& s) { return workload::submit_to(s); }
+workload::Submit submit_of(const std::shared_ptr<mpath::Device>& d) { return d->submit_function(); }
+
+template <class T>
+std::unique_ptr<JobHandle> start_io(const Handle<T>& h, const std::string& op,
                                     std::uint64_t lba_count, std::uint32_t block_size,
                                     std::uint16_t lun, std::uint64_t first_lba,
                                     std::uint32_t blocks_per_io, std::uint32_t queue_depth,
@@ -102,28 +111,10 @@ std::unique_ptr<JobHandle> start_io(const SessionHandle& h, const std::string& o
   JobSpec spec = spec_of({op, lba_count, block_size, lun, first_lba, blocks_per_io, queue_depth,
                           random, seed, max_ios, seconds, writer_id, read_percent,
                           retry_unit_attention});
-  auto s = h.get();
+  auto target = h.get();
   gil_scoped_release nogil;
-  if (spec.block_size == 0) spec.block_size = s->read_capacity(lun).block_length;
-  return start_job(workload::submit_to(s), spec);
-}
-
-// The same over a multipath device: the device gives each path's LUN to the commands, so `lun`
-// only has to be a valid number; block_size 0 is the LU's block length found at creation.
-std::unique_ptr<JobHandle> start_io_mpath(const MultipathHandle& h, const std::string& op,
-                                          std::uint64_t lba_count, std::uint32_t block_size,
-                                          std::uint16_t lun, std::uint64_t first_lba,
-                                          std::uint32_t blocks_per_io, std::uint32_t queue_depth,
-                                          bool random, std::uint64_t seed, std::uint64_t max_ios,
-                                          double seconds, std::uint16_t writer_id,
-                                          std::uint32_t read_percent, bool retry_unit_attention) {
-  JobSpec spec = spec_of({op, lba_count, block_size, lun, first_lba, blocks_per_io, queue_depth,
-                          random, seed, max_ios, seconds, writer_id, read_percent,
-                          retry_unit_attention});
-  auto d = h.get();
-  gil_scoped_release nogil;
-  if (spec.block_size == 0) spec.block_size = d->capacity().block_length;
-  return start_job(d->submit_function(), spec);
+  if (spec.block_size == 0) spec.block_size = block_length(*target, lun);
+  return start_job(submit_of(target), spec);
 }
 
 // Error texts quote sense names and engine details; never let a stray byte make drain() raise.
@@ -263,7 +254,7 @@ void bind_workload(py::module_& m) {
   // Session is bound in bind_session.cpp; start_io is added to it here.
   auto session = py::reinterpret_borrow<py::class_<SessionHandle, std::shared_ptr<SessionHandle>>>(
       m.attr("Session"));
-  session.def("start_io", &start_io, py::arg("op"), py::arg("lba_count"), py::arg("block_size") = 0,
+  session.def("start_io", &start_io<net::Session>, py::arg("op"), py::arg("lba_count"), py::arg("block_size") = 0,
               py::arg("lun") = 0, py::arg("first_lba") = 0, py::arg("blocks_per_io") = 8,
               py::arg("queue_depth") = 1, py::arg("random") = false, py::arg("seed") = 1,
               py::arg("max_ios") = 0, py::arg("seconds") = 0.0, py::arg("writer_id") = 1,
@@ -274,7 +265,7 @@ void bind_workload(py::module_& m) {
 
   auto multipath = py::reinterpret_borrow<py::class_<MultipathHandle, std::shared_ptr<MultipathHandle>>>(
       m.attr("Multipath"));
-  multipath.def("start_io", &start_io_mpath, py::arg("op"), py::arg("lba_count"),
+  multipath.def("start_io", &start_io<mpath::Device>, py::arg("op"), py::arg("lba_count"),
                 py::arg("block_size") = 0, py::arg("lun") = 0, py::arg("first_lba") = 0,
                 py::arg("blocks_per_io") = 8, py::arg("queue_depth") = 1, py::arg("random") = false,
                 py::arg("seed") = 1, py::arg("max_ios") = 0, py::arg("seconds") = 0.0,

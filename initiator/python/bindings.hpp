@@ -40,42 +40,44 @@ class SettingsProblem : public std::runtime_error {
 // "Yes"); None or an empty dict gives none. Raises TypeError for other types.
 std::vector<config::Override> overrides_from(const py::object& settings);
 
-// What a Python Session object holds. close() drops the engine's Session while other threads may
-// still be in a call on it: each call works on its own shared_ptr copy from get().
-class SessionHandle {
+// What a Python Session or Multipath object holds. close() drops the engine's object while other
+// threads may still be in a call on it: each call works on its own shared_ptr copy from get(), so
+// the connection closes (or the device stops) when the last call in flight returns.
+template <class T>
+class Handle {
  public:
-  explicit SessionHandle(std::shared_ptr<net::Session> s) : session_(std::move(s)) {}
-  ~SessionHandle();
-  SessionHandle(const SessionHandle&) = delete;
-  SessionHandle& operator=(const SessionHandle&) = delete;
+  // `noun` names the object in the error after close(): "session", "multipath device".
+  Handle(std::shared_ptr<T> object, const char* noun) : object_(std::move(object)), noun_(noun) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
 
-  // The session, or SessionClosedError once close() (or logout()) ran.
-  std::shared_ptr<net::Session> get() const;
-  // Drops our reference (the connection closes when the last call in flight returns). Call
-  // without the GIL: closing waits for the engine.
-  void close() noexcept;
-  bool closed() const;
+  // The object, or SessionClosedError once close() (or logout()) ran.
+  std::shared_ptr<T> get() const {
+    std::lock_guard lock(mu_);
+    if (!object_) throw net::NetError(net::Errc::session_closed, std::string(noun_) + " closed (close() was called)");
+    return object_;
+  }
+  // Drops our reference. Call without the GIL: closing a session waits for the engine, stopping
+  // a device joins its checker thread.
+  void close() noexcept {
+    std::shared_ptr<T> drop;
+    {
+      std::lock_guard lock(mu_);
+      drop = std::move(object_);
+    }  // the last reference may go here, outside the lock
+  }
+  bool closed() const {
+    std::lock_guard lock(mu_);
+    return !object_;
+  }
 
  private:
   mutable std::mutex mu_;
-  std::shared_ptr<net::Session> session_;
+  std::shared_ptr<T> object_;
+  const char* noun_;
 };
 
-// What a Python Multipath object holds; close() stops the device once calls in flight return.
-class MultipathHandle {
- public:
-  explicit MultipathHandle(std::shared_ptr<mpath::Device> d) : device_(std::move(d)) {}
-  MultipathHandle(const MultipathHandle&) = delete;
-  MultipathHandle& operator=(const MultipathHandle&) = delete;
-
-  // The device, or SessionClosedError once close() ran.
-  std::shared_ptr<mpath::Device> get() const;
-  void close() noexcept;  // call without the GIL: stopping joins the checker thread
-  bool closed() const;
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<mpath::Device> device_;
-};
+using SessionHandle = Handle<net::Session>;
+using MultipathHandle = Handle<mpath::Device>;
 
 }  // namespace iscsi::python

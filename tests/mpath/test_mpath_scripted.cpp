@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <map>
 #include <mutex>
 
 #include "mpath/device.hpp"
@@ -125,6 +126,15 @@ class MpathScripted : public ::testing::Test {
     return ini_.login(ScriptedTarget::kIqn, net::Portal{"127.0.0.1", t.port()}, o);
   }
 
+  // The LU behind both targets (ports 1 and 2), a session to each, and a device over the two.
+  std::shared_ptr<Device> two_paths(const std::map<std::string, std::string>& settings,
+                                    net::Seconds replacement = 120s) {
+    t1_.set_responder(responder(lu_, 1));
+    t2_.set_responder(responder(lu_, 2));
+    return Device::create({{login(t1_, replacement), 0}, {login(t2_, replacement), 0}},
+                          parse_settings(settings));
+  }
+
   static std::string log(const Device& d) {
     std::string out;
     for (const auto& e : d.events()) {
@@ -162,17 +172,12 @@ class MpathScripted : public ::testing::Test {
   ScriptedTarget t1_;
   ScriptedTarget t2_;
   net::Initiator ini_;
+  std::shared_ptr<Lu> lu_ = std::make_shared<Lu>();
 };
 
 TEST_F(MpathScripted, PathDiesMidCommand) {
-  auto lu = std::make_shared<Lu>();
-  t1_.set_responder(responder(lu, 1));
-  t2_.set_responder(responder(lu, 2));
   t2_.set_hold(false);  // the second port answers kHeldLba at once
-  auto a = login(t1_, 1s);
-  auto b = login(t2_, 1s);
-  auto dev = Device::create({{a, 0}, {b, 0}}, parse_settings({{"polling_interval", "0.2"},
-                                                              {"fast_io_fail_tmo", "1"}}));
+  auto dev = two_paths({{"polling_interval", "0.2"}, {"fast_io_fail_tmo", "1"}}, 1s);
   ASSERT_EQ(dev->status()[0].group, 1u);
   ASSERT_TRUE(dev->status()[0].group_active);
   auto f = start(*dev, read16(ScriptedTarget::kHeldLba, 8));
@@ -207,12 +212,7 @@ TEST_F(MpathScripted, PathDiesMidCommand) {
 // the same branch, see test_mpath_failover.cpp) fails with the transport error when its path
 // dies, and never reaches the other path.
 TEST_F(MpathScripted, OrderedCommandIsNotResent) {
-  auto lu = std::make_shared<Lu>();
-  t1_.set_responder(responder(lu, 1));
-  t2_.set_responder(responder(lu, 2));
-  auto a = login(t1_, 1s);
-  auto b = login(t2_, 1s);
-  auto dev = Device::create({{a, 0}, {b, 0}}, parse_settings({{"polling_interval", "0.2"}}));
+  auto dev = two_paths({{"polling_interval", "0.2"}}, 1s);
   auto cmd = read16(ScriptedTarget::kHeldLba, 1);
   cmd.attr = pdu::TaskAttribute::ordered;
   auto f = start(*dev, std::move(cmd));
@@ -234,13 +234,8 @@ TEST_F(MpathScripted, OrderedCommandIsNotResent) {
 }
 
 TEST_F(MpathScripted, AluaTransitionSwitchesGroups) {
-  auto lu = std::make_shared<Lu>();
-  lu->alua = true;
-  t1_.set_responder(responder(lu, 1));
-  t2_.set_responder(responder(lu, 2));
-  auto a = login(t1_);
-  auto b = login(t2_);
-  auto dev = Device::create({{a, 0}, {b, 0}}, parse_settings({{"polling_interval", "60"}}));
+  lu_->alua = true;
+  auto dev = two_paths({{"polling_interval", "60"}});
   auto st = dev->status();
   ASSERT_EQ(st.size(), 2u);
   EXPECT_EQ(st[0].alua, "tpg 1 port 1 active/optimized");
@@ -253,7 +248,7 @@ TEST_F(MpathScripted, AluaTransitionSwitchesGroups) {
   EXPECT_TRUE(st[0].group_active);
   // The target moves the LU: port 1's group standby, port 2's active/optimized. The next READ
   // meets 04/0B on port 1; the device re-reads the groups, switches and sends it to port 2.
-  lu->set(scsi::AccessState::standby, scsi::AccessState::active_optimized);
+  lu_->set(scsi::AccessState::standby, scsi::AccessState::active_optimized);
   auto f = start(*dev, read16(100, 8));
   ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << log(*dev);
   const auto r = f.get();
@@ -272,7 +267,7 @@ TEST_F(MpathScripted, AluaTransitionSwitchesGroups) {
   EXPECT_FALSE(st[0].group_active);
   EXPECT_EQ(st[1].priority, 50);
   // And back, found by the checker this time (check_now instead of waiting 60 s).
-  lu->set(scsi::AccessState::active_optimized, scsi::AccessState::standby);
+  lu_->set(scsi::AccessState::active_optimized, scsi::AccessState::standby);
   dev->check_now();
   ASSERT_TRUE(net::test::wait_for([&] { return dev->status()[0].checker_state == "ready"; }, 5s))
       << log(*dev);
@@ -283,20 +278,18 @@ TEST_F(MpathScripted, AluaTransitionSwitchesGroups) {
 }
 
 TEST_F(MpathScripted, AllPathsStandbyQueuesUntilOneIsActive) {
-  auto lu = std::make_shared<Lu>();
-  lu->alua = true;
-  t1_.set_responder(responder(lu, 1));
-  t2_.set_responder(responder(lu, 2));
-  auto a = login(t1_);
-  auto b = login(t2_);
-  auto dev = Device::create({{a, 0}, {b, 0}},
-                            parse_settings({{"polling_interval", "0.2"}, {"no_path_retry", "queue"}}));
-  lu->set(scsi::AccessState::standby, scsi::AccessState::standby);
+  lu_->alua = true;
+  auto dev = two_paths({{"polling_interval", "0.2"}, {"no_path_retry", "queue"}});
+  lu_->set(scsi::AccessState::standby, scsi::AccessState::standby);
   auto f = start(*dev, read16(9, 1));
-  ASSERT_TRUE(net::test::wait_for([&] { return dev->device_status().queued == 1; }, 5s)) << log(*dev);
-  EXPECT_EQ(dev->device_status().no_path_state, "queueing");
+  // First the command waits for the ALUA refresh its 04/0B asked for (state still "serving": a
+  // transition is not a path loss); once the answer says no group is usable, no_path_retry queues.
+  ASSERT_TRUE(net::test::wait_for([&] {
+    const auto d = dev->device_status();
+    return d.queued == 1 && d.no_path_state == "queueing";
+  }, 5s)) << log(*dev);
   EXPECT_EQ(f.wait_for(300ms), std::future_status::timeout);
-  lu->set(scsi::AccessState::standby, scsi::AccessState::active_non_optimized);
+  lu_->set(scsi::AccessState::standby, scsi::AccessState::active_non_optimized);
   ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << log(*dev);
   EXPECT_EQ(f.get().data, ScriptedTarget::pattern(9, 512));
   EXPECT_TRUE(has(*dev, EventType::queueing_started)) << log(*dev);

@@ -172,13 +172,7 @@ table inet {NFT_TABLE} {{
 
     def netem(self, nic: str, delay_ms: float = 0, jitter_ms: float = 0, loss_pct: float = 0) -> None:
         """Delays and/or drops what the target sends on `nic` (netem in the guest)."""
-        args = []
-        if delay_ms:
-            args += ["delay", f"{delay_ms}ms"] + ([f"{jitter_ms}ms"] if jitter_ms else [])
-        if loss_pct:
-            args += ["loss", f"{loss_pct}%"]
-        if not args:
-            raise LabError("netem: give delay_ms and/or loss_pct")
+        args = netem_args(delay_ms, jitter_ms, loss_pct)
         self._guest(["tc", "qdisc", "replace", "dev", self.guest_dev(nic), "root", "netem", *args])
 
     def netem_clear(self, nic: str) -> None:
@@ -196,13 +190,7 @@ table inet {NFT_TABLE} {{
         host's kernel has no netem), so each direction can be shaped on its own."""
         dev = self.guest_dev(nic)
         ifb = f"ifb-{nic}"
-        args = []
-        if delay_ms:
-            args += ["delay", f"{delay_ms}ms"] + ([f"{jitter_ms}ms"] if jitter_ms else [])
-        if loss_pct:
-            args += ["loss", f"{loss_pct}%"]
-        if not args:
-            raise LabError("netem: give delay_ms and/or loss_pct")
+        args = netem_args(delay_ms, jitter_ms, loss_pct)
         script = (f"modprobe ifb numifbs=0 2>/dev/null; ip link show {ifb} >/dev/null 2>&1 || "
                   f"ip link add {ifb} type ifb; ip link set {ifb} up; "
                   f"tc qdisc replace dev {ifb} root netem {' '.join(args)}; "
@@ -328,6 +316,18 @@ table inet {NFT_TABLE} {{
             f"tc qdisc del dev {self.guest_dev(nic)} root 2>/dev/null; "
             f"tc qdisc del dev {self.guest_dev(nic)} ingress 2>/dev/null; "
             f"ip link del ifb-{nic} 2>/dev/null" for nic in self.links) + "; true"], check=False)
+
+
+def netem_args(delay_ms: float, jitter_ms: float, loss_pct: float) -> list[str]:
+    """netem's arguments for a delay (with jitter) and/or a loss rate, one direction."""
+    args = []
+    if delay_ms:
+        args += ["delay", f"{delay_ms}ms"] + ([f"{jitter_ms}ms"] if jitter_ms else [])
+    if loss_pct:
+        args += ["loss", f"{loss_pct}%"]
+    if not args:
+        raise LabError("netem: give delay_ms and/or loss_pct")
+    return args
 
 
 def stop_helper(run_dir: Path, pid: int) -> None:
