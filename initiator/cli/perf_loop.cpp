@@ -27,7 +27,8 @@ constexpr std::uint8_t kStatusBusy = 0x08;
 class Loop : public std::enable_shared_from_this<Loop> {
  public:
   Loop(PerfSubmit s, std::uint16_t lun, const net::Capacity& cap, const PerfOptions& o,
-       const std::atomic<int>& interrupts, std::FILE* out, std::FILE* err)
+       const std::atomic<int>& interrupts, std::FILE* out, std::FILE* err,
+       std::function<void()> tick)
       : s_(std::move(s)),
         lun_(lun),
         cap_(cap),
@@ -35,6 +36,7 @@ class Loop : public std::enable_shared_from_this<Loop> {
         interrupts_(interrupts),
         out_(out),
         err_(err),
+        tick_(std::move(tick)),
         rng_(std::random_device{}()) {
     const std::size_t io_bytes = std::size_t{o_.blocks_per_io} * cap_.block_length;
     if (o_.write) {
@@ -57,12 +59,21 @@ class Loop : public std::enable_shared_from_this<Loop> {
     // Bounded waits, so a signal is noticed even when the target stalls.
     while (in_flight_ != 0 && !t_.aborted) {
       cv_.wait_for(lock, std::chrono::milliseconds(100));
+      if (tick_) {
+        lock.unlock();  // the tick reads session state: never with our lock held
+        tick_();
+        lock.lock();
+      }
       if (interrupts_.load() >= 2) t_.aborted = true;
       const auto now = Clock::now();
       // -t also ends a run whose commands stopped completing (no callback to notice it).
       const bool timed_out =
           o_.runtime_s != 0 && now - first_ >= std::chrono::seconds(o_.runtime_s);
       if ((interrupts_.load() == 1 || timed_out) && !finished_) finish(now);
+      if (finished_ && in_flight_ != 0 && now - finished_at_ >= kDrainTimeout) {
+        t_.unfinished = in_flight_;
+        break;
+      }
     }
     if (!finished_ && !t_.aborted) finish(Clock::now());
     // After an abort, commands may still be in flight: their callbacks must find us ignoring
@@ -132,7 +143,8 @@ class Loop : public std::enable_shared_from_this<Loop> {
   const char* verb() const { return o_.write ? "Write16" : "Read16"; }
 
   void failed(const std::string& why) {
-    std::fprintf(err_, "%s failed with %s\n", verb(), why.c_str());
+    const double t = std::chrono::duration<double>(Clock::now() - first_).count();
+    std::fprintf(err_, "[%8.3f s] %s failed with %s\n", t, verb(), why.c_str());
     ++t_.errors;
     if (!o_.ignore_errors) t_.aborted = true;
   }
@@ -213,6 +225,7 @@ class Loop : public std::enable_shared_from_this<Loop> {
   // Stops submitting and prints the final line; the commands in flight still drain.
   void finish(Clock::time_point now) {
     finished_ = true;
+    finished_at_ = now;
     std::fprintf(out_, "\r%s%s",
                  final_line(per_second(t_.ios, now - first_), bytes_per_io()).c_str(),
                  std::string(56, ' ').c_str());
@@ -226,6 +239,7 @@ class Loop : public std::enable_shared_from_this<Loop> {
   const std::atomic<int>& interrupts_;
   std::FILE* out_;
   std::FILE* err_;
+  std::function<void()> tick_;
   std::mt19937_64 rng_;
   ByteVector write_buffer_;
   ByteVector scratch_;  // where every read lands (see the constructor)
@@ -240,6 +254,7 @@ class Loop : public std::enable_shared_from_this<Loop> {
   std::uint64_t pos_ = 0;
   std::uint64_t retries_ = 0;
   bool finished_ = false;
+  Clock::time_point finished_at_;
   Clock::time_point first_;
   Clock::time_point last_;
   std::uint64_t last_ios_ = 0;
@@ -250,21 +265,22 @@ class Loop : public std::enable_shared_from_this<Loop> {
 
 PerfTotals run_perf(PerfSubmit submit, std::uint16_t lun, const net::Capacity& capacity,
                     const PerfOptions& options, const std::atomic<int>& interrupts, std::FILE* out,
-                    std::FILE* err) {
+                    std::FILE* err, const std::function<void()>& tick) {
   // Shared with the callbacks of commands still in flight after an abort. The options,
   // streams and counter it refers to live for the whole program (perf_main).
-  auto loop = std::make_shared<Loop>(std::move(submit), lun, capacity, options, interrupts, out, err);
+  auto loop = std::make_shared<Loop>(std::move(submit), lun, capacity, options, interrupts, out,
+                                     err, tick);
   loop->bind_self();
   return loop->run();
 }
 
 PerfTotals run_perf(net::Session& session, std::uint16_t lun, const net::Capacity& capacity,
                     const PerfOptions& options, const std::atomic<int>& interrupts, std::FILE* out,
-                    std::FILE* err) {
+                    std::FILE* err, const std::function<void()>& tick) {
   PerfSubmit submit = [&session](net::ScsiCommand cmd, net::Session::ScsiCallback done) {
     return session.start_with_callback(std::move(cmd), std::move(done));
   };
-  return run_perf(std::move(submit), lun, capacity, options, interrupts, out, err);
+  return run_perf(std::move(submit), lun, capacity, options, interrupts, out, err, tick);
 }
 
 }  // namespace iscsi::cli

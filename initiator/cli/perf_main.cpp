@@ -17,15 +17,19 @@
 #include "cli/iscsi_url.hpp"
 #include "cli/perf_loop.hpp"
 #include "cli/perf_options.hpp"
+#include "cli/perf_watch.hpp"
 #include "mpath/device.hpp"
 #include "mpath/settings.hpp"
 #include "net/initiator.hpp"
+#include "proto/session/session_state.hpp"
 
 namespace {
 
 using namespace iscsi;
 
-// Exit codes as iscsi-perf: 1 usage or failed I/O, 10 setup (URL, login, READ CAPACITY).
+// Exit codes as iscsi-perf: 1 usage or a run that was not clean (failed or unfinished commands,
+// connection errors, session recovery: the verdict line says which), 10 setup (URL, login,
+// READ CAPACITY).
 constexpr int kExitUsage = 1;
 constexpr int kExitIo = 1;
 constexpr int kExitSetup = 10;
@@ -195,19 +199,31 @@ int run(int argc, char** argv) {
   std::fflush(stdout);
 
   install_signals();
+  // Every session and path event on stderr as it happens; the counts for the verdict.
+  cli::EventWatch watch(sessions, device, stderr);
+  const auto tick = [&watch] { watch.poll(); };
   cli::PerfTotals t;
   try {
-    t = device ? cli::run_perf(device->submit_function(), url.lun, cap, o, g_interrupts, stdout, stderr)
-               : cli::run_perf(*session, url.lun, cap, o, g_interrupts, stdout, stderr);
+    t = device ? cli::run_perf(device->submit_function(), url.lun, cap, o, g_interrupts, stdout,
+                               stderr, tick)
+               : cli::run_perf(*session, url.lun, cap, o, g_interrupts, stdout, stderr, tick);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\n%s\n", e.what());
     t.aborted = true;
   }
+  watch.poll();
+  cli::RunProblems problems;
+  problems.failed = t.errors;
+  problems.unfinished = t.unfinished;
+  problems.drain_s = static_cast<double>(cli::kDrainTimeout.count());
+  problems.aborted = t.aborted;
+  watch.fill(problems);
+  const int status = problems.clean() ? 0 : kExitIo;
   if (t.aborted) {
     std::printf("\nABORTED!\n");
-    return kExitIo;
+  } else {
+    std::printf("\n\nfinished.\n");
   }
-  std::printf("\n\nfinished.\n");
   if (device) {
     // Where the commands went (after "finished.", so scripts reading the iops line are not
     // disturbed).
@@ -218,14 +234,21 @@ int run(int argc, char** argv) {
     device.reset();
   }
   std::fflush(stdout);
+  // A target that left commands unanswered will not answer a Logout either: those sessions
+  // (and any not logged in) are closed without one.
   for (auto& s : sessions) {
+    if (problems.unfinished != 0 || s->state() != session::SessionState::logged_in) continue;
     try {
       s->logout();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "logout: %s\n", e.what());
     }
   }
-  return t.errors != 0 && !o.ignore_errors ? kExitIo : 0;
+  // Last, so it is what a person sees at the end; stdout keeps iscsi-perf's format.
+  if (const auto verdict = cli::verdict_line(problems); !verdict.empty()) {
+    std::fprintf(stderr, "%s\n", verdict.c_str());
+  }
+  return status;
 }
 
 }  // namespace

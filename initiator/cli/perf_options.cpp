@@ -213,11 +213,16 @@ std::string perf_usage() {
          "  -r, --random          random LBAs (default sequential)\n"
          "  -R, --random-blocks   1..<blocks> blocks per command\n"
          "  -l, --logging         a progress line per second instead of one updated line\n"
-         "  -n, --ignore-errors   count failed commands and go on\n"
+         "  -n, --ignore-errors   count failed commands and go on (the exit status is still 1)\n"
          "  -x, --max-reconnects  relogins allowed after a connection error (-1: unlimited)\n"
          "  -w, --write           WRITE(16) instead of READ(16) (not in libiscsi's iscsi-perf)\n"
          "  -M, --mpath key=value a multipath.conf setting for several URLs (path_selector,\n"
-         "                        path_grouping_policy, rr_min_io_rq, fast_io_fail_tmo, ...)\n";
+         "                        path_grouping_policy, rr_min_io_rq, fast_io_fail_tmo, ...)\n"
+         "Every connection error, session recovery, relogin, path event and failed command is\n"
+         "printed on stderr as it happens, with the seconds since the start. The exit status is 1\n"
+         "when the run was not clean (with -n too): commands failed, commands still unanswered\n"
+         "5 s after the end, a connection error or recovery during the run, or a session not\n"
+         "logged in at the end; the last line on stderr names which.\n";
 }
 
 }  // namespace iscsi::cli

@@ -63,4 +63,40 @@ std::optional<FinalFigures> parse_final_line(std::string_view output) {
   return last;
 }
 
+std::string event_line(double seconds, std::string_view who, std::string_view type,
+                       std::string_view detail) {
+  char stamp[32];
+  std::snprintf(stamp, sizeof stamp, "[%8.3f s] ", seconds);
+  std::string line = stamp;
+  line.append(who).append(": ").append(type);
+  if (!detail.empty()) line.append(": ").append(detail);
+  return line;
+}
+
+std::string verdict_line(const RunProblems& p) {
+  if (p.clean()) return {};
+  std::vector<std::string> parts;
+  const auto count = [](std::uint64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  if (p.aborted) parts.push_back("aborted before its end");
+  if (p.failed) parts.push_back(count(p.failed, "command failed", "commands failed"));
+  if (p.unfinished) {
+    char s[32];
+    std::snprintf(s, sizeof s, "%.0f", p.drain_s);
+    parts.push_back(count(p.unfinished, "command", "commands") + " unfinished " + s +
+                    " s after the end");
+  }
+  if (p.conn_errors) {
+    std::string c = count(p.conn_errors, "connection error", "connection errors");
+    if (!p.first_conn_error.empty()) c += " (first " + p.first_conn_error + ")";
+    parts.push_back(c);
+  }
+  if (p.recoveries) parts.push_back(count(p.recoveries, "session recovery", "session recoveries"));
+  for (const auto& s : p.not_logged_in) parts.push_back("session " + s + " at the end");
+  std::string line = "lab-iscsi-perf: run NOT clean: ";
+  for (std::size_t i = 0; i < parts.size(); ++i) line += (i ? "; " : "") + parts[i];
+  return line;
+}
+
 }  // namespace iscsi::cli

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace iscsi::cli {
 
@@ -40,5 +41,37 @@ struct FinalFigures {
 // The figures of the last "iops average N (M MB/s)" that stands alone on its line (lines end at
 // \n or \r; trailing spaces allowed), as both tools print it last; nullopt when there is none.
 std::optional<FinalFigures> parse_final_line(std::string_view output);
+
+// What lab-iscsi-perf says beyond iscsi-perf's output, on stderr: each session or path event as
+// it happens, and a verdict when the run was not clean.
+
+// "[   3.214 s] 127.0.0.1:3260: conn_error: detected conn error (1011) ISCSI_ERR_BAD_ITT: ..."
+// (`seconds` since the run started; `who` is the portal or "multipath").
+std::string event_line(double seconds, std::string_view who, std::string_view type,
+                       std::string_view detail);
+
+// What made a run not clean. Any of it makes the exit status non-zero: a figure measured while
+// commands failed, hung or the session was being recovered is not a measurement of the target
+// doing its job.
+struct RunProblems {
+  std::uint64_t failed = 0;       // commands that ended in an error (-n counts them)
+  std::uint64_t unfinished = 0;   // commands still in flight when the run gave up waiting
+  double drain_s = 0;             // how long it waited for them after the run's end
+  std::uint64_t conn_errors = 0;  // connection errors during the run
+  std::string first_conn_error;   // the first one's ISCSI_ERR name, e.g. ISCSI_ERR_BAD_ITT
+  std::uint64_t recoveries = 0;   // session recoveries started during the run
+  std::vector<std::string> not_logged_in;  // "127.0.0.1:3260 was FAILED": not LOGGED_IN at the end
+  bool aborted = false;           // stopped early: an error without -n, or a second signal
+
+  bool clean() const {
+    return failed == 0 && unfinished == 0 && conn_errors == 0 && recoveries == 0 &&
+           not_logged_in.empty() && !aborted;
+  }
+};
+
+// "" for a clean run; otherwise one line naming every problem, e.g. "lab-iscsi-perf: run NOT
+// clean: 3 commands failed; 2 connection errors (first ISCSI_ERR_BAD_ITT); 2 session
+// recoveries; session 127.0.0.1:3260 was FAILED at the end".
+std::string verdict_line(const RunProblems& p);
 
 }  // namespace iscsi::cli

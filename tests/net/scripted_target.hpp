@@ -57,6 +57,8 @@ class ScriptedTarget {
     datasn_gap,         // two Data-In PDUs numbered 0 and 2
     truncated_pdu,      // a Data-In header promising more data than follows, then close
     close_mid_data_in,  // the first of two Data-In PDUs, then close
+    data_beyond_length, // one Data-In with 512 bytes more than the transfer length expected
+    silent,             // no answer to this command, nor to anything else, until a new connection
   };
 
   // How the next READ(16) (not a held one) reports a residual (RFC 7143 11.4.5), once. Data-In
@@ -272,6 +274,7 @@ class ScriptedTarget {
         sock_ = std::make_unique<tcp::socket>(std::move(s));
         ffp_ = false;
         held_.clear();  // tasks of the old connection are gone with it
+        silent_ = false;
         writes_.clear();
         silenced_tmfs_.clear();
       }
@@ -320,6 +323,7 @@ class ScriptedTarget {
   }
 
   bool handle(const pdu::Pdu& p, login::Negotiation& neg, pdu::Framer& framer) {
+    if (silent_) return true;  // Misbehave::silent: read and drop, answer nothing
     if (const auto* req = std::get_if<pdu::LoginRequest>(&p)) {
       if (login_failures_ > 0) {
         --login_failures_;
@@ -734,6 +738,18 @@ class ScriptedTarget {
       case Misbehave::close_mid_data_in:
         write_locked(pdu::Pdu{data_in_for(cmd, SerialNumber{0}, 0, std::move(first))});
         return false;
+      case Misbehave::data_beyond_length: {
+        all.resize(all.size() + 512, 0xEE);
+        pdu::DataIn in = data_in_for(cmd, SerialNumber{0}, 0, std::move(all));
+        in.final_pdu = true;
+        in.status_present = true;
+        fill_status(in);
+        write_locked(pdu::Pdu{std::move(in)});
+        return true;
+      }
+      case Misbehave::silent:
+        silent_ = true;
+        return true;
     }
     return true;
   }
@@ -811,6 +827,7 @@ class ScriptedTarget {
   std::atomic<int> rc16_seen_{0};
   std::atomic<int> rc10_seen_{0};
   Misbehave misbehave_ = Misbehave::none;  // under mu_
+  std::atomic<bool> silent_{false};          // Misbehave::silent, until the next connection
   Residual residual_ = Residual::none;     // under mu_
   std::uint32_t residual_count_ = 0;       // under mu_
   std::atomic<std::size_t> residual_bytes_sent_{0};
