@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import net
 from ..errors import LabError
 from .context import Progress
 from .load import ScenarioError, is_scenario_file, load_file
@@ -146,6 +147,10 @@ class LabStats:
     reset_seconds: list[float] = field(default_factory=list)
 
 
+# How long a reused lab's portals get to accept a connection after a cell (they answer in
+# milliseconds when the lab is sound).
+PORTAL_CHECK_S = 5.0
+
 class LabPool:
     """One booted lab at a time (two cores: one guest), reused while cells declare the same lab
     and leave it as declared."""
@@ -214,6 +219,16 @@ class LabPool:
                 time.sleep(0.5)
             if self.lio_state() != self.baseline:
                 return "LIO's configuration differs from the declared one"
+            # Every portal must still take a connection from the namespace. Twice (2026-12-05,
+            # once in CI after the multipath reset cell, once locally after ALUA cells) a NIC of
+            # a reused lab stopped answering ("No route to host") and every later cell failed;
+            # the cause is not found yet, so a lab that cannot be reached is not reused.
+            probe = net.ListenProbe(lab.netns, [(p.ip, p.port) for p in lab.portals()],
+                                    timeout=PORTAL_CHECK_S)
+            try:
+                probe.wait(PORTAL_CHECK_S + 5)
+            except LabError as exc:
+                return f"a portal did not take a connection after the scenario ({exc})"
         except LabError as exc:
             return f"the lab did not answer ({exc})"
         return None
