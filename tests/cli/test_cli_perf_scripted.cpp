@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "cli/perf_binary.hpp"
 #include "cli/perf_report.hpp"
 #include "net/scripted_target.hpp"
 #include "proto/scsi/sense.hpp"
@@ -27,11 +27,7 @@ using net::test::ScriptedTarget;
 using Misbehave = ScriptedTarget::Misbehave;
 using Clock = std::chrono::steady_clock;
 
-fs::path perf_binary() {
-  if (const char* p = std::getenv("LAB_ISCSI_PERF")) return p;
-  return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "initiator" / "cli" /
-         "lab-iscsi-perf";
-}
+using test::perf_binary;
 
 std::string url_of(const ScriptedTarget& t) {
   return "iscsi://127.0.0.1:" + std::to_string(t.port()) + "/" + ScriptedTarget::kIqn + "/0";

@@ -5,10 +5,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "cli/perf_binary.hpp"
 #include "cli/perf_report.hpp"
 #include "support/tgtd_fixture.hpp"
 
@@ -18,13 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::TgtdTarget;
 
-// The binary sits in the build tree beside this test: <build>/initiator/cli/lab-iscsi-perf for
-// <build>/tests/test_cli. LAB_ISCSI_PERF overrides it.
-fs::path perf_binary() {
-  if (const char* p = std::getenv("LAB_ISCSI_PERF")) return p;
-  return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "initiator" / "cli" /
-         "lab-iscsi-perf";
-}
+using test::perf_binary;
 
 std::string url_of(const TgtdTarget& t) {
   return "iscsi://" + t.portal() + "/" + t.iqn() + "/" + std::to_string(TgtdTarget::kNullLun);
