@@ -34,6 +34,7 @@
 
 #include "net/errors.hpp"
 #include "net/initiator.hpp"
+#include "net/connection.hpp"
 #include "net/options.hpp"
 #include "net/out_batch.hpp"
 #include "proto/common/node_cache.hpp"
@@ -158,23 +159,6 @@ class Core : public std::enable_shared_from_this<Core> {
   Kind kind() const noexcept { return kind_; }
 
  private:
-  struct Conn {
-    explicit Conn(asio::io_context& io) : socket(io), resolver(io) {}
-    tcp::socket socket;
-    tcp::resolver resolver;
-    pdu::Framer framer{pdu::FramerConfig{}};
-    OutBatch out_pending;   // encoded, waiting for the write in flight
-    OutBatch out_writing;   // being written
-    std::vector<asio::const_buffer> gather;  // out_writing's pieces (capacity reused)
-    bool writing = false;
-    bool dead = false;
-    // The framer's pending Data-In payload is being received straight into a caller's
-    // read_into buffer (Session::data_in_destination).
-    bool placed = false;
-    // The last large Data-In was placed: read headers on their own (plus a few bytes), so the
-    // next payload is still on the wire, to be placed whole, instead of half in the framer.
-    bool header_reads = false;
-  };
   struct Pending {
     enum class What : std::uint8_t { scsi, tmf, ping, text } what = What::scsi;
     session::ScsiRequest scsi;

@@ -9,13 +9,15 @@
 #include <vector>
 
 #include "net/options.hpp"
+#include "proto/recovery/policy.hpp"
 #include "proto/text/key_value.hpp"
 
 namespace iscsi::net {
 
 // ERL 1/2 (SNACK, connection recovery) and several connections per session are not written
-// yet (issue 16): these are what a login may offer today.
-inline constexpr std::uint8_t kImplementedErrorRecoveryLevel = 0;
+// yet (issue 16): these are what a login may offer today. The level is the recovery policy's.
+inline constexpr std::uint8_t kImplementedErrorRecoveryLevel =
+    recovery::Policy::kHighestImplemented;
 inline constexpr std::uint32_t kImplementedMaxConnections = 1;
 
 struct OperationalOffer {

@@ -9,6 +9,13 @@
 //   s.on_tick(now); wake at s.next_deadline();
 //   while (auto c = s.pop_completion()) ...; while (auto e = s.pop_event()) ...;
 //
+// Where things are: types.hpp (config, requests, completions, events, counters), task.hpp and
+// task_table.hpp (tasks, ITTs), connection.hpp (one connection), receive_table.cpp (one row per
+// target opcode: StatSN rule, task kind, handler), session_requests.cpp, session_send.cpp,
+// session_receive.cpp, session_scsi_rx.cpp, session_control_rx.cpp, session_recovery.cpp
+// (failure, reinstatement), session_timers.cpp; what each error recovery level decides is
+// proto/recovery/policy.hpp.
+//
 // Several connections per session: each task has connection allegiance (the CID it was sent
 // on); StatSN/ExpStatSN, the NOP timers and the send queue are per connection; CmdSN, the
 // window and the ITT space are per session. A protocol violation by the target fails its
@@ -30,7 +37,6 @@
 //    DataPDUInOrder=Yes) not at the next offset -> data_offset. The A bit is ignored at ERL 0.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -40,264 +46,23 @@
 
 #include "proto/common/bytes.hpp"
 #include "proto/common/fifo.hpp"
-#include "proto/common/node_cache.hpp"
 #include "proto/common/result.hpp"
 #include "proto/common/serial.hpp"
-#include "proto/login/negotiation.hpp"
 #include "proto/pdu/pdu.hpp"
 #include "proto/recovery/conn_error.hpp"
+#include "proto/recovery/policy.hpp"
 #include "proto/scsi/sense.hpp"
+#include "proto/session/connection.hpp"
 #include "proto/session/connection_state.hpp"
 #include "proto/session/errc.hpp"
+#include "proto/session/receive_table.hpp"
 #include "proto/session/session_state.hpp"
+#include "proto/session/task.hpp"
+#include "proto/session/task_table.hpp"
+#include "proto/session/types.hpp"
 #include "proto/text/key_value.hpp"
 
 namespace iscsi::session {
-
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
-using Duration = Clock::duration;
-
-// A task as the user knows it: stable across ITT reassignment on session reinstatement.
-using TaskId = std::uint64_t;
-
-// ---------------------------------------------------------------------------------------------
-// Configuration
-
-struct SessionConfig {
-  login::NegotiatedParams params;  // what login negotiated (FirstBurst, MaxBurst, R2T, ...)
-  std::uint16_t tsih = 0;
-  // The CmdSN the first full-feature command carries (the login's CmdSN), and the window the
-  // final Login Response opened.
-  SerialNumber cmd_sn{1};
-  SerialNumber exp_cmd_sn{1};
-  SerialNumber max_cmd_sn{1};
-  // First connection: its CID and ExpStatSN (the final Login Response's StatSN + 1).
-  std::uint16_t cid = 0;
-  SerialNumber exp_stat_sn{0};
-  // open-iscsi node.conn[0].timeo.noop_out_interval / noop_out_timeout; zero disables pings.
-  Duration noop_out_interval = std::chrono::seconds(5);
-  Duration noop_out_timeout = std::chrono::seconds(5);
-  // The first ITT handed out (ITTs then count up, skipping 0xffffffff and tags in flight).
-  std::uint32_t first_itt = 0x10;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Requests
-
-enum class DataDirection : std::uint8_t { none, read, write, bidirectional };
-
-struct ScsiRequest {
-  std::uint64_t lun = 0;  // 8-byte wire LUN (scsi area encodes SAM LUNs)
-  ByteVector cdb;         // 1..260 bytes; over 16 go to an Extended CDB AHS
-  DataDirection direction = DataDirection::none;
-  // Read: bytes expected from the target. Write: taken from the write data's size.
-  std::uint32_t read_length = 0;
-  // Write data: either a span the caller keeps alive until completion, or owned bytes.
-  ByteSpan write_data_view;
-  ByteVector write_data_owned;
-  bool owns_write_data = false;
-  // Read: where Data-In payloads go, a buffer of at least read_length bytes the caller keeps
-  // alive until the task completes (and must not touch meanwhile). Empty: the session allocates
-  // ScsiResult::data. With it, payloads are copied (or received, see data_in_destination())
-  // straight into it, and ScsiResult::data stays empty.
-  MutableByteSpan read_into;
-  pdu::TaskAttribute attr = pdu::TaskAttribute::simple;
-
-  ByteSpan write_data() const noexcept {
-    return owns_write_data ? ByteSpan(write_data_owned) : write_data_view;
-  }
-};
-
-// Task management (RFC 7143 11.5). For abort_task, `referenced` names the task to abort.
-struct TmfRequest {
-  pdu::TmfFunction function = pdu::TmfFunction::abort_task;
-  std::uint64_t lun = 0;
-  std::optional<TaskId> referenced;
-  // open-iscsi node.session.err_timeo.abort_timeout / lu_reset_timeout / tgt_reset_timeout.
-  Duration timeout = std::chrono::seconds(15);
-};
-
-// ---------------------------------------------------------------------------------------------
-// Outputs
-
-enum class TaskKind : std::uint8_t { scsi, tmf, nop, text, logout };
-std::string_view to_string(TaskKind k) noexcept;
-
-enum class TaskOutcome : std::uint8_t {
-  completed,    // the target answered (any SCSI status, any TMF/logout response code)
-  aborted,      // ended by a TMF (ABORT TASK, LUN RESET, ...) that completed
-  rejected,     // the target rejected the command PDU (Reject PDU)
-  timed_out,    // TMF / ping timeout
-  failed,       // fail_all(), connection failure for non-retriable tasks, or a local error
-};
-std::string_view to_string(TaskOutcome o) noexcept;
-
-struct ScsiResult {
-  pdu::ScsiResponseCode response = pdu::ScsiResponseCode::command_completed_at_target;
-  std::uint8_t status = 0;             // SCSI status byte
-  ByteVector sense_raw;                // sense bytes without iSCSI's SenseLength prefix
-  std::optional<scsi::SenseData> sense;
-  bool overflow = false;               // O: residual = bytes the target could not transfer
-  bool underflow = false;              // U: residual = bytes expected but not transferred
-  std::uint32_t residual_count = 0;
-  bool bidi_read_overflow = false;
-  bool bidi_read_underflow = false;
-  std::uint32_t bidi_read_residual_count = 0;
-  ByteVector data;                     // Data-In bytes, up to the highest offset received
-  // Data-In bytes received: the highest offset + length (data.size(), or the bytes written
-  // into the request's read_into buffer).
-  std::uint32_t read_bytes = 0;
-};
-
-struct Completion {
-  TaskId id = 0;
-  TaskKind kind = TaskKind::scsi;
-  TaskOutcome outcome = TaskOutcome::completed;
-  ConnError error = ConnError::none;   // for failed: why (the connection's error, or fail_all's)
-  ScsiResult scsi;                     // kind scsi
-  pdu::TmfResponse tmf_response = pdu::TmfResponse::function_complete;  // kind tmf
-  text::KeyValueList text;             // kind text: the full answer
-  ByteVector ping_data;                // kind nop: the echoed data
-  pdu::LogoutResponse logout;          // kind logout
-};
-
-enum class EventKind : std::uint8_t {
-  async_message,     // any Async Message: the fields are in `async`
-  capacity_changed,  // UNIT ATTENTION 2A/09 seen (async event or a command's sense)
-  luns_changed,      // UNIT ATTENTION 3F/0E REPORTED LUNS DATA HAS CHANGED
-  nop_timeout,       // our ping was not answered within noop_out_timeout
-  conn_error,        // a connection failed: `conn_error`, `detail`
-  dropped_pdu,       // a late PDU for a task no longer in flight (ConnError::no_scsi_cmd)
-  reject,            // Reject received: reason, rejected opcode/ITT
-  logout_response,   // Logout Response: code, Time2Wait, Time2Retain
-  tmf_timeout,       // a TMF was not answered in its timeout
-  session_state,     // the session state changed (state)
-};
-std::string_view to_string(EventKind k) noexcept;
-
-struct Event {
-  EventKind kind = EventKind::conn_error;
-  std::uint16_t cid = 0;
-  ConnError conn_error = ConnError::none;
-  std::string detail;
-  std::optional<pdu::AsyncMessage> async;   // async_message
-  std::optional<scsi::SenseData> sense;     // async SCSI event / capacity / LUN change
-  pdu::RejectReason reject_reason = pdu::RejectReason::protocol_error;
-  std::uint8_t rejected_opcode = 0;
-  std::uint32_t rejected_itt = pdu::kReservedTag;
-  std::optional<TaskId> task;               // the task concerned, when there is one
-  pdu::LogoutResponse logout;               // logout_response
-  SessionState state = SessionState::free;  // session_state
-};
-
-// The counters `iscsiadm -m session --stats` prints (struct iscsi_stats of open-iscsi).
-struct Stats {
-  std::uint64_t txdata_octets = 0;
-  std::uint64_t rxdata_octets = 0;
-  std::uint64_t noptx_pdus = 0;
-  std::uint64_t scsicmd_pdus = 0;
-  std::uint64_t tmfcmd_pdus = 0;
-  std::uint64_t login_pdus = 0;
-  std::uint64_t text_pdus = 0;
-  std::uint64_t dataout_pdus = 0;
-  std::uint64_t logout_pdus = 0;
-  std::uint64_t snack_pdus = 0;
-  std::uint64_t noprx_pdus = 0;
-  std::uint64_t scsirsp_pdus = 0;
-  std::uint64_t tmfrsp_pdus = 0;
-  std::uint64_t textrsp_pdus = 0;
-  std::uint64_t datain_pdus = 0;
-  std::uint64_t logoutrsp_pdus = 0;
-  std::uint64_t r2t_pdus = 0;
-  std::uint64_t async_pdus = 0;
-  std::uint64_t rjt_pdus = 0;
-  std::uint64_t digest_err = 0;
-  std::uint64_t timeout_err = 0;
-};
-
-// The parameters a target's Async Message asked for (kept until the next one of its kind, or
-// until reinstate() starts over on a new connection).
-struct AsyncRequests {
-  std::optional<std::uint16_t> logout_within_s;     // event 1: Parameter3
-  std::optional<pdu::AsyncMessage> connection_drop;  // event 2: P1 CID, P2 Time2Wait, P3 Time2Retain
-  std::optional<pdu::AsyncMessage> session_drop;     // event 3: P2 Time2Wait, P3 Time2Retain
-  std::optional<std::uint16_t> negotiate_within_s;   // event 4: Parameter3
-};
-
-namespace detail {
-
-// An unanswered R2T whose Data-Out sequence is queued or being sent.
-struct R2tRun {
-  std::uint32_t ttt = pdu::kReservedTag;
-  std::uint32_t offset = 0;
-  std::uint32_t length = 0;
-};
-
-struct Task {
-  TaskId id = 0;
-  TaskKind kind = TaskKind::scsi;
-  std::uint32_t itt = pdu::kReservedTag;
-  std::uint16_t cid = 0;
-  bool sent = false;          // its command PDU is queued on its connection
-  SerialNumber cmd_sn;
-  // scsi
-  ScsiRequest req;
-  std::uint32_t write_length = 0;
-  std::uint32_t unsolicited_end = 0;   // immediate + unsolicited Data-Out cover [0, this)
-  SerialNumber next_r2t_sn{0};
-  std::uint32_t outstanding_r2t = 0;   // R2Ts whose Data-Out sequence is not fully popped
-  ByteVector read_buf;                 // unless req.read_into is given
-  std::uint32_t read_high = 0;         // highest offset + length received
-  std::uint32_t read_next = 0;         // next in-order offset
-  SerialNumber next_data_sn{0};
-  // tmf
-  TmfRequest tmf;
-  std::optional<std::uint32_t> ref_itt;
-  SerialNumber ref_cmd_sn;
-  // nop
-  bool internal_ping = false;
-  ByteVector ping_data;
-  // text
-  ByteVector text_out;                 // the whole encoded request text
-  std::size_t text_sent = 0;           // bytes of it sent so far
-  std::uint32_t text_ttt = pdu::kReservedTag;
-  bool text_continue_empty = false;    // next request is an empty continuation
-  ByteVector text_in;                  // the answer so far
-  // logout
-  pdu::LogoutReason logout_reason = pdu::LogoutReason::close_session;
-  std::uint16_t logout_cid = 0;
-  // timers (tmf, ping)
-  std::optional<TimePoint> deadline;
-};
-
-// One entry of a connection's send queue: a ready PDU, or a Data-Out sequence generated PDU by
-// PDU as the pump drains it (so a large write is never copied whole).
-struct OutItem {
-  std::optional<pdu::Pdu> pdu;
-  // Data-Out sequence (when pdu is empty):
-  TaskId task = 0;
-  std::uint32_t ttt = pdu::kReservedTag;
-  std::uint32_t offset = 0;     // next byte to send
-  std::uint32_t end = 0;        // one past the last byte of the sequence
-  SerialNumber data_sn{0};
-  bool solicited = false;
-};
-
-struct Connection {
-  std::uint16_t cid = 0;
-  ConnStateMachine sm;
-  SerialNumber exp_stat_sn;
-  std::uint32_t max_send_dsl = 8192;  // the target's MaxRecvDataSegmentLength
-  Fifo<OutItem> out;
-  TimePoint last_rx{};
-  std::optional<TaskId> ping;         // the internal NOP-Out ping outstanding
-  ConnError error = ConnError::none;
-  std::string error_detail;
-  std::optional<TaskId> text_task;    // one Text negotiation at a time
-};
-
-}  // namespace detail
 
 class Session {
  public:
@@ -392,15 +157,13 @@ class Session {
  private:
   using Task = detail::Task;
   using Connection = detail::Connection;
+  using Received = detail::Received;
+  friend struct detail::ReceiveTable;
 
   Connection* conn(std::uint16_t cid) noexcept;
   const Connection* conn(std::uint16_t cid) const noexcept;
   Result<std::uint16_t> pick_connection(std::optional<std::uint16_t> cid) const;
   std::error_code check_accepting() const;
-  Result<std::uint32_t> allocate_itt();
-  bool recently_retired(std::uint32_t itt) const noexcept;
-  void retire_itt(std::uint32_t itt);
-  Task& add_task(TaskKind kind, std::uint16_t cid);
   void issue_waiting();
   void issue(Task& t);
   void issue_scsi(Task& t, Connection& c);
@@ -411,39 +174,36 @@ class Session {
   void emit(Event e);
   void set_session_state(SessionEvent e);
 
-  // Receive helpers: each returns ConnError::none or the classification that fails the conn.
-  ConnError update_window(SerialNumber exp_cmd_sn, SerialNumber max_cmd_sn);
-  ConnError check_stat_sn(Connection& c, SerialNumber stat_sn, bool advances);
-  ConnError lookup(std::uint32_t itt, TaskKind kind, Task*& out, std::string& detail);
-  ConnError on_nop_in(Connection& c, const pdu::NopIn& p, TimePoint now, std::string& detail);
-  ConnError on_scsi_response(Connection& c, const pdu::ScsiResponse& p, std::string& detail);
-  ConnError on_data_in(Connection& c, const pdu::DataIn& p, ByteSpan data, std::string& detail);
+  // Receiving: receive() and receive_data_in() look the opcode up in the receive table and run
+  // its row (receive_row); the row's handler returns ConnError::none or the classification
+  // that fails the connection, with rx.detail saying why.
+  template <class T>
+  std::error_code receive_row(std::uint16_t cid, const T& p, ByteSpan data, TimePoint now);
   std::error_code after_receive(Connection& c, ConnError err, std::string& detail);
-  ConnError on_r2t(Connection& c, const pdu::R2T& p, std::string& detail);
-  ConnError on_tmf_response(Connection& c, const pdu::TaskMgmtResponse& p, std::string& detail);
-  ConnError on_text_response(Connection& c, const pdu::TextResponse& p, std::string& detail);
-  ConnError on_logout_response(Connection& c, const pdu::LogoutResponse& p, std::string& detail);
-  ConnError on_async(Connection& c, const pdu::AsyncMessage& p, std::string& detail);
-  ConnError on_reject(Connection& c, const pdu::Reject& p, std::string& detail);
+  void update_window(SerialNumber exp_cmd_sn, SerialNumber max_cmd_sn);
+  ConnError on_nop_in(Connection& c, const pdu::NopIn& p, Received& rx);
+  ConnError on_scsi_response(Connection& c, const pdu::ScsiResponse& p, Received& rx);
+  ConnError on_data_in(Connection& c, const pdu::DataIn& p, Received& rx);
+  ConnError on_r2t(Connection& c, const pdu::R2T& p, Received& rx);
+  ConnError on_tmf_response(Connection& c, const pdu::TaskMgmtResponse& p, Received& rx);
+  ConnError on_text_response(Connection& c, const pdu::TextResponse& p, Received& rx);
+  ConnError on_logout_response(Connection& c, const pdu::LogoutResponse& p, Received& rx);
+  ConnError on_async(Connection& c, const pdu::AsyncMessage& p, Received& rx);
+  ConnError on_reject(Connection& c, const pdu::Reject& p, Received& rx);
   void complete_scsi(Task& t, ScsiResult r);
   void note_sense(const scsi::SenseData& sense, std::uint16_t cid, std::optional<TaskId> task);
   void abort_tasks_for(const Task& tmf);
+  // Ends `ids` with `outcome` (each one still there when its turn comes).
+  void complete_each(const std::vector<TaskId>& ids, TaskOutcome outcome, ConnError why);
   void fail_connection(Connection& c, ConnError why, std::string detail);
 
   SessionConfig config_;
+  recovery::Policy policy_;
   SessionStateMachine sm_;
   std::map<std::uint16_t, Connection> conns_;
-  std::map<TaskId, Task> tasks_;               // every task not yet completed
-  std::map<std::uint32_t, TaskId> by_itt_;     // ITT -> task, for tasks holding an ITT
-  NodeCache<std::map<TaskId, Task>> task_nodes_;  // inserts and erases of the two maps above
-  NodeCache<std::map<std::uint32_t, TaskId>> itt_nodes_;
+  detail::TaskTable tasks_;
   std::deque<TaskId> waiting_;                 // non-immediate tasks waiting for the window
   std::deque<TaskId> retry_;                   // SCSI tasks waiting for reinstatement
-  // Recently retired ITTs (no_scsi_cmd vs bad_itt): a ring, looked at only for an ITT not in
-  // flight, and by allocate_itt() once the ITT counter has wrapped.
-  std::vector<std::uint32_t> recent_itts_;
-  std::size_t recent_next_ = 0;
-  bool itt_wrapped_ = false;
   std::optional<TaskId> placed_task_;          // see data_in_destination()
   bool placement_orphaned_ = false;
   Fifo<Completion> completions_;
@@ -453,8 +213,6 @@ class Session {
   SerialNumber cmd_sn_;
   SerialNumber exp_cmd_sn_;
   SerialNumber max_cmd_sn_;
-  std::uint32_t next_itt_ = 0;
-  TaskId next_task_id_ = 1;
   bool logout_pending_ = false;
 };
 

@@ -1,0 +1,145 @@
+// The SCSI data path's target PDUs: SCSI Response, Data-In and R2T (RFC 7143 11.4, 11.7, 11.8).
+#include "proto/session/session.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace iscsi::session {
+
+ConnError Session::on_scsi_response(Connection& c, const pdu::ScsiResponse& p, Received& rx) {
+  Task* t = rx.task;
+  ScsiResult r;
+  r.response = p.response;
+  r.status = p.status;
+  r.overflow = p.overflow;
+  r.underflow = p.underflow;
+  r.residual_count = p.residual_count;
+  r.bidi_read_overflow = p.bidi_read_overflow;
+  r.bidi_read_underflow = p.bidi_read_underflow;
+  r.bidi_read_residual_count = p.bidi_read_residual_count;
+  if (!p.data.empty()) {
+    auto split = pdu::split_sense_data(p.data);
+    if (!split) {
+      rx.detail = "SCSI Response SenseLength runs past the data segment";
+      return ConnError::proto;
+    }
+    r.sense_raw.assign(split->sense.begin(), split->sense.end());
+    if (!r.sense_raw.empty()) {
+      if (auto sense = scsi::decode_sense(r.sense_raw)) r.sense = *sense;
+    }
+  }
+  const TaskId id = t->id;
+  std::optional<scsi::SenseData> seen = r.sense;
+  complete_scsi(*t, std::move(r));
+  if (seen) note_sense(*seen, c.cid, id);
+  return ConnError::none;
+}
+
+ConnError Session::on_data_in(Connection& /*c*/, const pdu::DataIn& p, Received& rx) {
+  Task* t = rx.task;
+  const ByteSpan data = rx.data;
+  if (p.data_sn != t->next_data_sn) {
+    // The policy's decision point for a lost Data-In (ERL 1 would ask with a Data SNACK).
+    switch (policy_.on_data_sn_gap()) {
+      case recovery::OnPduError::fail_connection:
+        rx.detail = "Data-In DataSN " + std::to_string(p.data_sn.value()) + ", expected " +
+                    std::to_string(t->next_data_sn.value());
+        return ConnError::datasn;
+    }
+  }
+  const std::uint32_t capacity = t->req.read_length;
+  const std::uint64_t end = std::uint64_t{p.buffer_offset} + data.size();
+  if (end > capacity) {
+    rx.detail = "Data-In [" + std::to_string(p.buffer_offset) + ", " + std::to_string(end) +
+                ") runs past the expected read length " + std::to_string(capacity);
+    return ConnError::data_offset;
+  }
+  if (config_.params.data_pdu_in_order && !data.empty() && p.buffer_offset != t->read_next) {
+    rx.detail = "Data-In at offset " + std::to_string(p.buffer_offset) + ", expected " +
+                std::to_string(t->read_next) + " (DataPDUInOrder=Yes)";
+    return ConnError::data_offset;
+  }
+  ++t->next_data_sn;
+  if (!data.empty() && !t->req.read_into.empty()) {
+    std::uint8_t* dest = t->req.read_into.data() + p.buffer_offset;
+    if (data.data() != dest) std::memcpy(dest, data.data(), data.size());  // placed: already there
+    t->read_high = std::max(t->read_high, static_cast<std::uint32_t>(end));
+    t->read_next = static_cast<std::uint32_t>(end);
+  } else if (!data.empty()) {
+    if (p.buffer_offset == t->read_buf.size()) {
+      // In order (the usual case): append, so the buffer is never zero-filled first.
+      if (t->read_buf.capacity() < capacity) t->read_buf.reserve(capacity);
+      t->read_buf.insert(t->read_buf.end(), data.begin(), data.end());
+    } else {
+      if (t->read_buf.size() < end) t->read_buf.resize(capacity);
+      std::copy(data.begin(), data.end(), t->read_buf.begin() + p.buffer_offset);
+    }
+    t->read_high = std::max(t->read_high, static_cast<std::uint32_t>(end));
+    t->read_next = static_cast<std::uint32_t>(end);
+  }
+  // The A bit asks for a DataACK SNACK, which exists only at ERL > 0; ignored at ERL 0.
+  if (p.status_present) {
+    ScsiResult r;
+    r.status = p.status;
+    r.overflow = p.overflow;
+    r.underflow = p.underflow;
+    r.residual_count = p.residual_count;
+    complete_scsi(*t, std::move(r));
+  }
+  return ConnError::none;
+}
+
+ConnError Session::on_r2t(Connection& c, const pdu::R2T& p, Received& rx) {
+  Task* t = rx.task;
+  if (t->req.direction != DataDirection::write &&
+      t->req.direction != DataDirection::bidirectional) {
+    rx.detail = "R2T for a command that writes no data";
+    return ConnError::proto;
+  }
+  if (p.r2t_sn != t->next_r2t_sn) {
+    // The policy's decision point for a lost R2T (ERL 1 would ask with an R2T SNACK).
+    switch (policy_.on_r2t_sn_gap()) {
+      case recovery::OnPduError::fail_connection:
+        rx.detail = "R2TSN " + std::to_string(p.r2t_sn.value()) + ", expected " +
+                    std::to_string(t->next_r2t_sn.value());
+        return ConnError::r2tsn;
+    }
+  }
+  if (p.ttt == pdu::kReservedTag) {
+    rx.detail = "R2T with the reserved TTT 0xffffffff";
+    return ConnError::proto;
+  }
+  const std::uint64_t end = std::uint64_t{p.buffer_offset} + p.desired_data_transfer_length;
+  if (end > t->write_length) {
+    rx.detail = "R2T [" + std::to_string(p.buffer_offset) + ", " + std::to_string(end) +
+                ") runs past the write length " + std::to_string(t->write_length);
+    return ConnError::data_offset;
+  }
+  if (p.desired_data_transfer_length == 0 ||
+      p.desired_data_transfer_length > config_.params.max_burst_length) {
+    rx.detail = "R2T desired length " + std::to_string(p.desired_data_transfer_length) +
+                " not in [1, MaxBurstLength " + std::to_string(config_.params.max_burst_length) +
+                "]";
+    return ConnError::datalen;
+  }
+  if (t->outstanding_r2t >= config_.params.max_outstanding_r2t) {
+    rx.detail = "more R2Ts outstanding than MaxOutstandingR2T " +
+                std::to_string(config_.params.max_outstanding_r2t);
+    return ConnError::proto;
+  }
+  ++t->next_r2t_sn;
+  ++t->outstanding_r2t;
+  detail::OutItem seq;
+  seq.task = t->id;
+  seq.ttt = p.ttt;
+  seq.offset = p.buffer_offset;
+  seq.end = static_cast<std::uint32_t>(end);
+  seq.data_sn = SerialNumber{0};
+  seq.solicited = true;
+  c.out.push_back(std::move(seq));
+  return ConnError::none;
+}
+
+}  // namespace iscsi::session

@@ -1,0 +1,54 @@
+// A task as the session keeps it while it is in flight (or waits for the window, or for
+// reinstatement): the request, where its data transfer stands, and its timers. One struct for
+// every kind (SCSI, task management, NOP, text, logout); the fields of other kinds stay unused.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "proto/common/bytes.hpp"
+#include "proto/common/serial.hpp"
+#include "proto/pdu/pdu.hpp"
+#include "proto/session/types.hpp"
+
+namespace iscsi::session::detail {
+
+struct Task {
+  TaskId id = 0;
+  TaskKind kind = TaskKind::scsi;
+  std::uint32_t itt = pdu::kReservedTag;
+  std::uint16_t cid = 0;
+  bool sent = false;          // its command PDU is queued on its connection
+  SerialNumber cmd_sn;
+  // scsi
+  ScsiRequest req;
+  std::uint32_t write_length = 0;
+  std::uint32_t unsolicited_end = 0;   // immediate + unsolicited Data-Out cover [0, this)
+  SerialNumber next_r2t_sn{0};
+  std::uint32_t outstanding_r2t = 0;   // R2Ts whose Data-Out sequence is not fully popped
+  ByteVector read_buf;                 // unless req.read_into is given
+  std::uint32_t read_high = 0;         // highest offset + length received
+  std::uint32_t read_next = 0;         // next in-order offset
+  SerialNumber next_data_sn{0};
+  // tmf
+  TmfRequest tmf;
+  std::optional<std::uint32_t> ref_itt;
+  SerialNumber ref_cmd_sn;
+  // nop
+  bool internal_ping = false;
+  ByteVector ping_data;
+  // text
+  ByteVector text_out;                 // the whole encoded request text
+  std::size_t text_sent = 0;           // bytes of it sent so far
+  std::uint32_t text_ttt = pdu::kReservedTag;
+  bool text_continue_empty = false;    // next request is an empty continuation
+  ByteVector text_in;                  // the answer so far
+  // logout
+  pdu::LogoutReason logout_reason = pdu::LogoutReason::close_session;
+  std::uint16_t logout_cid = 0;
+  // timers (tmf, ping)
+  std::optional<TimePoint> deadline;
+};
+
+}  // namespace iscsi::session::detail
