@@ -267,6 +267,8 @@ void Core::logged_in(const login::LoggedIn& li) {
                                   li.params.data_digest == login::Digest::crc32c};
   conn_->framer.set_digests(digests);
   conn_->framer.set_max_recv_data_segment_length(li.params.max_recv_data_segment_length);
+  // ERL 1 and up: a Data-In whose data digest fails is asked for again, not a dead connection.
+  conn_->framer.set_recover_data_in_digest_errors(li.params.error_recovery_level >= 1);
   out_digests_ = digests;
   login_.reset();
   const bool relogin = purpose_ == LoginPurpose::relogin;

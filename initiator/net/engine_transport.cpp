@@ -170,6 +170,10 @@ void Core::process_frames(const std::shared_ptr<Conn>& c) {
     if (phase_ == Phase::full_feature || phase_ == Phase::logging_out) {
       if (owned) {
         (void)sess_->receive(cid_, *owned, now);
+      } else if (v.data_damaged) {
+        (void)sess_->receive_damaged_data_in(cid_, *data_in,
+                                             static_cast<std::uint32_t>(v.data.size()),
+                                             c->framer.damage(), now);
       } else {
         (void)sess_->receive_data_in(cid_, *data_in, v.data, now);
       }

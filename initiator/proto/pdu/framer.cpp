@@ -187,17 +187,27 @@ Result<std::optional<FrameView>> Framer::next_view() {
   const ByteSpan data = placed_ ? ByteSpan(place_) : avail.subspan(header_length_, lengths_.data);
   const ByteSpan padding =
       avail.subspan(header_length_ + (placed_ ? 0 : lengths_.data), pad);
+  bool damaged = false;
   if (config_.digests.data && lengths_.data != 0) {
     const std::uint8_t* received = padding.data() + padding.size();
     digest::Crc32c crc;
     crc.update(data);
     crc.update(padding);
     if (crc.value() != digest::load_digest(received)) {
-      return fail(detail::fail(&diag_, Errc::data_digest, avail[0] & detail::kOpcodeMask,
-                               to_string(opcode_of(pending_)) + " data digest received " +
-                                   hex32(digest::load_digest(received)) + ", computed " +
-                                   hex32(crc.value()) + " over " +
-                                   std::to_string(data.size() + pad) + " bytes"));
+      Diagnostic* into = &diag_;
+      if (config_.recover_data_in_digest_errors && opcode_of(pending_) == Opcode::scsi_data_in) {
+        damaged = true;
+        damage_ = {};
+        into = &damage_;
+        ++damaged_pdus_;
+      }
+      auto ec = detail::fail(into, Errc::data_digest, avail[0] & detail::kOpcodeMask,
+                             to_string(opcode_of(pending_)) + " data digest received " +
+                                 hex32(digest::load_digest(received)) + ", computed " +
+                                 hex32(crc.value()) + " over " +
+                                 std::to_string(data.size() + pad) + " bytes");
+      if (!damaged) return fail(ec);
+      damage_.stream_offset = consumed_;
     }
   }
   const ByteSpan ahs = avail.subspan(kBhsLength, lengths_.ahs);
@@ -210,6 +220,8 @@ Result<std::optional<FrameView>> Framer::next_view() {
   view->data = data;
   view->wire_length = total_length_ + (placed_ ? lengths_.data : 0);
   view->stream_offset = consumed_;
+  view->data_damaged = damaged;
+  last_damaged_ = damaged;
   begin_ += total_length_;
   consumed_ += view->wire_length;
   state_ = State::header;
@@ -223,7 +235,7 @@ Result<std::optional<Pdu>> Framer::next() {
   if (!*view) return std::optional<Pdu>{};
   // The view's header is pending_, which the next header decode overwrites anyway.
   std::optional<Pdu> pdu(std::move(pending_));
-  detail::attach_data(*pdu, (*view)->data);
+  if (!(*view)->data_damaged) detail::attach_data(*pdu, (*view)->data);
   return pdu;
 }
 

@@ -39,6 +39,11 @@ struct FramerConfig {
   std::uint32_t max_recv_data_segment_length = kDefaultMaxRecvDataSegmentLength;
   std::uint32_t login_max_data_segment_length = kLoginMaxDataSegmentLength;
   DecodeOptions decode{};
+  // ErrorRecoveryLevel 1 and up (RFC 7143 7.8): a data digest error on a SCSI Data-In whose
+  // header checked out does not fail the framer: the PDU is returned with data_damaged set (its
+  // length was sound, so the stream stays in step) and the session asks for it again. Every
+  // other digest error still fails the framer.
+  bool recover_data_in_digest_errors = false;
 };
 
 // A received PDU without copying or moving anything: `header` points at the decoded PDU (data
@@ -52,6 +57,9 @@ struct FrameView {
   ByteSpan data;                // DataSegmentLength bytes, without padding
   std::size_t wire_length = 0;  // every byte of the PDU, digests and padding included
   std::uint64_t stream_offset = 0;
+  // The data digest did not match (only with recover_data_in_digest_errors): `data` must not be
+  // used; Framer::damage() says what was received and computed.
+  bool data_damaged = false;
 };
 
 class Framer {
@@ -65,6 +73,9 @@ class Framer {
   const FramerConfig& config() const noexcept { return config_; }
   void set_digests(DigestConfig digests) noexcept;
   void set_max_recv_data_segment_length(std::uint32_t n) noexcept;
+  void set_recover_data_in_digest_errors(bool on) noexcept {
+    config_.recover_data_in_digest_errors = on;
+  }
 
   // Appends received bytes (one copy); dropped once the framer has failed.
   void feed(ByteSpan bytes);
@@ -100,7 +111,12 @@ class Framer {
   // The next complete PDU, or nullopt when more bytes are needed.
   Result<std::optional<FrameView>> next_view();
   // Same, as an owned PDU with the payload copied into its `data` (one allocation per PDU).
+  // A damaged PDU (see recover_data_in_digest_errors) comes with `data` empty and
+  // last_damaged() true.
   Result<std::optional<Pdu>> next();
+  bool last_damaged() const noexcept { return last_damaged_; }
+  // The DataSegmentLength of the PDU next()/next_view() returned last.
+  std::uint32_t last_data_length() const noexcept { return lengths_.data; }
 
   // The peer closed the stream: Errc::truncated (and the framer fails) when a PDU is partly
   // buffered; success when the stream ended on a PDU boundary.
@@ -110,6 +126,9 @@ class Framer {
   bool failed() const noexcept { return state_ == State::failed; }
   // Why the framer failed (errc ok while it has not).
   const Diagnostic& diagnostic() const noexcept { return diag_; }
+  // The last data digest error recovered from (see recover_data_in_digest_errors), and how many.
+  const Diagnostic& damage() const noexcept { return damage_; }
+  std::uint64_t damaged_pdus() const noexcept { return damaged_pdus_; }
   // Bytes buffered and not yet returned as PDUs.
   std::size_t buffered() const noexcept { return end_ - begin_; }
   // Bytes still needed before next() can make progress (a read-size hint; 0 when a PDU is
@@ -126,6 +145,9 @@ class Framer {
   FramerConfig config_;
   State state_ = State::header;
   Diagnostic diag_;
+  Diagnostic damage_;
+  std::uint64_t damaged_pdus_ = 0;
+  bool last_damaged_ = false;
   ByteVector buf_;
   std::size_t begin_ = 0;  // first unconsumed byte
   std::size_t end_ = 0;    // one past the last received byte

@@ -1,10 +1,12 @@
 // The error recovery level as a policy (RFC 7143 7.1-7.2): the session and the engine ask it at
 // each named decision point what to do, instead of testing ErrorRecoveryLevel in their own code.
-// Only ERL 0 is implemented: every decision is "fail the connection", and a failed connection
-// fails the session, which the engine reinstates (RFC 7143 6.3.5). ERL 1 (SNACK and
-// within-connection recovery) and ERL 2 (connection recovery with TASK REASSIGN) become other
-// answers at these same points; a login never offers a level above kHighestImplemented
-// (net/offer.cpp).
+// At ERL 0 every decision is "fail the connection", and a failed connection fails the session,
+// which the engine reinstates (RFC 7143 6.3.5). At ERL 1 the session core asks again for a
+// Data-In that was lost or damaged (Data SNACK, within-command recovery, RFC 7143 7.1.4.1) and
+// acknowledges data when the target asks (DataACK); a lost status (Status SNACK) and a lost R2T
+// still fail the connection. ERL 2 (connection recovery with TASK REASSIGN) is not written. A
+// login never offers a level above kHighestImplemented (net/offer.cpp): the engine does not
+// yet run ERL 1 against a target, so that stays 0.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,7 @@ namespace iscsi::recovery {
 // What to do about one PDU that is missing or damaged.
 enum class OnPduError : std::uint8_t {
   fail_connection,  // ERL 0: the connection cannot go on; its ConnError names why
+  request_again,    // ERL 1: discard what was damaged and ask for it with a SNACK
 };
 
 // What a failed connection takes with it.
@@ -36,18 +39,28 @@ class Policy {
       : level_(negotiated_level) {}
   constexpr std::uint8_t level() const noexcept { return level_; }
 
-  // A status-bearing PDU whose StatSN is not the connection's ExpStatSN (a status was lost, or
-  // the target is wrong). ERL 1 could ask for it again with a Status SNACK.
+  // A status-bearing PDU whose StatSN is ahead of the connection's ExpStatSN (a status was
+  // lost, or the target is wrong). A Status SNACK could ask for it; not written yet.
   constexpr OnPduError on_stat_sn_gap() const noexcept { return OnPduError::fail_connection; }
-  // A Data-In whose DataSN is not the task's next one (ERL 1: Data SNACK).
-  constexpr OnPduError on_data_sn_gap() const noexcept { return OnPduError::fail_connection; }
-  // An R2T whose R2TSN is not the task's next one (ERL 1: R2T SNACK).
-  constexpr OnPduError on_r2t_sn_gap() const noexcept { return OnPduError::fail_connection; }
-  // A header or data digest error (ERL 1: discard the PDU and recover it).
-  constexpr OnPduError on_digest_error(ConnError which) const noexcept {
-    (void)which;
-    return OnPduError::fail_connection;
+  // A Data-In whose DataSN is ahead of the task's next one: ERL 1 asks for the missing run.
+  constexpr OnPduError on_data_sn_gap() const noexcept {
+    return level_ >= 1 ? OnPduError::request_again : OnPduError::fail_connection;
   }
+  // An R2T whose R2TSN is not the task's next one (an R2T SNACK; not written yet).
+  constexpr OnPduError on_r2t_sn_gap() const noexcept { return OnPduError::fail_connection; }
+  // A digest error. Only a data digest error on a Data-In can be recovered (ERL 1): its header
+  // was sound, so the stream is still in step. A header digest error leaves the length in
+  // doubt; without markers (gone in RFC 7143) the connection cannot find the next PDU.
+  constexpr OnPduError on_digest_error(ConnError which) const noexcept {
+    return level_ >= 1 && which == ConnError::data_dgst ? OnPduError::request_again
+                                                         : OnPduError::fail_connection;
+  }
+  // A status PDU repeating a StatSN already acknowledged: a retransmission asked for by a SNACK
+  // (LIO resends the final Data-In with the command's StatSN) is taken at ERL 1; at ERL 0
+  // nothing is ever resent, so it is a protocol error.
+  constexpr bool takes_repeated_status() const noexcept { return level_ >= 1; }
+  // The A bit of a Data-In asks for a DataACK SNACK (ERL 1 and up).
+  constexpr bool acknowledges_data() const noexcept { return level_ >= 1; }
   // A connection failed (any cause).
   constexpr OnConnectionLoss on_connection_lost() const noexcept {
     return level_ == 0 ? OnConnectionLoss::fail_session : OnConnectionLoss::fail_connection_tasks;

@@ -44,6 +44,11 @@ struct Received {
   ByteSpan data;         // the data segment (a Data-In's payload may be given apart)
   TimePoint now{};
   std::string detail;    // why, when the handler fails the connection
+  // A Data-In whose data digest failed (ERL 1): `data` must not be used; what was wrong.
+  const pdu::Diagnostic* damage = nullptr;
+  std::uint32_t damaged_length = 0;  // the DataSegmentLength its header announced
+  // A status PDU repeating a StatSN already acknowledged (ERL 1 retransmission).
+  bool repeated_status = false;
 };
 
 struct ReceiveRow {

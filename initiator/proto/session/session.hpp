@@ -109,6 +109,14 @@ class Session {
   // one of a task that has it, else empty. The payload is then passed to receive_data_in() as
   // that same span. Until then (or placement_done(), when the connection goes away instead) the
   // task cannot complete but by a failure of the connection; placement_orphaned() says if it did.
+  // ERL 1: a Data-In whose data digest did not match (the framer's FrameView::data_damaged): its
+  // header is taken and its payload discarded; at ErrorRecoveryLevel 1 the PDU is asked for
+  // again with a Data SNACK (the task completes once it is in), at 0 the connection fails with
+  // ISCSI_ERR_DATA_DGST.
+  // `data_length`: the DataSegmentLength its header announced.
+  std::error_code receive_damaged_data_in(std::uint16_t cid, const pdu::DataIn& p,
+                                          std::uint32_t data_length,
+                                          const pdu::Diagnostic& damage, TimePoint now);
   MutableByteSpan data_in_destination(std::uint16_t cid, const pdu::DataIn& p, std::size_t len);
   void placement_done() noexcept { placed_task_.reset(); placement_orphaned_ = false; }
   bool placement_orphaned() const noexcept { return placement_orphaned_; }
@@ -178,7 +186,9 @@ class Session {
   // its row (receive_row); the row's handler returns ConnError::none or the classification
   // that fails the connection, with rx.detail saying why.
   template <class T>
-  std::error_code receive_row(std::uint16_t cid, const T& p, ByteSpan data, TimePoint now);
+  std::error_code receive_row(std::uint16_t cid, const T& p, ByteSpan data, TimePoint now,
+                              const pdu::Diagnostic* damage = nullptr,
+                              std::uint32_t damaged_length = 0);
   std::error_code after_receive(Connection& c, ConnError err, std::string& detail);
   void update_window(SerialNumber exp_cmd_sn, SerialNumber max_cmd_sn);
   ConnError on_nop_in(Connection& c, const pdu::NopIn& p, Received& rx);
@@ -191,6 +201,15 @@ class Session {
   ConnError on_async(Connection& c, const pdu::AsyncMessage& p, Received& rx);
   ConnError on_reject(Connection& c, const pdu::Reject& p, Received& rx);
   void complete_scsi(Task& t, ScsiResult r);
+  // Data-In payload bytes into the task's buffer (read_into, or read_buf).
+  void store_data_in(Task& t, std::uint32_t offset, ByteSpan data);
+  // ERL 1 (session_snack.cpp): a Data SNACK for `run` DataSNs from `first`, remembered as
+  // missing until they arrive; a retransmitted Data-In; the SNACK timers.
+  void ask_again(Task& t, Connection& c, SerialNumber first, std::uint32_t run,
+                 std::uint32_t offset, std::uint32_t length, TimePoint now);
+  ConnError take_resent_data_in(Task& t, const pdu::DataIn& p, Received& rx);
+  void acknowledge_data(Task& t, Connection& c, const pdu::DataIn& p);
+  void on_snack_timers(TimePoint now);
   void note_sense(const scsi::SenseData& sense, std::uint16_t cid, std::optional<TaskId> task);
   void abort_tasks_for(const Task& tmf);
   // Ends `ids` with `outcome` (each one still there when its turn comes).

@@ -13,7 +13,8 @@ namespace iscsi::session {
 // row's handler.
 template <class T>
 std::error_code Session::receive_row(std::uint16_t cid, const T& p, ByteSpan data,
-                                     TimePoint now) {
+                                     TimePoint now, const pdu::Diagnostic* damage,
+                                     std::uint32_t damaged_length) {
   Connection* cp = conn(cid);
   if (cp == nullptr) return Errc::unknown_connection;
   Connection& c = *cp;
@@ -23,6 +24,8 @@ std::error_code Session::receive_row(std::uint16_t cid, const T& p, ByteSpan dat
   Received rx;
   rx.data = data;
   rx.now = now;
+  rx.damage = damage;
+  rx.damaged_length = damaged_length;
   const detail::ReceiveRow* row = detail::ReceiveTable::find(T::kOpcode);
   if (row == nullptr) {
     // Initiator PDUs, and Login Responses once in full feature phase, must not arrive.
@@ -46,9 +49,16 @@ std::error_code Session::receive_row(std::uint16_t cid, const T& p, ByteSpan dat
       break;
   }
   if constexpr (requires { p.stat_sn; }) {
+    if (status && SerialNumber::distance(p.stat_sn, c.exp_stat_sn) > 0 &&
+        policy_.takes_repeated_status()) {
+      // Resent in answer to a SNACK: already acknowledged, so ExpStatSN stays.
+      status = false;
+      rx.repeated_status = true;
+    }
     if (status && p.stat_sn != c.exp_stat_sn) {
       // The policy's decision point for a lost status (ERL 1 would ask with a Status SNACK).
       switch (policy_.on_stat_sn_gap()) {
+        case recovery::OnPduError::request_again:  // no Status SNACK yet: as ERL 0
         case recovery::OnPduError::fail_connection:
           rx.detail = std::string(row->name) + " StatSN " + std::to_string(p.stat_sn.value()) +
                       ", expected " + std::to_string(c.exp_stat_sn.value());
@@ -87,6 +97,12 @@ std::error_code Session::receive(std::uint16_t cid, const pdu::Pdu& pdu, TimePoi
 std::error_code Session::receive_data_in(std::uint16_t cid, const pdu::DataIn& p, ByteSpan data,
                                          TimePoint now) {
   return receive_row(cid, p, data, now);
+}
+
+std::error_code Session::receive_damaged_data_in(std::uint16_t cid, const pdu::DataIn& p,
+                                                 std::uint32_t data_length,
+                                                 const pdu::Diagnostic& damage, TimePoint now) {
+  return receive_row(cid, p, ByteSpan(), now, &damage, data_length);
 }
 
 // What every received PDU ends with: a dropped PDU reported, a failure failing the connection,

@@ -78,6 +78,9 @@ void Session::on_receive_error(std::uint16_t cid, const pdu::Diagnostic& diag, T
     // The policy's decision point for a damaged PDU (ERL 1 would discard it and recover it).
     switch (policy_.on_digest_error(why)) {
       case recovery::OnPduError::fail_connection: break;
+      // A damaged Data-In the framer could step over arrives as receive_damaged_data_in();
+      // anything that reaches here has failed the framer for good.
+      case recovery::OnPduError::request_again: break;
     }
   }
   fail_connection(*c, why, pdu::to_string(diag));
@@ -138,6 +141,10 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
     t.read_high = 0;
     t.read_next = 0;
     t.next_data_sn = SerialNumber{0};
+    t.missing_data_in.clear();
+    t.snack_deadline.reset();
+    t.snack_tries = 0;
+    t.held_status.reset();
     waiting_.push_back(id);
   }
   issue_waiting();

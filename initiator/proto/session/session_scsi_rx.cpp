@@ -37,58 +37,103 @@ ConnError Session::on_scsi_response(Connection& c, const pdu::ScsiResponse& p, R
   return ConnError::none;
 }
 
-ConnError Session::on_data_in(Connection& /*c*/, const pdu::DataIn& p, Received& rx) {
+ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, Received& rx) {
   Task* t = rx.task;
   const ByteSpan data = rx.data;
+  if (rx.damage != nullptr) {
+    // The policy's decision point for a damaged payload.
+    switch (policy_.on_digest_error(ConnError::data_dgst)) {
+      case recovery::OnPduError::fail_connection:
+        rx.detail = rx.damage->detail;
+        return ConnError::data_dgst;
+      case recovery::OnPduError::request_again:
+        ++stats_.digest_err;
+        ++stats_.datain_discarded;
+        break;
+    }
+  }
+  if (SerialNumber::distance(t->next_data_sn, p.data_sn) < 0) {
+    // Behind the next DataSN: one asked for again, or (ERL 1) a copy we no longer need.
+    if (policy_.on_data_sn_gap() == recovery::OnPduError::request_again) {
+      return take_resent_data_in(*t, p, rx);
+    }
+    rx.detail = "Data-In DataSN " + std::to_string(p.data_sn.value()) + ", expected " +
+                std::to_string(t->next_data_sn.value());
+    return ConnError::datasn;
+  }
+  const std::uint32_t capacity = t->req.read_length;
+  // A damaged payload's length is the one its header announced.
+  const std::uint32_t length =
+      rx.damage != nullptr ? rx.damaged_length : static_cast<std::uint32_t>(data.size());
   if (p.data_sn != t->next_data_sn) {
-    // The policy's decision point for a lost Data-In (ERL 1 would ask with a Data SNACK).
+    // The policy's decision point for a lost Data-In: ERL 1 asks for the missing run.
     switch (policy_.on_data_sn_gap()) {
       case recovery::OnPduError::fail_connection:
         rx.detail = "Data-In DataSN " + std::to_string(p.data_sn.value()) + ", expected " +
                     std::to_string(t->next_data_sn.value());
         return ConnError::datasn;
+      case recovery::OnPduError::request_again: {
+        const auto run =
+            static_cast<std::uint32_t>(SerialNumber::distance(t->next_data_sn, p.data_sn));
+        ask_again(*t, c, t->next_data_sn, run, 0, 0, rx.now);
+        t->next_data_sn = p.data_sn;
+        t->read_next = p.buffer_offset;  // the gap's bytes come with the SNACK's answer
+        break;
+      }
     }
   }
-  const std::uint32_t capacity = t->req.read_length;
-  const std::uint64_t end = std::uint64_t{p.buffer_offset} + data.size();
+  const std::uint64_t end = std::uint64_t{p.buffer_offset} + length;
   if (end > capacity) {
     rx.detail = "Data-In [" + std::to_string(p.buffer_offset) + ", " + std::to_string(end) +
                 ") runs past the expected read length " + std::to_string(capacity);
     return ConnError::data_offset;
   }
-  if (config_.params.data_pdu_in_order && !data.empty() && p.buffer_offset != t->read_next) {
+  if (config_.params.data_pdu_in_order && length != 0 && p.buffer_offset != t->read_next) {
     rx.detail = "Data-In at offset " + std::to_string(p.buffer_offset) + ", expected " +
                 std::to_string(t->read_next) + " (DataPDUInOrder=Yes)";
     return ConnError::data_offset;
   }
   ++t->next_data_sn;
-  if (!data.empty() && !t->req.read_into.empty()) {
-    std::uint8_t* dest = t->req.read_into.data() + p.buffer_offset;
-    if (data.data() != dest) std::memcpy(dest, data.data(), data.size());  // placed: already there
-    t->read_high = std::max(t->read_high, static_cast<std::uint32_t>(end));
-    t->read_next = static_cast<std::uint32_t>(end);
-  } else if (!data.empty()) {
-    if (p.buffer_offset == t->read_buf.size()) {
-      // In order (the usual case): append, so the buffer is never zero-filled first.
-      if (t->read_buf.capacity() < capacity) t->read_buf.reserve(capacity);
-      t->read_buf.insert(t->read_buf.end(), data.begin(), data.end());
-    } else {
-      if (t->read_buf.size() < end) t->read_buf.resize(capacity);
-      std::copy(data.begin(), data.end(), t->read_buf.begin() + p.buffer_offset);
-    }
-    t->read_high = std::max(t->read_high, static_cast<std::uint32_t>(end));
-    t->read_next = static_cast<std::uint32_t>(end);
+  if (rx.damage != nullptr) {
+    // Discarded: ask for this one PDU again. The in-order position moves past it, by the
+    // length its header announced (the header digest, when on, vouched for it).
+    ask_again(*t, c, p.data_sn, 1, p.buffer_offset, length, rx.now);
+  } else {
+    store_data_in(*t, p.buffer_offset, data);
   }
-  // The A bit asks for a DataACK SNACK, which exists only at ERL > 0; ignored at ERL 0.
+  t->read_next = static_cast<std::uint32_t>(end);
+  if (p.acknowledge && policy_.acknowledges_data()) acknowledge_data(*t, c, p);
   if (p.status_present) {
     ScsiResult r;
     r.status = p.status;
     r.overflow = p.overflow;
     r.underflow = p.underflow;
     r.residual_count = p.residual_count;
-    complete_scsi(*t, std::move(r));
+    if (!t->missing_data_in.empty()) {
+      t->held_status = std::move(r);  // ends when the PDUs asked for again are in
+    } else {
+      complete_scsi(*t, std::move(r));
+    }
   }
   return ConnError::none;
+}
+
+void Session::store_data_in(Task& t, std::uint32_t offset, ByteSpan data) {
+  if (data.empty()) return;
+  const std::uint32_t capacity = t.req.read_length;
+  const auto end = static_cast<std::uint32_t>(offset + data.size());
+  if (!t.req.read_into.empty()) {
+    std::uint8_t* dest = t.req.read_into.data() + offset;
+    if (data.data() != dest) std::memcpy(dest, data.data(), data.size());  // placed: already there
+  } else if (offset == t.read_buf.size()) {
+    // In order (the usual case): append, so the buffer is never zero-filled first.
+    if (t.read_buf.capacity() < capacity) t.read_buf.reserve(capacity);
+    t.read_buf.insert(t.read_buf.end(), data.begin(), data.end());
+  } else {
+    if (t.read_buf.size() < end) t.read_buf.resize(capacity);
+    std::copy(data.begin(), data.end(), t.read_buf.begin() + offset);
+  }
+  t.read_high = std::max(t.read_high, end);
 }
 
 ConnError Session::on_r2t(Connection& c, const pdu::R2T& p, Received& rx) {
@@ -99,8 +144,9 @@ ConnError Session::on_r2t(Connection& c, const pdu::R2T& p, Received& rx) {
     return ConnError::proto;
   }
   if (p.r2t_sn != t->next_r2t_sn) {
-    // The policy's decision point for a lost R2T (ERL 1 would ask with an R2T SNACK).
+    // The policy's decision point for a lost R2T (an R2T SNACK is not written yet).
     switch (policy_.on_r2t_sn_gap()) {
+      case recovery::OnPduError::request_again:
       case recovery::OnPduError::fail_connection:
         rx.detail = "R2TSN " + std::to_string(p.r2t_sn.value()) + ", expected " +
                     std::to_string(t->next_r2t_sn.value());

@@ -51,6 +51,7 @@ void Session::on_tick(TimePoint now) {
       t.deadline.reset();
     }
   }
+  on_snack_timers(now);
   if (sm_.state() != SessionState::logged_in || config_.noop_out_interval.count() <= 0) return;
   for (auto& [cid, c] : conns_) {
     if (!c.sm.usable() || c.ping) continue;
@@ -79,6 +80,7 @@ std::optional<TimePoint> Session::next_deadline() const {
   };
   for (const auto& [id, t] : tasks_) {
     if (t.deadline) consider(*t.deadline);
+    if (t.snack_deadline && !t.missing_data_in.empty()) consider(*t.snack_deadline);
   }
   if (sm_.state() == SessionState::logged_in && config_.noop_out_interval.count() > 0) {
     for (const auto& [cid, c] : conns_) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "proto/common/bytes.hpp"
 #include "proto/common/serial.hpp"
@@ -31,6 +32,18 @@ struct Task {
   std::uint32_t read_high = 0;         // highest offset + length received
   std::uint32_t read_next = 0;         // next in-order offset
   SerialNumber next_data_sn{0};
+  // ERL 1 within-command recovery of a read: the DataSNs asked for again by a Data SNACK (each
+  // with the offset and length its damaged copy announced; 0/0 when it never arrived), when to
+  // ask again, and the status when it came before them (the task ends once they are in).
+  struct MissingDataIn {
+    SerialNumber data_sn;
+    std::uint32_t offset = 0;
+    std::uint32_t length = 0;
+  };
+  std::vector<MissingDataIn> missing_data_in;
+  std::optional<TimePoint> snack_deadline;
+  unsigned snack_tries = 0;
+  std::optional<ScsiResult> held_status;
   // tmf
   TmfRequest tmf;
   std::optional<std::uint32_t> ref_itt;

@@ -44,6 +44,9 @@ struct SessionConfig {
   // open-iscsi node.conn[0].timeo.noop_out_interval / noop_out_timeout; zero disables pings.
   Duration noop_out_interval = std::chrono::seconds(5);
   Duration noop_out_timeout = std::chrono::seconds(5);
+  // ERL 1: how long a Data SNACK waits for the Data-In PDUs it asked for before it is sent
+  // once more; after the second wait the connection fails (ISCSI_ERR_DATASN).
+  Duration snack_timeout = std::chrono::seconds(5);
   // The first ITT handed out (ITTs then count up, skipping 0xffffffff and tags in flight).
   std::uint32_t first_itt = 0x10;
 };
@@ -180,6 +183,10 @@ struct Stats {
   std::uint64_t rjt_pdus = 0;
   std::uint64_t digest_err = 0;
   std::uint64_t timeout_err = 0;
+  // Ours, not open-iscsi's: ERL 1 within-command recovery. Data-In PDUs discarded for a data
+  // digest error, and Data-In PDUs received again in answer to a Data SNACK.
+  std::uint64_t datain_discarded = 0;
+  std::uint64_t datain_recovered = 0;
 };
 
 // The parameters a target's Async Message asked for (kept until the next one of its kind, or

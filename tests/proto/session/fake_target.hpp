@@ -49,6 +49,7 @@ struct FakeTargetConfig {
   std::size_t text_chunk = 8192;  // Text Response data per PDU
   std::uint16_t time2wait = 2;
   std::uint16_t time2retain = 20;
+  std::uint8_t error_recovery_level = 0;  // 1: keeps sent Data-In for Data SNACKs (as LIO does)
 };
 
 inline SessionConfig make_session_config(const FakeTargetConfig& t) {
@@ -67,6 +68,7 @@ inline SessionConfig make_session_config(const FakeTargetConfig& t) {
   s.exp_stat_sn = SerialNumber{t.first_stat_sn};
   s.cid = 1;
   s.tsih = 0x12;
+  s.params.error_recovery_level = t.error_recovery_level;
   return s;
 }
 
@@ -86,6 +88,8 @@ class FakeTarget {
   pdu::TmfResponse tmf_response = pdu::TmfResponse::function_complete;
   // Called on every PDU the target sends; return false to drop it.
   std::function<bool(pdu::Pdu&)> tamper;
+  bool answer_snacks = true;    // ERL 1: resend the Data-In PDUs a Data SNACK asks for
+  std::vector<pdu::SnackRequest> snacks;
   // Sense to return (CHECK CONDITION) on the next SCSI command instead of executing it.
   std::optional<ByteVector> pending_sense;
 
@@ -368,6 +372,7 @@ class FakeTarget {
         d.stat_sn = stat_sn_;
       }
       stamp(d);
+      if (cfg_.error_recovery_level >= 1) sent_data_in_[c.itt].push_back(d);
       emit(std::move(d));
     } while (off < n);
     if (!cfg_.phase_collapse) respond(c.itt, 0x00, {}, residual, under, over);
@@ -540,6 +545,31 @@ class FakeTarget {
     emit(std::move(r));
   }
 
+  // ERL 1 (RFC 7143 11.16): a Data SNACK resends the Data-In PDUs it names as they were first
+  // sent, status and StatSN included (as LIO's within-command recovery does).
+  void on(const pdu::SnackRequest& sn) {
+    check_exp_stat_sn(sn.exp_stat_sn);
+    if (cfg_.error_recovery_level == 0) violation("SNACK at ErrorRecoveryLevel 0");
+    snacks.push_back(sn);
+    if (!answer_snacks || sn.type != pdu::SnackType::data_r2t) return;
+    auto it = sent_data_in_.find(sn.itt);
+    if (it == sent_data_in_.end()) {
+      violation("Data SNACK for an ITT with no Data-In sent");
+      return;
+    }
+    const std::uint32_t last = sn.run_length == 0 ? static_cast<std::uint32_t>(it->second.size())
+                                                  : sn.beg_run + sn.run_length;
+    if (last > it->second.size()) {
+      violation("Data SNACK beyond the last DataSN sent");
+      return;
+    }
+    for (std::uint32_t i = sn.beg_run; i < last; ++i) {
+      pdu::DataIn again = it->second[i];
+      stamp(again);
+      emit(std::move(again));
+    }
+  }
+
   template <class P>
   void on(const P&) {
     violation("unexpected PDU from the initiator");
@@ -552,6 +582,7 @@ class FakeTarget {
   SerialNumber stat_sn_;
   std::optional<SerialNumber> seen_exp_stat_sn_;
   std::map<std::uint32_t, WriteTask> writes_;
+  std::map<std::uint32_t, std::vector<pdu::DataIn>> sent_data_in_;  // by ITT (ERL 1)
   std::uint32_t next_ttt_ = 0x5000;
   ByteVector text_request_;
   ByteVector text_answer_;
@@ -611,8 +642,26 @@ class Pair {
     }
   }
 
+  // When it returns true for a Data-In, the PDU arrives as if its data digest had failed:
+  // header only, through Session::receive_damaged_data_in().
+  std::function<bool(const pdu::DataIn&)> damage;
+
   // Encodes one PDU from the target and hands it to the session through the framer.
   void deliver(const pdu::Pdu& p) {
+    if (const auto* d = std::get_if<pdu::DataIn>(&p); d != nullptr && damage && damage(*d)) {
+      pdu::DataIn header = *d;
+      header.data.clear();
+      pdu::Diagnostic diag;
+      diag.errc = pdu::Errc::data_digest;
+      diag.conn_error = ConnError::data_dgst;
+      diag.detail = "SCSI Data-In data digest received 0x0, computed 0x1 (test)";
+      if (auto ec = session.receive_damaged_data_in(kCid, header,
+                                                    static_cast<std::uint32_t>(d->data.size()),
+                                                    diag, now)) {
+        receive_errors.push_back(ec);
+      }
+      return;
+    }
     auto bytes = pdu::encode(p);
     if (!bytes) { receive_errors.push_back(bytes.error()); return; }
     to_initiator_.feed(*bytes);
