@@ -573,6 +573,13 @@ class Device::Core : public std::enable_shared_from_this<Device::Core> {
         const auto [state, reinst] = sessions_[i];
         if (state != session::SessionState::logged_in) {
           p.session_down = true;
+          if (p.checking) {
+            // A check sent before the session went down may still be answered (the target
+            // answers the TEST UNIT READY ahead of the logout): that answer says nothing about
+            // the path now, and must not reinstate the path failed here.
+            ++p.check_generation;
+            p.checking = false;
+          }
           if (p.machine.state() != PathState::failed) {
             path_event_locked(i, PathEvent::session_down,
                               "session " + std::string(session::to_string(state)), w);

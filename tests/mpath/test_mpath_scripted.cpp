@@ -5,9 +5,12 @@
 // switches groups and the command completes on the other port).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "mpath/device.hpp"
 #include "net/initiator.hpp"
@@ -30,6 +33,10 @@ struct Lu {
   scsi::AccessState group1 = scsi::AccessState::active_optimized;
   scsi::AccessState group2 = scsi::AccessState::standby;
   int rtpg_seen = 0;
+  // Port 2 holds the next TEST UNIT READY for `tur_hold` when set, and counts it.
+  std::atomic<bool> hold_tur{false};
+  std::atomic<int> tur_held{0};
+  std::chrono::milliseconds tur_hold{1000};
 
   void set(scsi::AccessState g1, scsi::AccessState g2) {
     std::lock_guard lock(mu);
@@ -107,6 +114,11 @@ ScriptedTarget::Responder responder(std::shared_ptr<Lu> lu, std::uint8_t port) {
         r.data = lu->rtpg();
         return r;
       case 0x00:  // TEST UNIT READY: not allowed in standby (SPC-4 5.16.2.4.4)
+        if (port == 2 && lu->hold_tur.exchange(false)) {
+          ++lu->tur_held;
+          std::this_thread::sleep_for(lu->tur_hold);
+        }
+        [[fallthrough]];
       case 0x88:  // READ(16)
         if (!standby) return std::nullopt;
         r.status = 0x02;
@@ -131,8 +143,8 @@ class MpathScripted : public ::testing::Test {
                                     net::Seconds replacement = 120s) {
     t1_.set_responder(responder(lu_, 1));
     t2_.set_responder(responder(lu_, 2));
-    return Device::create({{login(t1_, replacement), 0}, {login(t2_, replacement), 0}},
-                          parse_settings(settings));
+    s2_ = login(t2_, replacement);
+    return Device::create({{login(t1_, replacement), 0}, {s2_, 0}}, parse_settings(settings));
   }
 
   static std::string log(const Device& d) {
@@ -172,6 +184,7 @@ class MpathScripted : public ::testing::Test {
   ScriptedTarget t1_;
   ScriptedTarget t2_;
   net::Initiator ini_;
+  std::shared_ptr<net::Session> s2_;
   std::shared_ptr<Lu> lu_ = std::make_shared<Lu>();
 };
 
@@ -205,6 +218,30 @@ TEST_F(MpathScripted, PathDiesMidCommand) {
   EXPECT_EQ(st[0].dm_state, "failed");
   EXPECT_EQ(st[0].checker_state, "faulty");
   EXPECT_TRUE(st[1].group_active);
+}
+
+// The checker's TEST UNIT READY is on its way when the session logs out, and the target answers
+// it ahead of the Logout Response. The watcher fails the path when the session leaves
+// LOGGED_IN; the late answer must not reinstate it (seen under load in CI as path_failed,
+// path_reinstated, path_failed for one logout).
+TEST_F(MpathScripted, ACheckAnsweredAfterTheSessionWentDownDoesNotReinstateThePath) {
+  auto dev = two_paths({{"polling_interval", "0.2"}, {"path_grouping_policy", "multibus"}});
+  lu_->hold_tur = true;
+  ASSERT_TRUE(net::test::wait_for([&] { return lu_->tur_held.load() == 1; }, 5s)) << log(*dev);
+  auto out = std::async(std::launch::async, [this] { s2_->logout(); });
+  ASSERT_TRUE(net::test::wait_for([&] { return has(*dev, EventType::path_failed); }, 5s))
+      << log(*dev);
+  ASSERT_EQ(out.wait_for(10s), std::future_status::ready) << log(*dev);
+  out.get();
+  // The held answer came before the Logout Response, so it has been seen by now; give the
+  // device's thread a few watch periods to act on it if it were going to.
+  std::this_thread::sleep_for(300ms);
+  const auto events = dev->events();
+  const auto failed = std::count_if(events.begin(), events.end(),
+                                    [](const auto& e) { return e.type == EventType::path_failed; });
+  EXPECT_EQ(failed, 1) << log(*dev);
+  EXPECT_FALSE(has(*dev, EventType::path_reinstated)) << log(*dev);
+  EXPECT_EQ(dev->status()[1].dm_state, "failed") << log(*dev);
 }
 
 // A command that may not be resent (here a READ with the ORDERED attribute: its order against
