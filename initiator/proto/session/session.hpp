@@ -204,10 +204,11 @@ class Session {
   // Data-In payload bytes into the task's buffer (read_into, or read_buf).
   void store_data_in(Task& t, std::uint32_t offset, ByteSpan data);
   // ERL 1 (session_snack.cpp): a Data SNACK for `run` DataSNs from `first`, remembered as
-  // missing until they arrive; a retransmitted Data-In; the SNACK timers.
+  // missing until they arrive (`last`: the run ends with the status PDU); a retransmitted
+  // Data-In; the SNACK timers.
   void ask_again(Task& t, Connection& c, SerialNumber first, std::uint32_t run,
-                 std::uint32_t offset, std::uint32_t length, TimePoint now);
-  ConnError take_resent_data_in(Task& t, const pdu::DataIn& p, Received& rx);
+                 std::uint32_t offset, std::uint32_t length, bool last, TimePoint now);
+  ConnError take_resent_data_in(Task& t, Connection& c, const pdu::DataIn& p, Received& rx);
   void acknowledge_data(Task& t, Connection& c, const pdu::DataIn& p);
   void on_snack_timers(TimePoint now);
   void note_sense(const scsi::SenseData& sense, std::uint16_t cid, std::optional<TaskId> task);

@@ -55,7 +55,7 @@ ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, Received& rx)
   if (SerialNumber::distance(t->next_data_sn, p.data_sn) < 0) {
     // Behind the next DataSN: one asked for again, or (ERL 1) a copy we no longer need.
     if (policy_.on_data_sn_gap() == recovery::OnPduError::request_again) {
-      return take_resent_data_in(*t, p, rx);
+      return take_resent_data_in(*t, c, p, rx);
     }
     rx.detail = "Data-In DataSN " + std::to_string(p.data_sn.value()) + ", expected " +
                 std::to_string(t->next_data_sn.value());
@@ -75,7 +75,7 @@ ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, Received& rx)
       case recovery::OnPduError::request_again: {
         const auto run =
             static_cast<std::uint32_t>(SerialNumber::distance(t->next_data_sn, p.data_sn));
-        ask_again(*t, c, t->next_data_sn, run, 0, 0, rx.now);
+        ask_again(*t, c, t->next_data_sn, run, 0, 0, false, rx.now);
         t->next_data_sn = p.data_sn;
         t->read_next = p.buffer_offset;  // the gap's bytes come with the SNACK's answer
         break;
@@ -97,7 +97,7 @@ ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, Received& rx)
   if (rx.damage != nullptr) {
     // Discarded: ask for this one PDU again. The in-order position moves past it, by the
     // length its header announced (the header digest, when on, vouched for it).
-    ask_again(*t, c, p.data_sn, 1, p.buffer_offset, length, rx.now);
+    ask_again(*t, c, p.data_sn, 1, p.buffer_offset, length, p.status_present, rx.now);
   } else {
     store_data_in(*t, p.buffer_offset, data);
   }

@@ -14,15 +14,23 @@ namespace {
 // A SNACK is asked once more after snack_timeout; after the second wait the connection fails.
 constexpr unsigned kSnackTries = 2;
 
+// RunLength for a run: 0 ("this DataSN and all after it", RFC 7143 11.16.4) when the run ends
+// with the status PDU. It names the same PDUs, and LIO 6.1 rejects a RunLength that reaches
+// the last DataSN it sent (scenarios/FINDINGS.md, F4).
+std::uint32_t data_snack_run_length(std::uint32_t run, bool last) { return last ? 0 : run; }
+
 }  // namespace
 
 void Session::ask_again(Task& t, Connection& c, SerialNumber first, std::uint32_t run,
-                        std::uint32_t offset, std::uint32_t length, TimePoint now) {
+                        std::uint32_t offset, std::uint32_t length, bool last, TimePoint now) {
   for (std::uint32_t i = 0; i < run; ++i) {
     const SerialNumber sn = first + i;
     const bool known = std::any_of(t.missing_data_in.begin(), t.missing_data_in.end(),
                                    [&](const auto& m) { return m.data_sn == sn; });
-    if (!known) t.missing_data_in.push_back({sn, run == 1 ? offset : 0, run == 1 ? length : 0});
+    if (!known) {
+      t.missing_data_in.push_back(
+          {sn, run == 1 ? offset : 0, run == 1 ? length : 0, last && i + 1 == run});
+    }
   }
   pdu::SnackRequest s;
   s.type = pdu::SnackType::data_r2t;
@@ -30,13 +38,14 @@ void Session::ask_again(Task& t, Connection& c, SerialNumber first, std::uint32_
   s.itt = t.itt;
   s.ttt = pdu::kReservedTag;
   s.beg_run = first.value();
-  s.run_length = run;
+  s.run_length = data_snack_run_length(run, last);
   queue(c, std::move(s));
   if (!t.snack_deadline) t.snack_deadline = now + config_.snack_timeout;
   t.snack_tries = std::max(t.snack_tries, 1u);
 }
 
-ConnError Session::take_resent_data_in(Task& t, const pdu::DataIn& p, Received& rx) {
+ConnError Session::take_resent_data_in(Task& t, Connection& c, const pdu::DataIn& p,
+                                       Received& rx) {
   auto it = std::find_if(t.missing_data_in.begin(), t.missing_data_in.end(),
                          [&](const auto& m) { return m.data_sn == p.data_sn; });
   if (it == t.missing_data_in.end()) return ConnError::none;  // a copy we no longer need
@@ -55,6 +64,7 @@ ConnError Session::take_resent_data_in(Task& t, const pdu::DataIn& p, Received& 
   store_data_in(t, p.buffer_offset, rx.data);
   t.missing_data_in.erase(it);
   ++stats_.datain_recovered;
+  if (p.acknowledge && policy_.acknowledges_data()) acknowledge_data(t, c, p);
   if (!t.missing_data_in.empty()) return ConnError::none;
   t.snack_deadline.reset();
   t.snack_tries = 0;
@@ -81,6 +91,9 @@ void Session::acknowledge_data(Task& t, Connection& c, const pdu::DataIn& p) {
   for (const auto& m : t.missing_data_in) {
     if (SerialNumber::distance(m.data_sn, next) > 0) next = m.data_sn;
   }
+  // BegRun 0 acknowledges nothing, and LIO 6.1 closes the connection for it (its acknowledged
+  // DataSN starts at 0; FINDINGS.md, F4): the next A bit acknowledges the data instead.
+  if (next.value() == 0) return;
   pdu::SnackRequest s;
   s.type = pdu::SnackType::data_ack;
   s.lun = t.req.lun;
@@ -117,7 +130,7 @@ void Session::on_snack_timers(TimePoint now) {
       s.itt = t->itt;
       s.ttt = pdu::kReservedTag;
       s.beg_run = m.data_sn.value();
-      s.run_length = 1;
+      s.run_length = data_snack_run_length(1, m.last);
       queue(*c, std::move(s));
     }
   }

@@ -39,6 +39,7 @@ struct Task {
     SerialNumber data_sn;
     std::uint32_t offset = 0;
     std::uint32_t length = 0;
+    bool last = false;  // it carried the status: no DataSN follows it
   };
   std::vector<MissingDataIn> missing_data_in;
   std::optional<TimePoint> snack_deadline;

@@ -551,6 +551,18 @@ class FakeTarget {
     check_exp_stat_sn(sn.exp_stat_sn);
     if (cfg_.error_recovery_level == 0) violation("SNACK at ErrorRecoveryLevel 0");
     snacks.push_back(sn);
+    if (sn.type == pdu::SnackType::data_ack) {
+      // LIO 6.1 (iscsit_handle_data_ack) closes the connection for a DataACK whose BegRun is
+      // not above the last acknowledged DataSN, which starts at 0 (FINDINGS.md, F4).
+      std::uint32_t& acked = acked_data_sn_[sn.itt];
+      if (sn.beg_run <= acked) {
+        violation("DataACK BegRun " + std::to_string(sn.beg_run) +
+                  " not above the acknowledged DataSN " + std::to_string(acked) +
+                  ", which LIO answers by closing the connection");
+      }
+      acked = sn.beg_run - 1;
+      return;
+    }
     if (!answer_snacks || sn.type != pdu::SnackType::data_r2t) return;
     auto it = sent_data_in_.find(sn.itt);
     if (it == sent_data_in_.end()) {
@@ -559,6 +571,16 @@ class FakeTarget {
     }
     const std::uint32_t last = sn.run_length == 0 ? static_cast<std::uint32_t>(it->second.size())
                                                   : sn.beg_run + sn.run_length;
+    // LIO 6.1 (iscsit_handle_recovery_datain) rejects BegRun + RunLength > the highest DataSN
+    // sent, one less than RFC 7143 11.16.4 allows: a run that names the last DataSN sent
+    // must be asked for with RunLength 0 (scenarios/FINDINGS.md, F4). Modelled here so that
+    // the session is tested against what LIO accepts.
+    if (sn.run_length != 0 && std::uint64_t{sn.beg_run} + sn.run_length > it->second.size() - 1) {
+      violation("Data SNACK BegRun " + std::to_string(sn.beg_run) + " RunLength " +
+                std::to_string(sn.run_length) + " names the last DataSN sent (" +
+                std::to_string(it->second.size() - 1) + "), which LIO rejects");
+      return;
+    }
     if (last > it->second.size()) {
       violation("Data SNACK beyond the last DataSN sent");
       return;
@@ -583,6 +605,7 @@ class FakeTarget {
   std::optional<SerialNumber> seen_exp_stat_sn_;
   std::map<std::uint32_t, WriteTask> writes_;
   std::map<std::uint32_t, std::vector<pdu::DataIn>> sent_data_in_;  // by ITT (ERL 1)
+  std::map<std::uint32_t, std::uint32_t> acked_data_sn_;            // by ITT, as LIO keeps it
   std::uint32_t next_ttt_ = 0x5000;
   ByteVector text_request_;
   ByteVector text_answer_;

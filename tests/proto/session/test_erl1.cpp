@@ -79,6 +79,11 @@ TEST(SessionErl1, TheStatusWaitsForTheDataItCameWith) {
   ASSERT_EQ(done.size(), 1u);
   expect_read_of_disk(pair, done[0], 0, 32768);
   EXPECT_EQ(pair.session.stats().datain_recovered, 1u);
+  // Asked for as "DataSN 3 and all after it": the fake target rejects RunLength 1 for the last
+  // DataSN sent, as LIO 6.1 does.
+  ASSERT_EQ(pair.target.snacks.size(), 1u);
+  EXPECT_EQ(pair.target.snacks[0].beg_run, 3u);
+  EXPECT_EQ(pair.target.snacks[0].run_length, 0u);
   EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::none);
   // One status, one StatSN: the next command's status is the next number.
   EXPECT_EQ(pair.session.exp_stat_sn(Pair::kCid), pair.target.stat_sn());
@@ -181,6 +186,37 @@ TEST(SessionErl1, TheABitIsAnsweredWithADataAck) {
   EXPECT_EQ(pair.target.snacks[0].type, pdu::SnackType::data_ack);
   EXPECT_EQ(pair.target.snacks[0].ttt, 0x777u);
   EXPECT_EQ(pair.target.snacks[0].beg_run, 2u);  // DataSN 0 and 1 acknowledged
+}
+
+// DataSN 0 damaged and carrying the A bit: a DataACK could only say BegRun 0, which acknowledges
+// nothing (and which LIO answers by closing the connection), so only the Data SNACK goes.
+TEST(SessionErl1, NoDataAckWhileDataSnZeroIsMissing) {
+  Pair pair(erl1());
+  pair.target.disk() = pattern(pair.target.disk().size(), 5);
+  pair.damage = damage_once({0});
+  pair.target.tamper = [](pdu::Pdu& p) {
+    if (auto* d = std::get_if<pdu::DataIn>(&p); d != nullptr && d->data_sn.value() <= 1) {
+      d->acknowledge = true;
+      d->ttt = 0x778;
+    }
+    return true;
+  };
+  auto id = pair.session.submit(read_request(0, 32768), pair.now);
+  ASSERT_TRUE(id);
+  pair.pump();
+  auto done = pair.completions();
+  ASSERT_EQ(done.size(), 1u);
+  expect_read_of_disk(pair, done[0], 0, 32768);
+  std::vector<std::pair<pdu::SnackType, std::uint32_t>> sent;
+  for (const auto& sn : pair.target.snacks) sent.emplace_back(sn.type, sn.beg_run);
+  // The Data SNACK for DataSN 0; the A bit of DataSN 1 acknowledges nothing yet either (0 is
+  // still missing when it comes); the resent DataSN 0 has the A bit again, and by then all four
+  // PDUs are in: BegRun 4.
+  const std::vector<std::pair<pdu::SnackType, std::uint32_t>> expected = {
+      {pdu::SnackType::data_r2t, 0u}, {pdu::SnackType::data_ack, 4u}};
+  EXPECT_EQ(sent, expected);
+  EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::none);
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
 }
 
 TEST(SessionErl1, AtErl0TheABitIsIgnored) {

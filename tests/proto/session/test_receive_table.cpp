@@ -132,7 +132,7 @@ TEST(RecoveryPolicy, Erl0FailsTheSessionAndHigherLevelsOnlyTheConnectionsTasks) 
   EXPECT_EQ(recovery::Policy(0).on_stat_sn_gap(), recovery::OnPduError::fail_connection);
   EXPECT_EQ(recovery::Policy(0).on_digest_error(ConnError::data_dgst),
             recovery::OnPduError::fail_connection);
-  EXPECT_EQ(recovery::Policy::kHighestImplemented, 0);
+  EXPECT_EQ(recovery::Policy::kHighestImplemented, 1);
 }
 
 // The session follows the policy's answer: with ErrorRecoveryLevel 1 a failed connection takes
