@@ -125,7 +125,8 @@ def cmd_fault(args) -> int:
         else:
             proxy = f.corrupt_proxy(args.nic, listen_port=args.listen_port, direction=args.direction,
                                     pdu=args.pdu, byte=args.byte, after_bytes=args.after_bytes,
-                                    header_digest=args.header_digest, data_digest=args.data_digest)
+                                    header_digest=args.header_digest, data_digest=args.data_digest,
+                                    data_in_every=args.data_in_every)
             print(f"corrupting proxy on {proxy.address} -> {lab.portal(args.nic)}; "
                   f"report: {proxy.report_path}")
     elif kind == "clear":
@@ -199,6 +200,8 @@ def parser() -> argparse.ArgumentParser:
     fa.add_argument("--pdu", type=int, help="corrupt: header of the n-th PDU after login (0-based)")
     fa.add_argument("--byte", type=int, default=20, help="corrupt: byte within that PDU's header")
     fa.add_argument("--after-bytes", type=int, help="corrupt: stream offset instead of --pdu")
+    fa.add_argument("--data-in-every", type=int,
+                    help="corrupt: byte --byte of every n-th Data-In PDU instead of --pdu")
     fa.add_argument("--header-digest", action="store_true", help="corrupt: digests were negotiated")
     fa.add_argument("--data-digest", action="store_true")
     fa.add_argument("--listen-port", type=int, default=3270)

@@ -3,9 +3,17 @@
 Run inside the lab's namespace (the lab starts it): the initiator connects to the proxy, the
 proxy connects to the LIO portal. Two ways to pick the byte, per connection and per direction:
   --after-bytes N         the byte at stream offset N (0-based)
-  --pdu K --byte B        byte B of the header of the K-th PDU after login (0-based): iSCSI-aware,
-                          so a header digest error lands exactly in a header, whatever the login
+  --pdu K --byte B        byte B of the K-th PDU after login (0-based): iSCSI-aware, so a
+                          header digest error lands exactly in a header, whatever the login
                           length was. --header-digest/--data-digest say what was negotiated.
+  --data-in-every N --byte B
+                          byte B of every N-th Data-In PDU after login that is long enough (B
+                          past the header and its digest: a data digest error that leaves the
+                          stream in step, what ERL 1 recovers from with a Data SNACK).
+  --drop-every N --drop-opcode OP
+                          leaves out every N-th PDU of opcode OP after login (0x21 SCSI Response,
+                          0x25 Data-In, 0x31 R2T): a PDU lost with the stream still in step, as
+                          when a receiver discards a PDU, what ERL 1's SNACKs ask for again.
 A JSON report (connections, bytes per direction, what was flipped) is rewritten atomically after
 every change, so tests can see what happened.
 """
@@ -19,6 +27,7 @@ import threading
 
 BHS = 48
 LOGIN_OPCODES = (0x03, 0x23)
+DATA_IN = 0x25
 
 
 class PduCutter:
@@ -29,6 +38,8 @@ class PduCutter:
         self.data_digest = data_digest
         self.logged_in = False
         self.ffp_index = -1   # index of the current full-feature-phase PDU
+        self.data_in_index = -1   # index of the current Data-In PDU (full feature phase)
+        self.opcode_index: dict[int, int] = {}   # index of the current PDU of each opcode
 
     def length(self, header: bytes) -> int:
         ahs = header[4] * 4
@@ -43,6 +54,10 @@ class PduCutter:
         """Called once per PDU, after length(): tracks the end of the login phase."""
         if self.logged_in:
             self.ffp_index += 1
+            if header[0] & 0x3F == DATA_IN:
+                self.data_in_index += 1
+            opcode = header[0] & 0x3F
+            self.opcode_index[opcode] = self.opcode_index.get(opcode, -1) + 1
             return
         opcode, flags = header[0] & 0x3F, header[1]
         if opcode in LOGIN_OPCODES and flags & 0x80 and flags & 0x03 == 3:
@@ -53,7 +68,8 @@ class Proxy:
     def __init__(self, args):
         self.args = args
         self.lock = threading.Lock()
-        self.report = {"connections": 0, "flipped": [], "bytes": {"to_target": 0, "to_initiator": 0}}
+        self.report = {"connections": 0, "flipped": [], "dropped": [],
+                       "bytes": {"to_target": 0, "to_initiator": 0}}
 
     def save(self) -> None:
         tmp = self.args.report + ".tmp"
@@ -100,7 +116,8 @@ class Proxy:
                         self.flip(data, at, direction, conn_no, offset + at)
                     offset += len(data)
                     dst.sendall(data)
-                elif corrupt and self.args.pdu is not None:
+                elif corrupt and (self.args.pdu is not None or self.args.data_in_every
+                                  or self.args.drop_every):
                     pending += data
                     while len(pending) >= BHS:
                         size = cutter.length(pending)
@@ -109,7 +126,11 @@ class Proxy:
                         pdu = pending[:size]
                         del pending[:size]
                         cutter.advance(pdu)
-                        if cutter.logged_in and cutter.ffp_index == self.args.pdu:
+                        if self.dropped(cutter, pdu):
+                            self.note_drop(pdu, direction, conn_no, offset)
+                            offset += size
+                            continue
+                        if self.chosen(cutter, pdu):
                             self.flip(pdu, self.args.byte, direction, conn_no, offset + self.args.byte)
                         offset += size
                         dst.sendall(pdu)
@@ -129,6 +150,29 @@ class Proxy:
             with self.lock:
                 self.save()
 
+    def dropped(self, cutter: PduCutter, pdu: bytearray) -> bool:
+        """Whether the PDU just cut is left out."""
+        opcode = pdu[0] & 0x3F
+        return (bool(getattr(self.args, "drop_every", None)) and cutter.logged_in
+                and opcode == self.args.drop_opcode
+                and cutter.opcode_index[opcode] % self.args.drop_every == self.args.drop_every - 1)
+
+    def note_drop(self, pdu: bytearray, direction: str, conn_no: int, stream_offset: int) -> None:
+        with self.lock:
+            self.report["dropped"].append({"connection": conn_no, "direction": direction,
+                                           "offset": stream_offset, "opcode": pdu[0] & 0x3F,
+                                           "itt": pdu[16:20].hex()})
+            self.save()
+
+    def chosen(self, cutter: PduCutter, pdu: bytearray) -> bool:
+        """Whether the PDU just cut gets the flip."""
+        if not cutter.logged_in or getattr(self.args, "drop_every", None):
+            return False
+        if self.args.data_in_every:
+            return (pdu[0] & 0x3F == DATA_IN and self.args.byte < len(pdu)
+                    and cutter.data_in_index % self.args.data_in_every == 0)
+        return cutter.ffp_index == self.args.pdu
+
     def flip(self, data: bytearray, at: int, direction: str, conn_no: int, stream_offset: int) -> None:
         data[at] ^= self.args.xor
         with self.lock:
@@ -144,6 +188,9 @@ def main() -> None:
     p.add_argument("--direction", choices=("to_target", "to_initiator"), default="to_initiator")
     p.add_argument("--after-bytes", type=int)
     p.add_argument("--pdu", type=int)
+    p.add_argument("--data-in-every", type=int, help="every N-th Data-In PDU (N >= 1)")
+    p.add_argument("--drop-every", type=int, help="leave out every N-th PDU of --drop-opcode")
+    p.add_argument("--drop-opcode", type=lambda s: int(s, 0), help="0x21, 0x25, 0x31, ...")
     p.add_argument("--byte", type=int, default=20)
     p.add_argument("--xor", type=lambda s: int(s, 0), default=0x01)
     p.add_argument("--header-digest", action="store_true")
@@ -151,8 +198,15 @@ def main() -> None:
     p.add_argument("--connection", type=int, default=0, help="only the n-th connection (1-based); 0: all")
     p.add_argument("--report", required=True)
     args = p.parse_args()
-    if (args.after_bytes is None) == (args.pdu is None):
-        p.error("give exactly one of --after-bytes and --pdu")
+    modes = [args.after_bytes, args.pdu, args.data_in_every, args.drop_every]
+    if sum(m is not None for m in modes) != 1:
+        p.error("give exactly one of --after-bytes, --pdu, --data-in-every and --drop-every")
+    if (args.drop_every is None) != (args.drop_opcode is None):
+        p.error("--drop-every and --drop-opcode go together")
+    if args.drop_every is not None and args.drop_every < 1:
+        p.error("--drop-every: N >= 1")
+    if args.data_in_every is not None and args.data_in_every < 1:
+        p.error("--data-in-every: N >= 1")
     Proxy(args).serve()
 
 

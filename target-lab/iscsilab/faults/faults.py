@@ -263,8 +263,11 @@ table inet {NFT_TABLE} {{
                       direction: str = "to_initiator", pdu: int | None = None, byte: int = 20,
                       after_bytes: int | None = None, header_digest: bool = False,
                       data_digest: bool = False, connection: int = 0,
-                      xor: int = 0x01) -> ProxyHandle:
-        """Starts a proxy on the namespace side of `nic` that flips one byte per connection."""
+                      xor: int = 0x01, data_in_every: int | None = None,
+                      drop_every: int | None = None, drop_opcode: int | None = None) -> ProxyHandle:
+        """Starts a proxy on the namespace side of `nic` that flips one byte per connection (or
+        one in every `data_in_every`-th Data-In PDU), or leaves out every `drop_every`-th PDU of
+        opcode `drop_opcode`."""
         link = self.link(nic)
         report = self.run_dir / f"proxy-{listen_port}.json"
         report.unlink(missing_ok=True)
@@ -273,7 +276,12 @@ table inet {NFT_TABLE} {{
                 "--listen", f"{link.host_ip}:{listen_port}", "--connect", f"{link.guest_ip}:{target_port}",
                 "--direction", direction, "--byte", str(byte), "--report", str(report),
                 "--connection", str(connection), "--xor", hex(xor)]
-        argv += ["--pdu", str(pdu)] if pdu is not None else ["--after-bytes", str(after_bytes)]
+        if drop_every is not None:
+            argv += ["--drop-every", str(drop_every), "--drop-opcode", hex(drop_opcode)]
+        elif data_in_every is not None:
+            argv += ["--data-in-every", str(data_in_every)]
+        else:
+            argv += ["--pdu", str(pdu)] if pdu is not None else ["--after-bytes", str(after_bytes)]
         argv += ["--header-digest"] if header_digest else []
         argv += ["--data-digest"] if data_digest else []
         env = dict(os.environ, PYTHONPATH=str(package_dir()))

@@ -32,3 +32,41 @@ def test_without_digests_only_padding_counts():
     cut.advance(bhs(0x23, flags=0x83))
     assert cut.logged_in
     assert cut.length(bhs(0x25, dlen=1)) == 52
+
+
+def test_data_in_every_picks_every_nth_data_in_long_enough():
+    from argparse import Namespace
+    from iscsilab.faults.corrupt_proxy import Proxy
+    proxy = Proxy(Namespace(pdu=None, data_in_every=2, byte=60, report="unused"))
+    cut = PduCutter(header_digest=True, data_digest=True)
+    cut.advance(bhs(0x23, flags=0x83))
+    picked = []
+    for name, header in (("in0", bhs(0x25, dlen=512)), ("nop", bhs(0x20, dlen=512)),
+                         ("in1", bhs(0x25, dlen=512)), ("in2", bhs(0x25, dlen=512)),
+                         ("rsp", bhs(0x21)), ("in3", bhs(0x25, dlen=512)), ("in4", bhs(0x25, dlen=4))):
+        pdu = bytearray(header) + bytes(cut.length(header) - 48)
+        cut.advance(header)
+        if proxy.chosen(cut, pdu):
+            picked.append(name)
+    # Data-In 0 and 2 (every second one); Data-In 4 is too short for byte 60 (48 + 4 + 4 + 4).
+    assert picked == ["in0", "in2"]
+
+
+def test_drop_every_leaves_out_every_nth_pdu_of_one_opcode():
+    from argparse import Namespace
+    from iscsilab.faults.corrupt_proxy import Proxy
+    proxy = Proxy(Namespace(pdu=None, data_in_every=None, drop_every=3, drop_opcode=0x21,
+                            byte=20, report="unused"))
+    cut = PduCutter(header_digest=False, data_digest=False)
+    login = bhs(0x23, flags=0x83)
+    assert not proxy.dropped(cut, bytearray(login))     # login PDUs are never dropped
+    cut.advance(login)
+    left_out = []
+    for i in range(9):
+        header = bhs(0x21 if i % 2 == 0 else 0x25, dlen=0)
+        cut.advance(header)
+        if proxy.dropped(cut, bytearray(header)):
+            left_out.append(i)
+        assert not proxy.chosen(cut, bytearray(header))  # dropping mode flips nothing
+    # SCSI Responses are PDUs 0, 2, 4, 6, 8; every third of them: the ones at 4 (3rd).
+    assert left_out == [4]
