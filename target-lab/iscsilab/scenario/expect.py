@@ -160,8 +160,9 @@ def probe_io_latency(ctx, step, ini, anchor):
 def probe_counters(ctx, step, ini, anchor):
     s = ctx.session(ini, step.session)
     stats = ctx.driver(ini).stats(s.name)
-    bad = [f"{k} = {stats.get(k)} (expected {c})" for k, c in step.body["counters"].items()
-           if stats.get(k) is None or not c.holds(stats[k])]
+    bad = [f"{k} = {stats.get(k)} (expected {c}" + (f" = {stats.get(c.ref)})" if c.ref else ")")
+           for k, c in step.body["counters"].items()
+           if stats.get(k) is None or not c.holds(stats[k], stats)]
     if bad:
         return Pending(", ".join(bad))
     return (time.monotonic(), True, ", ".join(f"{k} = {stats[k]}" for k in step.body["counters"]))

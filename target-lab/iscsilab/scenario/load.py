@@ -20,7 +20,8 @@ from .. import yamlpos
 from ..errors import LabError
 from ..provision.config import build_acl, build_config, build_lun
 from . import schema
-from .model import Cell, Comparison, InitiatorSpec, Step, param_text, parse_duration, parse_within
+from .model import (SESSION_COUNTERS, Cell, Comparison, InitiatorSpec, Step, param_text,
+                    parse_duration, parse_within)
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}")
 DEFAULT_IQN_PREFIX = "iqn.2026-11.org.example:"
@@ -483,9 +484,14 @@ class _CellBuilder:
                           f"fault alua: `group:` one of {', '.join(groups[body['backstore']])}")
             if body["on"] and "state" not in body:
                 self.fail(path, "fault alua: give the new `state:`")
-        if kind == "corrupt" and body["on"] and "pdu" not in body and "after_bytes" not in body:
-            self.fail(path, "fault corrupt: say where to flip: `pdu:` (n-th PDU after login) or "
-                            "`after_bytes:`")
+        where = [k for k in ("pdu", "after_bytes", "data_in_every", "drop_every") if k in body]
+        if kind == "corrupt" and body["on"] and len(where) != 1:
+            self.fail(path, "fault corrupt: say where to flip, once: `pdu:` (n-th PDU after "
+                            "login), `after_bytes:` or `data_in_every:`; or what to leave out: "
+                            "`drop_every:` with `drop_pdu:`" +
+                            (f" (got {', '.join(where)})" if where else ""))
+        if kind == "corrupt" and ("drop_every" in body) != ("drop_pdu" in body):
+            self.fail(path, "fault corrupt: `drop_every:` and `drop_pdu:` go together")
         self.durations(body, path, keys=("for", "duration", "delay", "jitter", "period", "transition"))
 
     def check_lun(self, step, body, path):
@@ -569,8 +575,12 @@ class _CellBuilder:
         if subject == "counters":
             parsed = {}
             for key, value in body["counters"].items():
+                if key not in SESSION_COUNTERS:
+                    self.fail(path + ("counters", key), f"expect counters: unknown counter "
+                                                          f"{key!r} (one of {', '.join(SESSION_COUNTERS)})",
+                              key=True)
                 try:
-                    parsed[key] = Comparison.parse(value)
+                    parsed[key] = Comparison.parse(value, names=SESSION_COUNTERS)
                 except ValueError as exc:
                     self.fail(path + ("counters", key), f"expect counters: {exc}")
             body["counters"] = parsed

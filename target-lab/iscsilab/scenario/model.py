@@ -11,6 +11,14 @@ from ..provision.config import LabConfig
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*$")
 COMPARISON = re.compile(r"^\s*(>=|<=|==|>|<)?\s*(\d+)\s*$")
+COUNTER_COMPARISON = re.compile(r"^\s*(>=|<=|==|>|<)?\s*([a-z][a-z_]*)\s*$")
+# A session's counters (Session.stats() of the _core module): iscsiadm -m session -s names, then
+# ours.
+SESSION_COUNTERS = (
+    "txdata_octets", "rxdata_octets", "noptx_pdus", "scsicmd_pdus", "tmfcmd_pdus", "login_pdus",
+    "text_pdus", "dataout_pdus", "logout_pdus", "snack_pdus", "noprx_pdus", "scsirsp_pdus",
+    "tmfrsp_pdus", "textrsp_pdus", "datain_pdus", "logoutrsp_pdus", "r2t_pdus", "async_pdus",
+    "rjt_pdus", "digest_err", "timeout_err", "datain_discarded", "datain_recovered")
 
 
 def parse_duration(value) -> float:
@@ -36,25 +44,33 @@ def parse_within(value) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Comparison:
-    """`N`, `>= N`, ... as a check on a count."""
+    """`N`, `>= N`, ... as a check on a count; with `names`, also `== one_of_names`."""
     op: str
     value: int
+    ref: str | None = None   # the other counter whose value `value` stands for
 
     @classmethod
-    def parse(cls, text) -> "Comparison":
+    def parse(cls, text, names: tuple[str, ...] = ()) -> "Comparison":
         if isinstance(text, int) and not isinstance(text, bool):
             return cls("==", text)
         m = COMPARISON.match(str(text))
-        if not m:
-            raise ValueError(f"expected a count such as 0, '>= 1' or '< 5', got {text!r}")
-        return cls(m.group(1) or "==", int(m.group(2)))
+        if m:
+            return cls(m.group(1) or "==", int(m.group(2)))
+        m = COUNTER_COMPARISON.match(str(text)) if names else None
+        if m and m.group(2) in names:
+            return cls(m.group(1) or "==", 0, m.group(2))
+        raise ValueError(f"expected a count such as 0, '>= 1' or '< 5'"
+                         f"{' or another counter (== digest_err)' if names else ''}, got {text!r}")
 
-    def holds(self, n: int) -> bool:
-        return {"==": n == self.value, ">=": n >= self.value, "<=": n <= self.value,
-                ">": n > self.value, "<": n < self.value}[self.op]
+    def holds(self, n: int, others: dict | None = None) -> bool:
+        v = self.value if self.ref is None else (others or {}).get(self.ref)
+        if v is None:
+            return False
+        return {"==": n == v, ">=": n >= v, "<=": n <= v, ">": n > v, "<": n < v}[self.op]
 
     def __str__(self) -> str:
-        return str(self.value) if self.op == "==" else f"{self.op} {self.value}"
+        v = self.ref if self.ref is not None else self.value
+        return str(v) if self.op == "==" else f"{self.op} {v}"
 
 
 @dataclass

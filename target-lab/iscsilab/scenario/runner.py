@@ -151,6 +151,7 @@ class LabStats:
 # milliseconds when the lab is sound).
 PORTAL_CHECK_S = 5.0
 
+
 class LabPool:
     """One booted lab at a time (two cores: one guest), reused while cells declare the same lab
     and leave it as declared."""

@@ -130,8 +130,9 @@ FAULT_KINDS = {
     "netem": "Delay and/or loss on a NIC (netem in the guest): on what the target sends, or with "
              "`direction: to_target` on what the initiators send (so each way can differ).",
     "rate": "A rate limit on what initiators send on a NIC (tbf on the tap).",
-    "corrupt": "A proxy in front of a portal that flips one byte per connection; log in "
-               "through it with `portal: proxy`.",
+    "corrupt": "A proxy in front of a portal that flips one byte per connection (or one in "
+               "every n-th Data-In PDU, or leaves out every n-th PDU of a kind); log in through "
+               "it with `portal: proxy`.",
     "portal": "The TPG's portal on a NIC is removed (`off`) or added back (`on`).",
     "tpg": "The TPG is disabled (`off`) or enabled (`on`).",
     "flap": "The NIC's link goes down and up every `period` (down one period, up the next) until "
@@ -180,6 +181,16 @@ FAULT = step_body(
                                 "digest: in the data segment)."},
         "after_bytes": {"type": "integer", "minimum": 0,
                         "description": "corrupt: flip at this stream offset instead of `pdu`."},
+        "drop_every": {"type": "integer", "minimum": 1,
+                       "description": "corrupt: leave out every n-th PDU of kind `drop_pdu` "
+                                      "(the stream stays in step: a lost PDU, what ERL 1's "
+                                      "SNACKs ask for again)."},
+        "drop_pdu": {"enum": ["scsi_response", "data_in", "r2t", "nop_in"],
+                     "description": "corrupt: the kind of PDU `drop_every` leaves out."},
+        "data_in_every": {"type": "integer", "minimum": 1,
+                          "description": "corrupt: flip `byte` of every n-th Data-In PDU long "
+                                         "enough to have it, instead of `pdu` (a data digest "
+                                         "error each time: what ERL 1 recovers from)."},
         "header_digest": {"type": "boolean", "description": "corrupt: header digests are on."},
         "data_digest": {"type": "boolean", "description": "corrupt: data digests are on."},
         "xor": {"type": "integer", "minimum": 1, "maximum": 255,
@@ -203,7 +214,8 @@ IO = step_body(
         "size": {**SIZE, "description": "How much of the LUN, from `lba` 0 (default: all of it)."},
         "lbas": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2,
                  "maxItems": 2, "description": "`[first, end)` in blocks, instead of `size`."},
-        "io_size": {**SIZE, "description": "Bytes per command (default 4KiB)."},
+        "io_size": {**SIZE, "description": "Bytes per command (default 4KiB; verify: 1MiB, at "
+                                           "queue depth 1)."},
         "queue_depth": {"type": "integer", "minimum": 1, "maximum": 1024,
                         "description": "Commands in flight (default 1)."},
         "count": {"type": "integer", "minimum": 1, "description": "Commands to run."},
@@ -247,8 +259,9 @@ EXPECT_SUBJECTS = {
                                           "how long the unluckiest command waited for failover)."},
     "counters": {"type": "object", "additionalProperties": {"type": ["integer", "string"]},
                  "description": "Session counters (iscsiadm -m session -s names: digest_err, "
-                                "timeout_err, noptx_pdus, ...) each `N`, `>= N`, `<= N`, `> N` "
-                                "or `< N`."},
+                                "timeout_err, noptx_pdus, ...; ours at ERL 1: datain_discarded, "
+                                "datain_recovered) each `N`, `>= N`, `<= N`, `> N` or `< N`, "
+                                "or compared with another counter (`== datain_discarded`)."},
     "lio_sessions": {"type": ["integer", "string"],
                      "description": "Sessions LIO itself counts on the target's TPG (rtslib-fb), "
                                     "of `initiator:` when given; `N` or `>= N`..."},

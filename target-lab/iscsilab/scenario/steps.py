@@ -15,6 +15,8 @@ from .model import Step
 
 VERIFY_CHUNK = 2048              # blocks per read while verifying (1 MiB of 512-byte blocks)
 DEFAULT_ISID_PREFIX = 0x40_00_00  # type 01b (random), then the initiator's index and a counter
+# The PDU kinds a `fault: {corrupt: on, drop_every: N, drop_pdu: ...}` step may leave out.
+DROP_OPCODES = {"scsi_response": 0x21, "data_in": 0x25, "r2t": 0x31, "nop_in": 0x20}
 
 
 # ------------------------------------------------------------------------ helpers
@@ -306,14 +308,16 @@ def verify(ctx: Context, step: Step, ini: str) -> dict:
     b = step.body
     s = ctx.session(ini, None if step.session == "all" else step.session)
     lun = b.get("lun", 0)
-    return verify_lun(ctx, ini, s, lun, tuple(b["lbas"]) if "lbas" in b else None)
+    return verify_lun(ctx, ini, s, lun, tuple(b["lbas"]) if "lbas" in b else None,
+                      read_bytes=b.get("io_size"))
 
 
 def verify_lun(ctx: Context, ini: str, s: SessionRef, lun: int, lbas=None,
-               only_if_changed: bool = False) -> dict:
-    """Reads back what the integrity map holds for the LUN (or the `lbas` part) and checks it;
-    with only_if_changed, nothing is read when no write was recorded since the last complete
-    check (the end of a scenario after a `verify` step)."""
+               only_if_changed: bool = False, read_bytes: int | None = None) -> dict:
+    """Reads back what the integrity map holds for the LUN (or the `lbas` part) and checks it,
+    in reads of `read_bytes` (default VERIFY_CHUNK blocks); with only_if_changed, nothing is
+    read when no write was recorded since the last complete check (the end of a scenario after
+    a `verify` step)."""
     key = (s.target, lun)
     if key not in ctx.integrity.luns:
         return {"blocks": 0, "note": "nothing was written to this LUN"}
@@ -322,14 +326,15 @@ def verify_lun(ctx: Context, ini: str, s: SessionRef, lun: int, lbas=None,
         return {"blocks": 0, "note": "unchanged since the last read-back"}
     version = m.version
     d = ctx.driver(ini)
+    chunk = max(1, read_bytes // m.block_size) if read_bytes else VERIFY_CHUNK
     problems, checked = [], 0
     for first, end in m.ranges(gap=VERIFY_CHUNK):
         if lbas:
             first, end = max(first, lbas[0]), min(end, lbas[1])
             if first >= end:
                 continue
-        for start in range(first, end, VERIFY_CHUNK):
-            n = min(VERIFY_CHUNK, end - start)
+        for start in range(first, end, chunk):
+            n = min(chunk, end - start)
             decoded = d.read_decode(s.name, start, n, lun, timeout=300)
             problems += ctx.integrity.check_blocks(s.target, lun, start, decoded)
             checked += sum(1 for b in range(start, start + n) if b in m.writes)
@@ -438,7 +443,10 @@ def apply_fault(ctx: Context, b: dict, on: bool) -> None:
                                         header_digest=b.get("header_digest", False),
                                         data_digest=b.get("data_digest", False),
                                         connection=b.get("connection", 1),
-                                        xor=b.get("xor", 0x01))
+                                        xor=b.get("xor", 0x01),
+                                        data_in_every=b.get("data_in_every"),
+                                        drop_every=b.get("drop_every"),
+                                        drop_opcode=DROP_OPCODES.get(b.get("drop_pdu")))
         elif ctx.proxy:
             f.stop_proxy(ctx.proxy)
             ctx.proxy = None

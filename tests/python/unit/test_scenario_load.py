@@ -85,6 +85,16 @@ def test_the_lab_block_is_checked_by_the_lab_file_schema():
     ("steps:\n  - login: t0\n  - expect: {event: login, count: 1, absent: true}\n", "s.yaml:10:28",
      "say `count: 0` instead of absent"),
     ("steps: []\n", "s.yaml:8:8", "expected at least 1 item"),
+    ("steps:\n  - login: t0\n  - expect: {counters: {digest_err: many}}\n", "s.yaml:10:37",
+     "or another counter (== digest_err)"),
+    ("steps:\n  - fault: {corrupt: on, pdu: 3, data_in_every: 5}\n", "s.yaml:9:12",
+     "say where to flip, once: `pdu:` (n-th PDU after login), `after_bytes:` or `data_in_every:`; "
+     "or what to leave out: `drop_every:` with `drop_pdu:` (got pdu, data_in_every)"),
+    ("steps:\n  - fault: {corrupt: on, drop_every: 5}\n", "s.yaml:9:12",
+     "`drop_every:` and `drop_pdu:` go together"),
+    ("steps:\n  - fault: {corrupt: on, data_in_every: 0}\n", "s.yaml:9:41", "expected at least 1"),
+    ("steps:\n  - login: t0\n  - expect: {counters: {snacks: 1}}\n", "s.yaml:10:25",
+     "unknown counter 'snacks' (one of txdata_octets"),
     ("stepz: []\n", "s.yaml:8:1", "unknown key 'stepz'"),
     ("steps:\n  - login: t0\n  - login: t0\n", None, None),
 ])
@@ -207,5 +217,13 @@ def test_values():
     assert parse_duration("1.5min") == 90.0 and parse_duration(3) == 3.0
     assert parse_within("2s") == (0.0, 2.0) and parse_within(["500ms", 2]) == (0.5, 2.0)
     assert Comparison.parse(">= 2").holds(3) and not Comparison.parse(0).holds(1)
+    # Counters may be compared with one another; a name is only taken where names are allowed.
+    same = Comparison.parse("== datain_discarded", names=("datain_discarded", "b"))
+    assert same.holds(7, {"datain_discarded": 7}) and not same.holds(6, {"datain_discarded": 7})
+    assert not same.holds(7, {}) and str(same) == "datain_discarded"
+    assert Comparison.parse("< b", names=("b",)).holds(1, {"b": 2})
+    for text, names in (("== datain_discarded", ()), ("== c", ("b",))):
+        with pytest.raises(ValueError):
+            Comparison.parse(text, names)
     with pytest.raises(ValueError):
         parse_duration("2 hours")
