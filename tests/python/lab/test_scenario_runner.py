@@ -178,3 +178,34 @@ def test_pytest_collects_a_scenario_file_and_reports_it(tmp_path):
     (case,) = ET.parse(junit).getroot().iter("testcase")
     assert case.get("name") == "via-pytest"
     assert (tmp_path / "out" / "via-pytest" / "result.json").exists()
+
+
+def test_a_reused_lab_whose_portal_stopped_answering_is_dropped():
+    """The runner's check after a cell (LabPool.after): LIO's configuration is as declared and
+    the guest runs, but nic0's tap is down in the namespace, so the portal cannot be reached
+    ("No route to host", as seen in CI): the lab must not be reused."""
+    from types import SimpleNamespace
+
+    from iscsilab.scenario.load import load_text
+    from iscsilab.scenario.runner import LabPool
+
+    (cell,) = load_text(PASSING, "s.yaml")
+    lines = []
+    display = SimpleNamespace(progress=SimpleNamespace(step=""), line=lines.append)
+    after_cell = SimpleNamespace(mutated_lab=False, rec=SimpleNamespace(lab_info={}, failures=[]))
+    pool = LabPool(display)
+    lab = pool.get(cell)
+    try:
+        pool.after(cell, after_cell, failed=False)
+        assert pool.lab is lab and pool.stats.reboots == {}, lines   # sound: kept for reuse
+        tap = next(link.tap for link in lab.links if link.nic == "nic0")
+        lab.exec(["ip", "link", "set", tap, "down"], check=True)
+        pool.after(cell, after_cell, failed=False)
+        assert pool.lab is None, lines
+        (reason,) = pool.stats.reboots
+        assert reason.startswith("a portal did not take a connection after the scenario"), reason
+        assert "did not accept connections in 5 s" in reason, reason
+        assert not lab.alive()                                        # and it was taken down
+    finally:
+        pool.down()
+        lab.down()
