@@ -96,9 +96,11 @@ py::dict stats_dict(const session::Stats& s) {
   d["rjt_pdus"] = s.rjt_pdus;
   d["digest_err"] = s.digest_err;
   d["timeout_err"] = s.timeout_err;
-  // Ours (ERL 1): Data-In PDUs discarded for a data digest error, and received again.
+  // Ours (ERL 1): Data-In PDUs discarded for a data digest error, Data-In PDUs and statuses
+  // received again after a SNACK.
   d["datain_discarded"] = s.datain_discarded;
   d["datain_recovered"] = s.datain_recovered;
+  d["status_recovered"] = s.status_recovered;
   return d;
 }
 

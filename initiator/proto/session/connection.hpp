@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "proto/common/fifo.hpp"
 #include "proto/common/serial.hpp"
@@ -40,6 +41,16 @@ struct Connection {
   ConnError error = ConnError::none;
   std::string error_detail;
   std::optional<TaskId> text_task;    // one Text negotiation at a time
+  // ERL 1 (session_snack.cpp). ExpStatSN above is what the initiator acknowledges: the next
+  // StatSN in order, unless a status is still missing (asked for by a Status SNACK) or held
+  // (its read waits for Data-In asked for again: the status must not be acknowledged before
+  // the holes are filled, RFC 7143 11.7, and LIO frees the command once it is); then the lowest
+  // of those, so that the target keeps them. When to ask for the missing ones again.
+  SerialNumber next_stat_sn;
+  std::vector<SerialNumber> missing_stat_sn;
+  std::vector<SerialNumber> held_stat_sn;
+  std::optional<TimePoint> status_snack_deadline;
+  unsigned status_snack_tries = 0;
 };
 
 }  // namespace iscsi::session::detail

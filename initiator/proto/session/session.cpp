@@ -42,6 +42,7 @@ std::error_code Session::add_connection(std::uint16_t cid, SerialNumber exp_stat
   c.cid = cid;
   (void)c.sm.on(ConnEvent::logged_in);
   c.exp_stat_sn = exp_stat_sn;
+  c.next_stat_sn = exp_stat_sn;
   // A zero limit would make no progress; the RFC's floor is 512.
   c.max_send_dsl = std::max<std::uint32_t>(max_send_dsl, 512);
   c.last_rx = now;
@@ -151,6 +152,7 @@ void Session::finish(Task& t, Completion c) {
   if (Connection* cn = conn(t.cid)) {
     if (cn->ping == t.id) cn->ping.reset();
     if (cn->text_task == t.id) cn->text_task.reset();
+    if (t.held_stat_sn) release_stat_sn(*cn, *t.held_stat_sn);
   }
   const bool internal = t.kind == TaskKind::nop && t.internal_ping;
   tasks_.remove(t);  // `t` is a reset Task in a kept node from here

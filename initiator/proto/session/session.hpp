@@ -42,6 +42,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/common/bytes.hpp"
@@ -209,6 +210,19 @@ class Session {
   void ask_again(Task& t, Connection& c, SerialNumber first, std::uint32_t run,
                  std::uint32_t offset, std::uint32_t length, bool last, TimePoint now);
   ConnError take_resent_data_in(Task& t, Connection& c, const pdu::DataIn& p, Received& rx);
+  // The StatSN of a status-bearing PDU against the connection's (in order, resent, repeated,
+  // or ahead: at ERL 1 a Status SNACK asks for the ones skipped); a NOP-In's next StatSN.
+  ConnError take_stat_sn(Connection& c, SerialNumber sn, std::string_view what, Received& rx);
+  void notice_next_stat_sn(Connection& c, SerialNumber next, TimePoint now);
+  // A read's status whose Data-In are asked for again: its StatSN is not acknowledged (ExpStatSN
+  // stays at or below it) until the task ends.
+  void hold_status(Task& t, Connection& c, ScsiResult r, SerialNumber stat_sn);
+  void release_stat_sn(Connection& c, SerialNumber sn);
+  static void settle_exp_stat_sn(Connection& c);
+  void ask_for_status(Connection& c, SerialNumber first, SerialNumber end, TimePoint now);
+  // A read's SCSI Response whose ExpDataSN says Data-In PDUs were sent that never came.
+  bool ask_for_tail(Task& t, Connection& c, const pdu::ScsiResponse& p, ScsiResult& r,
+                    TimePoint now);
   void acknowledge_data(Task& t, Connection& c, const pdu::DataIn& p);
   void on_snack_timers(TimePoint now);
   void note_sense(const scsi::SenseData& sense, std::uint16_t cid, std::optional<TaskId> task);

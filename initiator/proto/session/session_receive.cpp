@@ -49,23 +49,14 @@ std::error_code Session::receive_row(std::uint16_t cid, const T& p, ByteSpan dat
       break;
   }
   if constexpr (requires { p.stat_sn; }) {
-    if (status && SerialNumber::distance(p.stat_sn, c.exp_stat_sn) > 0 &&
-        policy_.takes_repeated_status()) {
-      // Resent in answer to a SNACK: already acknowledged, so ExpStatSN stays.
-      status = false;
-      rx.repeated_status = true;
-    }
-    if (status && p.stat_sn != c.exp_stat_sn) {
-      // The policy's decision point for a lost status (ERL 1 would ask with a Status SNACK).
-      switch (policy_.on_stat_sn_gap()) {
-        case recovery::OnPduError::request_again:  // no Status SNACK yet: as ERL 0
-        case recovery::OnPduError::fail_connection:
-          rx.detail = std::string(row->name) + " StatSN " + std::to_string(p.stat_sn.value()) +
-                      ", expected " + std::to_string(c.exp_stat_sn.value());
-          return after_receive(c, ConnError::proto, rx.detail);
+    if (status) {
+      if (const ConnError e = take_stat_sn(c, p.stat_sn, row->name, rx); e != ConnError::none) {
+        return after_receive(c, e, rx.detail);
       }
+    } else if constexpr (std::is_same_v<T, pdu::NopIn>) {
+      // The target's own ping carries the next StatSN: statuses lost at the tail show here.
+      notice_next_stat_sn(c, p.stat_sn, now);
     }
-    if (status) c.exp_stat_sn = p.stat_sn + 1;
   }
 
   const bool needs_task = row->task == detail::TaskRule::required ||

@@ -145,6 +145,7 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
     t.snack_deadline.reset();
     t.snack_tries = 0;
     t.held_status.reset();
+    t.held_stat_sn.reset();
     waiting_.push_back(id);
   }
   issue_waiting();

@@ -30,6 +30,7 @@ ConnError Session::on_scsi_response(Connection& c, const pdu::ScsiResponse& p, R
       if (auto sense = scsi::decode_sense(r.sense_raw)) r.sense = *sense;
     }
   }
+  if (ask_for_tail(*t, c, p, r, rx.now)) return ConnError::none;  // ends when the data is in
   const TaskId id = t->id;
   std::optional<scsi::SenseData> seen = r.sense;
   complete_scsi(*t, std::move(r));
@@ -110,7 +111,7 @@ ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, Received& rx)
     r.underflow = p.underflow;
     r.residual_count = p.residual_count;
     if (!t->missing_data_in.empty()) {
-      t->held_status = std::move(r);  // ends when the PDUs asked for again are in
+      hold_status(*t, c, std::move(r), p.stat_sn);  // ends when the PDUs asked for are in
     } else {
       complete_scsi(*t, std::move(r));
     }

@@ -13,6 +13,9 @@ namespace {
 
 // A SNACK is asked once more after snack_timeout; after the second wait the connection fails.
 constexpr unsigned kSnackTries = 2;
+// A PDU sent again whose data digest fails again is asked for at once (the target answered;
+// the path damaged it), up to this many damaged copies; then the connection fails as at ERL 0.
+constexpr unsigned kDamagedCopies = 4;
 
 // RunLength for a run: 0 ("this DataSN and all after it", RFC 7143 11.16.4) when the run ends
 // with the status PDU. It names the same PDUs, and LIO 6.1 rejects a RunLength that reaches
@@ -49,7 +52,16 @@ ConnError Session::take_resent_data_in(Task& t, Connection& c, const pdu::DataIn
   auto it = std::find_if(t.missing_data_in.begin(), t.missing_data_in.end(),
                          [&](const auto& m) { return m.data_sn == p.data_sn; });
   if (it == t.missing_data_in.end()) return ConnError::none;  // a copy we no longer need
-  if (rx.damage != nullptr) return ConnError::none;  // damaged again: the timer asks again
+  if (rx.damage != nullptr) {
+    if (++it->damaged_copies >= kDamagedCopies) {
+      rx.detail = "Data-In DataSN " + std::to_string(p.data_sn.value()) + ": data digest failed "
+                  "on " + std::to_string(it->damaged_copies) + " copies sent again";
+      return ConnError::data_dgst;
+    }
+    const Task::MissingDataIn again = *it;
+    ask_again(t, c, again.data_sn, 1, again.offset, again.length, again.last, rx.now);
+    return ConnError::none;
+  }
   const std::uint64_t end = std::uint64_t{p.buffer_offset} + rx.data.size();
   if (end > t.req.read_length ||
       (it->length != 0 && (p.buffer_offset != it->offset || rx.data.size() != it->length))) {
@@ -65,9 +77,6 @@ ConnError Session::take_resent_data_in(Task& t, Connection& c, const pdu::DataIn
   t.missing_data_in.erase(it);
   ++stats_.datain_recovered;
   if (p.acknowledge && policy_.acknowledges_data()) acknowledge_data(t, c, p);
-  if (!t.missing_data_in.empty()) return ConnError::none;
-  t.snack_deadline.reset();
-  t.snack_tries = 0;
   if (p.status_present && !t.held_status && !rx.repeated_status) {
     // The first status for this command came with the resent PDU.
     ScsiResult r;
@@ -75,8 +84,11 @@ ConnError Session::take_resent_data_in(Task& t, Connection& c, const pdu::DataIn
     r.overflow = p.overflow;
     r.underflow = p.underflow;
     r.residual_count = p.residual_count;
-    t.held_status = std::move(r);
+    hold_status(t, c, std::move(r), p.stat_sn);
   }
+  if (!t.missing_data_in.empty()) return ConnError::none;
+  t.snack_deadline.reset();
+  t.snack_tries = 0;
   if (t.held_status) {
     ScsiResult r = std::move(*t.held_status);
     t.held_status.reset();
@@ -85,7 +97,35 @@ ConnError Session::take_resent_data_in(Task& t, Connection& c, const pdu::DataIn
   return ConnError::none;
 }
 
+void Session::hold_status(Task& t, Connection& c, ScsiResult r, SerialNumber stat_sn) {
+  t.held_status = std::move(r);
+  if (t.held_stat_sn) return;
+  t.held_stat_sn = stat_sn;
+  c.held_stat_sn.push_back(stat_sn);
+  settle_exp_stat_sn(c);
+}
+
+void Session::release_stat_sn(Connection& c, SerialNumber sn) {
+  auto it = std::find(c.held_stat_sn.begin(), c.held_stat_sn.end(), sn);
+  if (it == c.held_stat_sn.end()) return;
+  c.held_stat_sn.erase(it);
+  settle_exp_stat_sn(c);
+}
+
+void Session::settle_exp_stat_sn(Connection& c) {
+  c.exp_stat_sn = c.next_stat_sn;
+  for (const auto* v : {&c.missing_stat_sn, &c.held_stat_sn}) {
+    for (SerialNumber sn : *v) {
+      if (SerialNumber::distance(sn, c.exp_stat_sn) > 0) c.exp_stat_sn = sn;
+    }
+  }
+}
+
 void Session::acknowledge_data(Task& t, Connection& c, const pdu::DataIn& p) {
+  // A Data-In that also carries the status is acknowledged with the status, by ExpStatSN; a
+  // DataACK is optional then and must not come after that (RFC 7143 11.7.2), and LIO 6.1 frees
+  // the command at that ExpStatSN and closes the connection for a DataACK naming its TTT.
+  if (p.status_present) return;
   // Everything below BegRun is acknowledged: stop at the first DataSN still missing.
   SerialNumber next = t.next_data_sn;
   for (const auto& m : t.missing_data_in) {
@@ -97,14 +137,115 @@ void Session::acknowledge_data(Task& t, Connection& c, const pdu::DataIn& p) {
   pdu::SnackRequest s;
   s.type = pdu::SnackType::data_ack;
   s.lun = t.req.lun;
-  s.itt = t.itt;
+  s.itt = pdu::kReservedTag;  // RFC 7143 11.16.1: reserved for a DataACK (the TTT names it)
   s.ttt = p.ttt;
   s.beg_run = next.value();
   s.run_length = 0;
   queue(c, std::move(s));
 }
 
+// --- Status SNACK (RFC 7143 11.16.2): a StatSN skipped on a connection ----------------------
+
+ConnError Session::take_stat_sn(Connection& c, SerialNumber sn, std::string_view what,
+                                Received& rx) {
+  if (sn == c.next_stat_sn) {
+    ++c.next_stat_sn;
+    settle_exp_stat_sn(c);
+    return ConnError::none;
+  }
+  if (SerialNumber::distance(sn, c.next_stat_sn) > 0) {
+    // Behind: a status asked for again, or (ERL 1) one resent that was had already.
+    auto it = std::find(c.missing_stat_sn.begin(), c.missing_stat_sn.end(), sn);
+    if (it != c.missing_stat_sn.end()) {
+      c.missing_stat_sn.erase(it);
+      ++stats_.status_recovered;
+      if (c.missing_stat_sn.empty()) {
+        c.status_snack_deadline.reset();
+        c.status_snack_tries = 0;
+      }
+      settle_exp_stat_sn(c);
+      return ConnError::none;
+    }
+    if (policy_.takes_repeated_status()) {
+      rx.repeated_status = true;  // already acknowledged (or had): ExpStatSN stays
+      return ConnError::none;
+    }
+  } else if (policy_.on_stat_sn_gap() == recovery::OnPduError::request_again) {
+    // Ahead: the statuses in between were lost. This one is taken; those are asked for.
+    ask_for_status(c, c.next_stat_sn, sn, rx.now);
+    c.next_stat_sn = sn + 1;
+    settle_exp_stat_sn(c);
+    return ConnError::none;
+  }
+  rx.detail = std::string(what) + " StatSN " + std::to_string(sn.value()) + ", expected " +
+              std::to_string(c.next_stat_sn.value());
+  return ConnError::proto;
+}
+
+void Session::notice_next_stat_sn(Connection& c, SerialNumber next_from_target, TimePoint now) {
+  if (policy_.on_stat_sn_gap() != recovery::OnPduError::request_again) return;
+  if (SerialNumber::distance(c.next_stat_sn, next_from_target) <= 0) return;
+  ask_for_status(c, c.next_stat_sn, next_from_target, now);
+  c.next_stat_sn = next_from_target;
+  settle_exp_stat_sn(c);
+}
+
+void Session::ask_for_status(Connection& c, SerialNumber first, SerialNumber end, TimePoint now) {
+  for (SerialNumber sn = first; sn != end; ++sn) c.missing_stat_sn.push_back(sn);
+  pdu::SnackRequest s;
+  s.type = pdu::SnackType::status;
+  s.itt = pdu::kReservedTag;  // RFC 7143 11.16.1: reserved for a Status SNACK
+  s.beg_run = first.value();
+  s.run_length = static_cast<std::uint32_t>(SerialNumber::distance(first, end));
+  queue(c, std::move(s));
+  if (!c.status_snack_deadline) c.status_snack_deadline = now + config_.snack_timeout;
+  c.status_snack_tries = std::max(c.status_snack_tries, 1u);
+}
+
+bool Session::ask_for_tail(Task& t, Connection& c, const pdu::ScsiResponse& p, ScsiResult& r,
+                           TimePoint now) {
+  // A read whose Data-In PDUs the target counts (ExpDataSN) beyond those that came: the last
+  // ones were lost with no later DataSN to show the gap (RFC 7143 11.4.8). Ask for them from
+  // the first missing on, and end the task when they are in.
+  if (policy_.on_data_sn_gap() != recovery::OnPduError::request_again) return false;
+  if (t.req.direction != DataDirection::read || t.req.read_length == 0) return false;
+  if (SerialNumber::distance(t.next_data_sn, p.exp_data_sn) <= 0) return false;
+  const auto run =
+      static_cast<std::uint32_t>(SerialNumber::distance(t.next_data_sn, p.exp_data_sn));
+  ask_again(t, c, t.next_data_sn, run, 0, 0, true, now);
+  t.next_data_sn = p.exp_data_sn;
+  hold_status(t, c, std::move(r), p.stat_sn);
+  return true;
+}
+
 void Session::on_snack_timers(TimePoint now) {
+  for (auto& [cid, c] : conns_) {
+    if (!c.status_snack_deadline || *c.status_snack_deadline > now || !c.sm.usable()) continue;
+    if (c.missing_stat_sn.empty()) {
+      c.status_snack_deadline.reset();
+      continue;
+    }
+    const SerialNumber first = *std::min_element(
+        c.missing_stat_sn.begin(), c.missing_stat_sn.end(),
+        [](SerialNumber a, SerialNumber b) { return SerialNumber::distance(a, b) > 0; });
+    if (c.status_snack_tries >= kSnackTries) {
+      fail_connection(c, ConnError::proto,
+                      "StatSN " + std::to_string(first.value()) + " not received after " +
+                          std::to_string(kSnackTries) + " Status SNACKs");
+      continue;
+    }
+    ++c.status_snack_tries;
+    c.status_snack_deadline = now + config_.snack_timeout;
+    for (SerialNumber sn : c.missing_stat_sn) {
+      pdu::SnackRequest s;
+      s.type = pdu::SnackType::status;
+      s.itt = pdu::kReservedTag;
+      s.beg_run = sn.value();
+      s.run_length = 1;
+      queue(c, std::move(s));
+    }
+  }
+
   const auto due = tasks_.ids_where([&](const Task& t) {
     return t.snack_deadline && *t.snack_deadline <= now && !t.missing_data_in.empty();
   });

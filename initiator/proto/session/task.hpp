@@ -40,11 +40,13 @@ struct Task {
     std::uint32_t offset = 0;
     std::uint32_t length = 0;
     bool last = false;  // it carried the status: no DataSN follows it
+    unsigned damaged_copies = 0;  // copies sent again that were damaged too
   };
   std::vector<MissingDataIn> missing_data_in;
   std::optional<TimePoint> snack_deadline;
   unsigned snack_tries = 0;
   std::optional<ScsiResult> held_status;
+  std::optional<SerialNumber> held_stat_sn;  // its StatSN, not acknowledged until it ends
   // tmf
   TmfRequest tmf;
   std::optional<std::uint32_t> ref_itt;

@@ -183,10 +183,12 @@ struct Stats {
   std::uint64_t rjt_pdus = 0;
   std::uint64_t digest_err = 0;
   std::uint64_t timeout_err = 0;
-  // Ours, not open-iscsi's: ERL 1 within-command recovery. Data-In PDUs discarded for a data
-  // digest error, and Data-In PDUs received again in answer to a Data SNACK.
+  // Ours, not open-iscsi's: ERL 1 recovery. Data-In PDUs discarded for a data digest error, and
+  // Data-In PDUs received again in answer to a Data SNACK.
   std::uint64_t datain_discarded = 0;
   std::uint64_t datain_recovered = 0;
+  // Statuses received in answer to a Status SNACK (a StatSN that had been skipped).
+  std::uint64_t status_recovered = 0;
 };
 
 // The parameters a target's Async Message asked for (kept until the next one of its kind, or

@@ -18,7 +18,8 @@ SESSION_COUNTERS = (
     "txdata_octets", "rxdata_octets", "noptx_pdus", "scsicmd_pdus", "tmfcmd_pdus", "login_pdus",
     "text_pdus", "dataout_pdus", "logout_pdus", "snack_pdus", "noprx_pdus", "scsirsp_pdus",
     "tmfrsp_pdus", "textrsp_pdus", "datain_pdus", "logoutrsp_pdus", "r2t_pdus", "async_pdus",
-    "rjt_pdus", "digest_err", "timeout_err", "datain_discarded", "datain_recovered")
+    "rjt_pdus", "digest_err", "timeout_err", "datain_discarded", "datain_recovered",
+    "status_recovered")
 
 
 def parse_duration(value) -> float:

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -227,7 +228,9 @@ class FakeTarget {
 
   // ExpStatSN may lag (commands queued before the status arrived) but never run ahead of the
   // next StatSN, and never goes back.
-  void check_exp_stat_sn(SerialNumber e) {
+  // LIO acts on it (frees acknowledged commands) for the PDUs that carry a CmdSN, not for a
+  // SNACK or a Data-Out.
+  void check_exp_stat_sn(SerialNumber e, bool frees = true) {
     if (SerialNumber::distance(e, stat_sn_) < 0) {
       violation("ExpStatSN " + std::to_string(e.value()) + " ahead of next StatSN " +
                 std::to_string(stat_sn_.value()));
@@ -236,19 +239,38 @@ class FakeTarget {
       violation("ExpStatSN went back");
     }
     seen_exp_stat_sn_ = e;
+    if (!frees) return;
+    // As LIO (iscsit_ack_from_expstatsn): a command whose status is acknowledged is freed; a
+    // Data SNACK or DataACK for it afterwards finds nothing.
+    for (auto it = sent_status_.begin(); it != sent_status_.end();) {
+      if (SerialNumber::distance(SerialNumber{it->first}, e) <= 0) {
+        ++it;
+        continue;
+      }
+      const std::uint32_t itt = it->second.itt;
+      if (sent_data_in_.erase(itt) != 0) freed_reads_.insert(itt);
+      if (auto t = read_ttt_.find(itt); t != read_ttt_.end()) {
+        acked_data_sn_.erase(t->second);
+        read_ttt_.erase(t);
+      }
+      it = sent_status_.erase(it);
+    }
   }
 
   void respond(std::uint32_t itt, std::uint8_t status, ByteVector sense = {},
-               std::uint32_t residual = 0, bool under = false, bool over = false) {
+               std::uint32_t residual = 0, bool under = false, bool over = false,
+               std::uint32_t data_in_sent = 0) {
     pdu::ScsiResponse r;
     r.itt = itt;
     r.status = status;
     r.residual_count = residual;
     r.underflow = under;
     r.overflow = over;
+    r.exp_data_sn = SerialNumber{data_in_sent};
     if (!sense.empty()) r.data = pdu::make_sense_data(sense);
     r.stat_sn = stat_sn_++;
     stamp(r);
+    if (cfg_.error_recovery_level >= 1) sent_status_[r.stat_sn.value()] = r;
     emit(std::move(r));
   }
 
@@ -350,6 +372,12 @@ class FakeTarget {
     if (edtl > bytes) { under = true; residual = edtl - bytes; }
     SerialNumber data_sn{0};
     std::uint32_t off = 0;
+    std::uint32_t burst = 0;
+    // LIO gives a read a TTT at ERL 1 and sets the A bit on the last Data-In of each burst and
+    // on the final one (iscsit_set_datain_values_*); the TTT goes in every Data-In here, so
+    // that a test may set the A bit on any of them.
+    const std::uint32_t ttt = cfg_.error_recovery_level >= 1 ? next_ttt_++ : pdu::kReservedTag;
+    if (cfg_.error_recovery_level >= 1) read_ttt_[c.itt] = ttt;
     do {
       const std::uint32_t len = std::min(n - off, cfg_.initiator_mrdsl);
       pdu::DataIn d;
@@ -360,7 +388,13 @@ class FakeTarget {
       d.data.assign(disk_.begin() + static_cast<std::ptrdiff_t>(byte_offset + off),
                     disk_.begin() + static_cast<std::ptrdiff_t>(byte_offset + off + len));
       off += len;
+      burst += len;
       d.final_pdu = off == n;
+      d.ttt = ttt;
+      if (cfg_.error_recovery_level >= 1 && (d.final_pdu || burst >= cfg_.max_burst_length)) {
+        d.acknowledge = true;
+        burst = 0;
+      }
       if (d.final_pdu && cfg_.phase_collapse) {
         d.status_present = true;
         d.status = 0;
@@ -372,10 +406,25 @@ class FakeTarget {
         d.stat_sn = stat_sn_;
       }
       stamp(d);
-      if (cfg_.error_recovery_level >= 1) sent_data_in_[c.itt].push_back(d);
+      if (cfg_.error_recovery_level >= 1) {
+        sent_data_in_[c.itt].push_back(d);
+        if (d.status_present) {
+          // A Status SNACK for it is answered with a SCSI Response, as LIO does
+          // (ISTATE_SEND_STATUS_RECOVERY), ExpDataSN counting the Data-In PDUs sent.
+          pdu::ScsiResponse r;
+          r.itt = c.itt;
+          r.status = 0;
+          r.residual_count = residual;
+          r.underflow = under;
+          r.overflow = over;
+          r.stat_sn = d.stat_sn;
+          r.exp_data_sn = data_sn;
+          sent_status_[r.stat_sn.value()] = r;
+        }
+      }
       emit(std::move(d));
     } while (off < n);
-    if (!cfg_.phase_collapse) respond(c.itt, 0x00, {}, residual, under, over);
+    if (!cfg_.phase_collapse) respond(c.itt, 0x00, {}, residual, under, over, data_sn.value());
   }
 
   // Sends R2Ts while fewer than MaxOutstandingR2T are open; completes the write when done.
@@ -412,7 +461,7 @@ class FakeTarget {
   }
 
   void on(const pdu::DataOut& d) {
-    check_exp_stat_sn(d.exp_stat_sn);
+    check_exp_stat_sn(d.exp_stat_sn, false);
     ++data_outs;
     if (d.data.size() > cfg_.target_mrdsl) violation("Data-Out over MaxRecvDataSegmentLength");
     auto it = writes_.find(d.itt);
@@ -548,13 +597,36 @@ class FakeTarget {
   // ERL 1 (RFC 7143 11.16): a Data SNACK resends the Data-In PDUs it names as they were first
   // sent, status and StatSN included (as LIO's within-command recovery does).
   void on(const pdu::SnackRequest& sn) {
-    check_exp_stat_sn(sn.exp_stat_sn);
+    check_exp_stat_sn(sn.exp_stat_sn, false);
     if (cfg_.error_recovery_level == 0) violation("SNACK at ErrorRecoveryLevel 0");
     snacks.push_back(sn);
+    if (sn.type == pdu::SnackType::status || sn.type == pdu::SnackType::data_ack) {
+      if (sn.itt != pdu::kReservedTag) violation("Status SNACK or DataACK with an ITT");
+    }
+    if (sn.type == pdu::SnackType::status) {
+      // As LIO: every status still kept in [BegRun, BegRun + RunLength) (RunLength 0: up to
+      // the next StatSN) is sent again, with its StatSN; an unknown one is passed over.
+      const std::uint32_t end =
+          sn.run_length == 0 ? stat_sn_.value() : sn.beg_run + sn.run_length;
+      for (std::uint32_t s = sn.beg_run; s != end; ++s) {
+        auto it = sent_status_.find(s);
+        if (it == sent_status_.end()) continue;
+        pdu::ScsiResponse again = it->second;
+        stamp(again);
+        emit(std::move(again));
+      }
+      return;
+    }
     if (sn.type == pdu::SnackType::data_ack) {
       // LIO 6.1 (iscsit_handle_data_ack) closes the connection for a DataACK whose BegRun is
       // not above the last acknowledged DataSN, which starts at 0 (FINDINGS.md, F4).
-      std::uint32_t& acked = acked_data_sn_[sn.itt];
+      if (std::none_of(read_ttt_.begin(), read_ttt_.end(),
+                       [&](const auto& kv) { return kv.second == sn.ttt; })) {
+        violation("DataACK for TTT " + std::to_string(sn.ttt) + ", no command's (freed once its "
+                  "status was acknowledged), which LIO answers by closing the connection");
+        return;
+      }
+      std::uint32_t& acked = acked_data_sn_[sn.ttt];
       if (sn.beg_run <= acked) {
         violation("DataACK BegRun " + std::to_string(sn.beg_run) +
                   " not above the acknowledged DataSN " + std::to_string(acked) +
@@ -566,7 +638,10 @@ class FakeTarget {
     if (!answer_snacks || sn.type != pdu::SnackType::data_r2t) return;
     auto it = sent_data_in_.find(sn.itt);
     if (it == sent_data_in_.end()) {
-      violation("Data SNACK for an ITT with no Data-In sent");
+      violation(freed_reads_.count(sn.itt) != 0
+                    ? "Data SNACK for a read whose status was acknowledged: LIO has freed the "
+                      "command and ignores the SNACK"
+                    : "Data SNACK for an ITT with no Data-In sent");
       return;
     }
     const std::uint32_t last = sn.run_length == 0 ? static_cast<std::uint32_t>(it->second.size())
@@ -605,7 +680,10 @@ class FakeTarget {
   std::optional<SerialNumber> seen_exp_stat_sn_;
   std::map<std::uint32_t, WriteTask> writes_;
   std::map<std::uint32_t, std::vector<pdu::DataIn>> sent_data_in_;  // by ITT (ERL 1)
-  std::map<std::uint32_t, std::uint32_t> acked_data_sn_;            // by ITT, as LIO keeps it
+  std::map<std::uint32_t, std::uint32_t> acked_data_sn_;            // by TTT, as LIO finds it
+  std::map<std::uint32_t, std::uint32_t> read_ttt_;                 // ITT -> TTT, until freed
+  std::set<std::uint32_t> freed_reads_;                              // ITTs (ERL 1)
+  std::map<std::uint32_t, pdu::ScsiResponse> sent_status_;          // by StatSN (ERL 1)
   std::uint32_t next_ttt_ = 0x5000;
   ByteVector text_request_;
   ByteVector text_answer_;

@@ -1,9 +1,10 @@
-// ERL 1 within-command recovery of reads in the session core (RFC 7143 7.1.4.1, 11.16): a
-// Data-In whose data digest failed, or which never came, is asked for again with a Data SNACK
-// and the read completes byte-exact without a connection drop; a DataACK answers the A bit;
-// an unanswered SNACK is asked once more and then fails the connection. The target is the
-// in-memory fake, which resends what a Data SNACK names as LIO does (same StatSN on the final
-// PDU). The framer's half (a damaged Data-In that does not fail the stream) is tested in
+// ERL 1 in the session core (RFC 7143 7.1.4, 11.16): a Data-In whose data digest failed, or
+// which never came, is asked for again with a Data SNACK and the read completes byte-exact
+// without a connection drop; a DataACK answers the A bit; a lost status is asked for with a
+// Status SNACK; an unanswered SNACK is asked once more and then fails the connection. The
+// target is the in-memory fake, which answers SNACKs as LIO does (same StatSN on the final
+// PDU, a SCSI Response for a Status SNACK, LIO's bounds: FINDINGS.md F4). The framer's half
+// (a damaged Data-In that does not fail the stream) is tested in
 // tests/proto/pdu/test_framer_erl1.cpp.
 #include <gtest/gtest.h>
 
@@ -174,8 +175,7 @@ TEST(SessionErl1, TheABitIsAnsweredWithADataAck) {
   Pair pair(erl1());
   pair.target.tamper = [](pdu::Pdu& p) {
     if (auto* d = std::get_if<pdu::DataIn>(&p); d != nullptr && d->data_sn.value() == 1) {
-      d->acknowledge = true;
-      d->ttt = 0x777;
+      d->acknowledge = true;  // the TTT is the read's, as the fake (and LIO) give it
     }
     return true;
   };
@@ -184,8 +184,24 @@ TEST(SessionErl1, TheABitIsAnsweredWithADataAck) {
   ASSERT_EQ(pair.completions().size(), 1u);
   ASSERT_EQ(pair.target.snacks.size(), 1u);
   EXPECT_EQ(pair.target.snacks[0].type, pdu::SnackType::data_ack);
-  EXPECT_EQ(pair.target.snacks[0].ttt, 0x777u);
+  EXPECT_NE(pair.target.snacks[0].ttt, pdu::kReservedTag);
   EXPECT_EQ(pair.target.snacks[0].beg_run, 2u);  // DataSN 0 and 1 acknowledged
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
+}
+
+// The final Data-In carries the status and the A bit (as LIO sends every read at ERL 1): the
+// status is acknowledged by ExpStatSN, and no DataACK follows (RFC 7143 11.7.2; LIO frees the
+// command at that ExpStatSN and closes the connection for a DataACK naming it).
+TEST(SessionErl1, TheABitOnTheStatusPduIsAnsweredByExpStatSnAlone) {
+  Pair pair(erl1());
+  for (std::uint64_t lba : {0u, 64u}) {
+    ASSERT_TRUE(pair.session.submit(read_request(lba, 32768), pair.now));
+  }
+  pair.pump();
+  ASSERT_EQ(pair.completions().size(), 2u);
+  EXPECT_TRUE(pair.target.snacks.empty());
+  EXPECT_EQ(pair.session.exp_stat_sn(Pair::kCid), pair.target.stat_sn());
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
 }
 
 // DataSN 0 damaged and carrying the A bit: a DataACK could only say BegRun 0, which acknowledges
@@ -197,7 +213,6 @@ TEST(SessionErl1, NoDataAckWhileDataSnZeroIsMissing) {
   pair.target.tamper = [](pdu::Pdu& p) {
     if (auto* d = std::get_if<pdu::DataIn>(&p); d != nullptr && d->data_sn.value() <= 1) {
       d->acknowledge = true;
-      d->ttt = 0x778;
     }
     return true;
   };
@@ -235,6 +250,212 @@ TEST(SessionErl1, AtErl0TheABitIsIgnored) {
   EXPECT_EQ(pair.completions().size(), 1u);
   EXPECT_TRUE(pair.target.snacks.empty());
   EXPECT_EQ(pair.session.stats().snack_pdus, 0u);
+}
+
+// A read's status came while a Data-In it needs is still asked for: the status is not
+// acknowledged until the data is in (RFC 7143 11.7), so ExpStatSN on later commands stays at
+// its StatSN; LIO frees a command once its status is acknowledged and then ignores the SNACK.
+TEST(SessionErl1, AHeldStatusIsNotAcknowledgedUntilItsDataIsIn) {
+  Pair pair(erl1());
+  pair.target.disk() = pattern(pair.target.disk().size(), 17);
+  pair.damage = damage_once({1});
+  pair.target.answer_snacks = false;
+  auto a = pair.session.submit(read_request(0, 32768), pair.now);
+  ASSERT_TRUE(a);
+  pair.pump();
+  EXPECT_TRUE(pair.completions().empty());
+  const SerialNumber held{pair.target.stat_sn().value() - 1};
+  EXPECT_EQ(pair.session.exp_stat_sn(Pair::kCid), held);
+  auto b = pair.session.submit(read_request(64, 4096), pair.now);
+  ASSERT_TRUE(b);
+  pair.pump();
+  auto done = pair.completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, *b);
+  EXPECT_EQ(pair.session.exp_stat_sn(Pair::kCid), held);
+  pair.target.answer_snacks = true;
+  pair.advance(pair.session.config().snack_timeout);  // the Data SNACK is sent once more
+  pair.pump();
+  done = pair.completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, *a);
+  expect_read_of_disk(pair, done[0], 0, 32768);
+  EXPECT_EQ(pair.session.exp_stat_sn(Pair::kCid), pair.target.stat_sn());
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
+}
+
+// The copy sent again is damaged too (the path, not the target): it is asked for at once, and
+// after a few damaged copies the connection fails with a data digest error.
+TEST(SessionErl1, ADamagedCopyIsAskedForAgainAtOnceAFewTimes) {
+  Pair pair(erl1());
+  pair.target.disk() = pattern(pair.target.disk().size(), 19);
+  auto copies = std::make_shared<int>(0);
+  pair.damage = [copies](const pdu::DataIn& d) {
+    return d.data_sn.value() == 2 && ++*copies <= 3;  // the first send and two copies
+  };
+  auto id = pair.session.submit(read_request(0, 32768), pair.now);
+  ASSERT_TRUE(id);
+  pair.pump();
+  auto done = pair.completions();
+  ASSERT_EQ(done.size(), 1u);
+  expect_read_of_disk(pair, done[0], 0, 32768);
+  EXPECT_EQ(pair.target.snacks.size(), 3u);
+  EXPECT_EQ(pair.session.stats().datain_recovered, 1u);
+
+  Pair bad(erl1());
+  bad.damage = [](const pdu::DataIn& d) { return d.data_sn.value() == 2; };  // every copy
+  ASSERT_TRUE(bad.session.submit(read_request(0, 32768), bad.now));
+  bad.pump();
+  EXPECT_EQ(bad.session.connection_error(Pair::kCid), ConnError::data_dgst);
+  EXPECT_NE(bad.session.connection_error_detail(Pair::kCid).find("copies"), std::string::npos)
+      << bad.session.connection_error_detail(Pair::kCid);
+}
+
+// --- Status SNACK (RFC 7143 11.16.2, within-connection recovery) -----------------------------
+
+// Leaves out, the first time each is sent, the status-bearing PDUs of the listed StatSN offsets
+// from the first one seen (the proxy's drop_pdu in the lab).
+std::function<bool(pdu::Pdu&)> lose_status_once(std::set<std::uint32_t> nth) {
+  auto first = std::make_shared<std::optional<std::uint32_t>>();
+  auto seen = std::make_shared<std::set<std::uint32_t>>();
+  return [nth, first, seen](pdu::Pdu& p) {
+    std::optional<std::uint32_t> sn;
+    if (auto* r = std::get_if<pdu::ScsiResponse>(&p)) sn = r->stat_sn.value();
+    if (auto* d = std::get_if<pdu::DataIn>(&p); d != nullptr && d->status_present) {
+      sn = d->stat_sn.value();
+    }
+    if (!sn) return true;
+    if (!*first) *first = *sn;
+    const std::uint32_t k = *sn - **first;
+    if (nth.count(k) == 0 || seen->count(k) != 0) return true;
+    seen->insert(k);
+    return false;  // dropped
+  };
+}
+
+std::vector<pdu::SnackRequest> snacks_of(const Pair& pair, pdu::SnackType type) {
+  std::vector<pdu::SnackRequest> out;
+  for (const auto& sn : pair.target.snacks) {
+    if (sn.type == type) out.push_back(sn);
+  }
+  return out;
+}
+
+// Three reads with a separate SCSI Response each; the second response is lost. The third one's
+// StatSN shows the gap: the initiator takes it, asks for the one skipped, and ExpStatSN stays
+// at the missing StatSN until it is in (so the target keeps it).
+TEST(SessionErl1, ALostStatusIsAskedForWithAStatusSnack) {
+  FakeTargetConfig cfg = erl1();
+  cfg.phase_collapse = false;
+  Pair pair(cfg);
+  pair.target.tamper = lose_status_once({1});
+  const SerialNumber first = pair.target.stat_sn();
+  std::vector<TaskId> ids;
+  for (std::uint64_t lba : {0u, 8u, 16u}) {
+    ids.push_back(*pair.session.submit(read_request(lba, 4096), pair.now));
+  }
+  pair.pump();
+  auto done = pair.completions();
+  ASSERT_EQ(done.size(), 3u);
+  for (const auto& c : done) EXPECT_EQ(c.outcome, TaskOutcome::completed);
+  const auto asked = snacks_of(pair, pdu::SnackType::status);
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].beg_run, (first + 1).value());
+  EXPECT_EQ(asked[0].run_length, 1u);
+  EXPECT_EQ(asked[0].exp_stat_sn, first + 1);  // the missing one is not acknowledged
+  EXPECT_EQ(pair.session.stats().status_recovered, 1u);
+  EXPECT_EQ(pair.session.exp_stat_sn(Pair::kCid), first + 3);
+  EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::none);
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
+}
+
+// The final Data-In with the status is lost: no later DataSN shows it. The next status shows
+// the StatSN gap; the target answers the Status SNACK with a SCSI Response whose ExpDataSN
+// counts the Data-In PDUs sent, and the initiator asks for the missing tail with a Data SNACK
+// (RunLength 0) before it ends the read, byte-exact.
+TEST(SessionErl1, ALostFinalDataInIsFoundByTheStatusAndItsExpDataSn) {
+  Pair pair(erl1());
+  pair.target.disk() = pattern(pair.target.disk().size(), 13);
+  pair.target.tamper = lose_status_once({0});
+  auto id = pair.session.submit(read_request(0, 32768), pair.now);
+  auto id2 = pair.session.submit(read_request(64, 4096), pair.now);
+  ASSERT_TRUE(id && id2);
+  pair.pump();
+  auto done = pair.completions();
+  ASSERT_EQ(done.size(), 2u);
+  const Completion& big = done[0].id == *id ? done[0] : done[1];
+  expect_read_of_disk(pair, big, 0, 32768);
+  const auto status = snacks_of(pair, pdu::SnackType::status);
+  const auto data = snacks_of(pair, pdu::SnackType::data_r2t);
+  ASSERT_EQ(status.size(), 1u);
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0].beg_run, 3u);
+  EXPECT_EQ(data[0].run_length, 0u);
+  EXPECT_EQ(pair.session.stats().status_recovered, 1u);
+  EXPECT_EQ(pair.session.stats().datain_recovered, 1u);
+  EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::none);
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
+}
+
+// The last status of all is lost: nothing follows it but the target's NOP-In, whose StatSN is
+// the next one. The initiator asks for the skipped one.
+TEST(SessionErl1, AStatusLostAtTheTailIsFoundByTheTargetsNopIn) {
+  FakeTargetConfig cfg = erl1();
+  cfg.phase_collapse = false;
+  Pair pair(cfg);
+  pair.target.tamper = lose_status_once({0});
+  auto id = pair.session.submit(read_request(0, 4096), pair.now);
+  ASSERT_TRUE(id);
+  pair.pump();
+  EXPECT_TRUE(pair.completions().empty());
+  EXPECT_TRUE(snacks_of(pair, pdu::SnackType::status).empty());
+  pair.target.send_window_update();  // a NOP-In with ITT and TTT reserved: the next StatSN
+  pair.pump();
+  ASSERT_EQ(snacks_of(pair, pdu::SnackType::status).size(), 1u);
+  auto done = pair.completions();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].outcome, TaskOutcome::completed);
+  EXPECT_EQ(pair.session.exp_stat_sn(Pair::kCid), pair.target.stat_sn());
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
+}
+
+TEST(SessionErl1, AnUnansweredStatusSnackIsSentOnceMoreThenTheConnectionFails) {
+  FakeTargetConfig cfg = erl1();
+  cfg.phase_collapse = false;
+  Pair pair(cfg);
+  const SerialNumber lost = pair.target.stat_sn();
+  pair.target.tamper = [lost](pdu::Pdu& p) {  // the first status is lost for good
+    auto* r = std::get_if<pdu::ScsiResponse>(&p);
+    return r == nullptr || r->stat_sn != lost;
+  };
+  ASSERT_TRUE(pair.session.submit(read_request(0, 4096), pair.now));
+  ASSERT_TRUE(pair.session.submit(read_request(8, 4096), pair.now));
+  pair.pump();
+  ASSERT_EQ(snacks_of(pair, pdu::SnackType::status).size(), 1u);
+  const Duration timeout = pair.session.config().snack_timeout;
+  pair.advance(timeout);
+  pair.pump();
+  ASSERT_EQ(snacks_of(pair, pdu::SnackType::status).size(), 2u);
+  EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::none);
+  pair.advance(timeout);
+  EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::proto);
+  EXPECT_NE(pair.session.connection_error_detail(Pair::kCid).find("Status SNACKs"),
+            std::string::npos)
+      << pair.session.connection_error_detail(Pair::kCid);
+}
+
+// At ERL 0 a StatSN gap is still a protocol error that fails the connection.
+TEST(SessionErl1, AtErl0AStatSnGapFailsTheConnection) {
+  FakeTargetConfig cfg = erl1();
+  cfg.error_recovery_level = 0;
+  cfg.phase_collapse = false;
+  Pair pair(cfg);
+  pair.target.tamper = lose_status_once({0});
+  ASSERT_TRUE(pair.session.submit(read_request(0, 4096), pair.now));
+  ASSERT_TRUE(pair.session.submit(read_request(8, 4096), pair.now));
+  pair.pump();
+  EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::proto);
+  EXPECT_TRUE(pair.target.snacks.empty());
 }
 
 }  // namespace
