@@ -220,9 +220,12 @@ class Session {
   void release_stat_sn(Connection& c, SerialNumber sn);
   static void settle_exp_stat_sn(Connection& c);
   void ask_for_status(Connection& c, SerialNumber first, SerialNumber end, TimePoint now);
-  // A read's SCSI Response whose ExpDataSN says Data-In PDUs were sent that never came.
+  // A read's SCSI Response while Data-In are missing (known, counted by ExpDataSN, or shown by
+  // the bytes short of the status): ask for them and hold the status. A Data-In taken in order
+  // where an open-ended ask (RunLength 0, count unknown) waits for it.
   bool ask_for_tail(Task& t, Connection& c, const pdu::ScsiResponse& p, ScsiResult& r,
                     TimePoint now);
+  void take_open_tail(Task& t, const pdu::DataIn& p);
   void acknowledge_data(Task& t, Connection& c, const pdu::DataIn& p);
   void on_snack_timers(TimePoint now);
   void note_sense(const scsi::SenseData& sense, std::uint16_t cid, std::optional<TaskId> task);

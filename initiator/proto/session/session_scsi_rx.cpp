@@ -83,6 +83,7 @@ ConnError Session::on_data_in(Connection& c, const pdu::DataIn& p, Received& rx)
       }
     }
   }
+  if (!t->missing_data_in.empty()) take_open_tail(*t, p);
   const std::uint64_t end = std::uint64_t{p.buffer_offset} + length;
   if (end > capacity) {
     rx.detail = "Data-In [" + std::to_string(p.buffer_offset) + ", " + std::to_string(end) +

@@ -204,18 +204,50 @@ void Session::ask_for_status(Connection& c, SerialNumber first, SerialNumber end
 
 bool Session::ask_for_tail(Task& t, Connection& c, const pdu::ScsiResponse& p, ScsiResult& r,
                            TimePoint now) {
-  // A read whose Data-In PDUs the target counts (ExpDataSN) beyond those that came: the last
-  // ones were lost with no later DataSN to show the gap (RFC 7143 11.4.8). Ask for them from
-  // the first missing on, and end the task when they are in.
+  // A read's SCSI Response (sent as such, or in answer to a Status SNACK) while Data-In are
+  // missing: the status waits until they are in. When the last ones were lost, no later DataSN
+  // shows it (RFC 7143 11.4.8).
   if (policy_.on_data_sn_gap() != recovery::OnPduError::request_again) return false;
   if (t.req.direction != DataDirection::read || t.req.read_length == 0) return false;
-  if (SerialNumber::distance(t.next_data_sn, p.exp_data_sn) <= 0) return false;
-  const auto run =
-      static_cast<std::uint32_t>(SerialNumber::distance(t.next_data_sn, p.exp_data_sn));
-  ask_again(t, c, t.next_data_sn, run, 0, 0, true, now);
-  t.next_data_sn = p.exp_data_sn;
+  const std::uint32_t expected =
+      r.underflow ? t.req.read_length - std::min(r.residual_count, t.req.read_length)
+                  : t.req.read_length;
+  if (SerialNumber::distance(t.next_data_sn, p.exp_data_sn) > 0) {
+    // ExpDataSN counts the Data-In PDUs sent: ask for those that never came.
+    const auto run =
+        static_cast<std::uint32_t>(SerialNumber::distance(t.next_data_sn, p.exp_data_sn));
+    ask_again(t, c, t.next_data_sn, run, 0, 0, true, now);
+    t.next_data_sn = p.exp_data_sn;
+  } else if (r.status == 0 && t.read_next < expected) {
+    // LIO leaves ExpDataSN 0: the bytes short of what the status implies show the tail was
+    // lost. Ask from the next DataSN on (RunLength 0) and take them as they come.
+    ask_again(t, c, t.next_data_sn, 1, 0, 0, true, now);
+    for (auto& m : t.missing_data_in) {
+      if (m.data_sn == t.next_data_sn) m.open_tail = true;
+    }
+  } else if (t.missing_data_in.empty()) {
+    return false;
+  }
   hold_status(t, c, std::move(r), p.stat_sn);
   return true;
+}
+
+void Session::take_open_tail(Task& t, const pdu::DataIn& p) {
+  auto it = std::find_if(t.missing_data_in.begin(), t.missing_data_in.end(),
+                         [&](const auto& m) { return m.open_tail && m.data_sn == p.data_sn; });
+  if (it == t.missing_data_in.end()) return;
+  t.missing_data_in.erase(it);
+  ++stats_.datain_recovered;
+  if (!p.status_present) {
+    Task::MissingDataIn next;
+    next.data_sn = p.data_sn + 1;
+    next.last = true;
+    next.open_tail = true;
+    t.missing_data_in.push_back(next);
+  } else if (t.missing_data_in.empty()) {
+    t.snack_deadline.reset();
+    t.snack_tries = 0;
+  }
 }
 
 void Session::on_snack_timers(TimePoint now) {

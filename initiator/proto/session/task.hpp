@@ -41,6 +41,9 @@ struct Task {
     std::uint32_t length = 0;
     bool last = false;  // it carried the status: no DataSN follows it
     unsigned damaged_copies = 0;  // copies sent again that were damaged too
+    // Asked for with "this DataSN and all after it" when how many were lost is not known:
+    // taken in order, each one moving the entry to the next DataSN until the status comes.
+    bool open_tail = false;
   };
   std::vector<MissingDataIn> missing_data_in;
   std::optional<TimePoint> snack_deadline;

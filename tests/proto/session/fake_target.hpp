@@ -46,6 +46,9 @@ struct FakeTargetConfig {
   std::uint32_t first_cmd_sn = 1;
   std::uint32_t window = 16;  // MaxCmdSN = ExpCmdSN + window - 1 (0: closed)
   bool phase_collapse = true;  // status in the final Data-In
+  // A SCSI Response sent for a read's lost status says how many Data-In were sent (ExpDataSN,
+  // RFC 7143 11.4.8); LIO 6.1 leaves it 0 (iscsit_build_rsp_pdu), the default here.
+  bool response_counts_data_in = false;
   std::vector<text::DiscoveredTarget> targets;
   std::size_t text_chunk = 8192;  // Text Response data per PDU
   std::uint16_t time2wait = 2;
@@ -266,7 +269,7 @@ class FakeTarget {
     r.residual_count = residual;
     r.underflow = under;
     r.overflow = over;
-    r.exp_data_sn = SerialNumber{data_in_sent};
+    r.exp_data_sn = SerialNumber{cfg_.response_counts_data_in ? data_in_sent : 0};
     if (!sense.empty()) r.data = pdu::make_sense_data(sense);
     r.stat_sn = stat_sn_++;
     stamp(r);
@@ -418,7 +421,7 @@ class FakeTarget {
           r.underflow = under;
           r.overflow = over;
           r.stat_sn = d.stat_sn;
-          r.exp_data_sn = data_sn;
+          r.exp_data_sn = cfg_.response_counts_data_in ? data_sn : SerialNumber{0};
           sent_status_[r.stat_sn.value()] = r;
         }
       }

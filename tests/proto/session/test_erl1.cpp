@@ -370,10 +370,10 @@ TEST(SessionErl1, ALostStatusIsAskedForWithAStatusSnack) {
 }
 
 // The final Data-In with the status is lost: no later DataSN shows it. The next status shows
-// the StatSN gap; the target answers the Status SNACK with a SCSI Response whose ExpDataSN
-// counts the Data-In PDUs sent, and the initiator asks for the missing tail with a Data SNACK
-// (RunLength 0) before it ends the read, byte-exact.
-TEST(SessionErl1, ALostFinalDataInIsFoundByTheStatusAndItsExpDataSn) {
+// the StatSN gap; the target answers the Status SNACK with a SCSI Response (ExpDataSN 0, as
+// LIO sends it), whose GOOD status with no residual shows the bytes that never came; the
+// initiator asks for the tail with a Data SNACK (RunLength 0) before it ends the read.
+TEST(SessionErl1, ALostFinalDataInIsFoundByTheBytesItsStatusImplies) {
   Pair pair(erl1());
   pair.target.disk() = pattern(pair.target.disk().size(), 13);
   pair.target.tamper = lose_status_once({0});
@@ -394,6 +394,60 @@ TEST(SessionErl1, ALostFinalDataInIsFoundByTheStatusAndItsExpDataSn) {
   EXPECT_EQ(pair.session.stats().status_recovered, 1u);
   EXPECT_EQ(pair.session.stats().datain_recovered, 1u);
   EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::none);
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
+}
+
+// As above with a target that counts the Data-In it sent in the SCSI Response's ExpDataSN
+// (RFC 7143 11.4.8): the same Data SNACK, from the first DataSN missing.
+TEST(SessionErl1, ALostFinalDataInIsFoundByTheResponsesExpDataSn) {
+  FakeTargetConfig cfg = erl1();
+  cfg.response_counts_data_in = true;
+  Pair pair(cfg);
+  pair.target.disk() = pattern(pair.target.disk().size(), 29);
+  pair.target.tamper = lose_status_once({0});
+  auto id = pair.session.submit(read_request(0, 32768), pair.now);
+  ASSERT_TRUE(id && pair.session.submit(read_request(64, 4096), pair.now));
+  pair.pump();
+  auto done = pair.completions();
+  ASSERT_EQ(done.size(), 2u);
+  expect_read_of_disk(pair, done[0].id == *id ? done[0] : done[1], 0, 32768);
+  const auto data = snacks_of(pair, pdu::SnackType::data_r2t);
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0].beg_run, 3u);
+  EXPECT_EQ(data[0].run_length, 0u);
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
+}
+
+// The last two Data-In of a read are lost, the status with them: how many is not known (LIO's
+// ExpDataSN is 0), so the Data SNACK asks for "DataSN 2 and all after it", and the PDUs that
+// come are taken in order until the one with the status.
+TEST(SessionErl1, ALostTailOfSeveralDataInIsTakenInOrderUntilTheStatus) {
+  Pair pair(erl1());
+  pair.target.disk() = pattern(pair.target.disk().size(), 31);
+  auto lost = std::make_shared<std::set<std::uint32_t>>();
+  pair.target.tamper = [lost](pdu::Pdu& p) {
+    auto* d = std::get_if<pdu::DataIn>(&p);
+    if (d == nullptr || d->buffer_offset + d->data.size() > 32768 || d->data.size() != 8192) {
+      return true;
+    }
+    const std::uint32_t sn = d->data_sn.value();
+    if (sn < 2 || lost->count(sn) != 0) return true;
+    lost->insert(sn);
+    return false;  // DataSN 2 and 3 of the first read, the first time
+  };
+  auto id = pair.session.submit(read_request(0, 32768), pair.now);
+  ASSERT_TRUE(id && pair.session.submit(read_request(64, 4096), pair.now));
+  pair.pump();
+  auto done = pair.completions();
+  ASSERT_EQ(done.size(), 2u);
+  const Completion& big = done[0].id == *id ? done[0] : done[1];
+  expect_read_of_disk(pair, big, 0, 32768);
+  const auto data = snacks_of(pair, pdu::SnackType::data_r2t);
+  ASSERT_EQ(data.size(), 1u);
+  EXPECT_EQ(data[0].beg_run, 2u);
+  EXPECT_EQ(data[0].run_length, 0u);
+  EXPECT_EQ(pair.session.stats().datain_recovered, 2u);
+  EXPECT_EQ(pair.session.exp_stat_sn(Pair::kCid), pair.target.stat_sn());
   EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
 }
 
