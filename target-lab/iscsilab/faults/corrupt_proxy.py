@@ -40,6 +40,7 @@ class PduCutter:
         self.ffp_index = -1   # index of the current full-feature-phase PDU
         self.data_in_index = -1   # index of the current Data-In PDU (full feature phase)
         self.opcode_index: dict[int, int] = {}   # index of the current PDU of each opcode
+        self.left_out: set[bytes] = set()   # PDUs dropped, by identity (see Proxy.dropped)
 
     def length(self, header: bytes) -> int:
         ahs = header[4] * 4
@@ -151,11 +152,19 @@ class Proxy:
                 self.save()
 
     def dropped(self, cutter: PduCutter, pdu: bytearray) -> bool:
-        """Whether the PDU just cut is left out."""
+        """Whether the PDU just cut is left out. A PDU is lost once: a copy the target sends
+        again (same opcode, ITT, StatSN and DataSN/R2TSN, in answer to a SNACK) goes through,
+        so that the run models lost PDUs and not a path that loses the same one for ever."""
         opcode = pdu[0] & 0x3F
-        return (bool(getattr(self.args, "drop_every", None)) and cutter.logged_in
+        if not (getattr(self.args, "drop_every", None) and cutter.logged_in
                 and opcode == self.args.drop_opcode
-                and cutter.opcode_index[opcode] % self.args.drop_every == self.args.drop_every - 1)
+                and cutter.opcode_index[opcode] % self.args.drop_every == self.args.drop_every - 1):
+            return False
+        identity = bytes(pdu[0:1] + pdu[16:20] + pdu[24:28] + pdu[36:40])
+        if identity in cutter.left_out:
+            return False
+        cutter.left_out.add(identity)
+        return True
 
     def note_drop(self, pdu: bytearray, direction: str, conn_no: int, stream_offset: int) -> None:
         with self.lock:

@@ -70,3 +70,28 @@ def test_drop_every_leaves_out_every_nth_pdu_of_one_opcode():
         assert not proxy.chosen(cut, bytearray(header))  # dropping mode flips nothing
     # SCSI Responses are PDUs 0, 2, 4, 6, 8; every third of them: the ones at 4 (3rd).
     assert left_out == [4]
+
+
+def test_drop_every_never_drops_a_copy_sent_again():
+    from argparse import Namespace
+    from iscsilab.faults.corrupt_proxy import Proxy
+    proxy = Proxy(Namespace(pdu=None, data_in_every=None, drop_every=2, drop_opcode=0x21,
+                            byte=20, report="unused"))
+    cut = PduCutter(header_digest=False, data_digest=False)
+    cut.advance(bhs(0x23, flags=0x83))
+
+    def response(itt, stat_sn):
+        h = bytearray(bhs(0x21, dlen=0))
+        h[16:20] = itt.to_bytes(4, "big")
+        h[24:28] = stat_sn.to_bytes(4, "big")
+        return h
+
+    left_out = []
+    # StatSN 11 is dropped (2nd response); its copy, sent again for a Status SNACK, comes 4th
+    # and goes through although every 2nd would be dropped; the 6th (StatSN 14) is dropped.
+    for itt, sn in [(1, 10), (2, 11), (3, 12), (2, 11), (4, 13), (5, 14)]:
+        h = response(itt, sn)
+        cut.advance(h)
+        if proxy.dropped(cut, h):
+            left_out.append(sn)
+    assert left_out == [11, 14]
