@@ -1,5 +1,5 @@
 // The operational keys a leading login offers, built from the session's options, and what this
-// initiator implements. A setting that asks for more than that (node.session.iscsi.ERL above 0,
+// initiator implements. A setting that asks for more than that (node.session.iscsi.ERL above 1,
 // MaxConnections above 1) is offered at the implemented level instead, and the offer says so,
 // so that a login never negotiates an ability the initiator does not have.
 #pragma once
@@ -14,8 +14,8 @@
 
 namespace iscsi::net {
 
-// ERL 1/2 (SNACK, connection recovery) and several connections per session are not written
-// yet (issue 16): these are what a login may offer today. The level is the recovery policy's.
+// ERL 2 (connection recovery) and several connections per session are not written yet (issue
+// 16): these are what a login may offer today. The level is the recovery policy's.
 inline constexpr std::uint8_t kImplementedErrorRecoveryLevel =
     recovery::Policy::kHighestImplemented;
 inline constexpr std::uint32_t kImplementedMaxConnections = 1;

@@ -1,4 +1,4 @@
-// The login's operational offer never exceeds what the initiator implements (ERL 0, one
+// The login's operational offer never exceeds what the initiator implements (ERL 1, one
 // connection per session), whatever the settings ask, and says when it offered less.
 #include <gtest/gtest.h>
 
@@ -38,7 +38,7 @@ TEST(OperationalOffer, SaysWhatItOfferedInstead) {
   const auto o = operational_offer(p, true);
   ASSERT_EQ(o.capped.size(), 2u);
   EXPECT_EQ(o.capped[0], "node.session.iscsi.ERL = 2 asks for more than this initiator "
-                         "implements: offering ErrorRecoveryLevel=0");
+                         "implements: offering ErrorRecoveryLevel=1");
   EXPECT_EQ(o.capped[1], "node.session.iscsi.MaxConnections = 4 asks for more than this "
                          "initiator implements: offering MaxConnections=1");
 }

@@ -234,6 +234,9 @@ def describe(step: Step) -> str:
     if subject == "conn_error":
         from .. import _core
         value = dict((n, name) for n, name, _ in _core.conn_errors()).get(value, value)
+    elif isinstance(value, dict):  # counters: "digest_err > 0, datain_recovered >= 1"
+        value = ", ".join(f"{k} {c if str(c)[0] in '<>=' else f'== {c}'}"
+                          for k, c in value.items())
     extra = "".join(f" {k} {b[k]}" for k in ("outcome", "failed", "error", "detail") if k in b)
     lo, hi = b.get("within", DEFAULT_WITHIN)
     frm = f" from {b['from']}" if "from" in b else ""
