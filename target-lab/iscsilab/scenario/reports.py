@@ -63,7 +63,9 @@ class Plotter:
 
 
 def save_lab_evidence(run, lab) -> None:
-    """For a failed cell: the guest's console and LIO's configuration at the end."""
+    """For a failed cell: the guest's console, LIO's configuration and both ends of the lab's
+    network at the end."""
+    from .. import netdiag
     try:
         (run.out / "console.log").write_text(lab.console.text())
     except OSError:
@@ -72,6 +74,7 @@ def save_lab_evidence(run, lab) -> None:
         write_json(run.out / "lio.json", lab.provisioner.dump())
     except Exception as exc:  # noqa: BLE001 - the guest may be the thing that failed
         (run.out / "lio.json.error").write_text(f"{exc}\n")
+    (run.out / "network.txt").write_text(netdiag.collect(lab))
 
 
 # ------------------------------------------------------------------------ measurements
@@ -166,6 +169,9 @@ def print_summary(rows, out: Path, lab_stats, seconds: float) -> None:
         print(f"\n{r['cell']}: {r['result']}")
         for f in r["failures"][:8]:
             print(f"  - {f}")
+    for w in getattr(lab_stats, "wire_faults", []):
+        print(f"\n{w['cell']}: the lab's virtual wire stopped (not LIO, not the initiator): "
+              f"{w['seen']}\n  the cell ran again on a new lab: {w['rerun']}")
     boots = lab_stats.boots
     mean_boot = statistics.mean(lab_stats.boot_seconds) if lab_stats.boot_seconds else 0
     resets = statistics.mean(lab_stats.reset_seconds) if lab_stats.reset_seconds else 0
@@ -188,6 +194,11 @@ def write_junit(runs, path: Path) -> None:
                              time=f"{rec.get('duration', 0):.3f}", file=r.cell.source)
         tests += 1
         total_time += rec.get("duration", 0)
+        again = (rec.get("lab") or {}).get("wire_fault_rerun")
+        if again:
+            ET.SubElement(case, "system-out").text = (
+                f"ran again on a new lab: the lab's virtual wire stopped ({again['seen']}); "
+                f"first attempt: {again['first_attempt']}")
         if rec["outcome"] != "passed":
             failures += 1
             f = ET.SubElement(case, "failure", message=(rec["failures"] or ["failed"])[0][:500])

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import net
+from .. import net, netdiag
 from ..errors import LabError
 from .context import Progress
 from .load import ScenarioError, is_scenario_file, load_file
@@ -145,11 +145,19 @@ class LabStats:
     reuses: int = 0
     reboots: dict[str, int] = field(default_factory=dict)   # reason -> count
     reset_seconds: list[float] = field(default_factory=list)
+    wire_reruns: int = 0
+    wire_faults: list[dict] = field(default_factory=list)   # cell, what was seen, the re-run
+
+
+# A cell whose lab's virtual wire stopped runs once more on a new lab; this many times per run
+# at most (a lab that keeps losing its wire is a problem of its own, and fails the cells).
+MAX_WIRE_RERUNS = 3
 
 
 # How long a reused lab's portals get to accept a connection after a cell (they answer in
 # milliseconds when the lab is sound).
 PORTAL_CHECK_S = 5.0
+PORTAL_LOST = "a portal did not take a connection after the scenario"
 
 
 class LabPool:
@@ -163,11 +171,13 @@ class LabPool:
         self.lab = None
         self.key = None
         self.baseline: dict | None = None
+        self.uses = 0                 # cells the current lab ran before this one
         self.stats = LabStats()
 
     def get(self, cell: Cell):
         if self.lab is not None and self.key == cell.lab_key and not cell.fresh_lab:
             self.stats.reuses += 1
+            self.uses += 1
             return self.lab
         self.down()
         return self.boot(cell)
@@ -182,19 +192,35 @@ class LabPool:
         self.stats.boots += 1
         self.stats.boot_seconds.append(time.monotonic() - t0)
         self.lab, self.key = lab, cell.lab_key
+        self.uses = 0
         self.baseline = self.lio_state()
         return lab
+
+    def health(self) -> dict:
+        """The guest's memory and socket counts before a cell (a record of what a long-reused
+        guest accumulates)."""
+        try:
+            return netdiag.guest_health(self.lab)
+        except LabError as exc:
+            return {"error": str(exc)}
 
     def lio_state(self) -> dict:
         return self.lab.provisioner.dump()
 
-    def after(self, cell: Cell, ctx, failed: bool) -> None:
+    def after(self, cell: Cell, ctx, failed: bool, out: Path) -> None:
         """Brings the lab back to the declared state, or drops it (the next cell boots anew)."""
         if self.lab is None:
             return
         t0 = time.monotonic()
         reason = self.check(cell, ctx)
         self.stats.reset_seconds.append(time.monotonic() - t0)
+        if reason and reason.startswith(PORTAL_LOST):
+            before = netdiag.collect(self.lab)
+            tried = netdiag.recovery_experiment(self.lab)
+            (out / "network-after.txt").write_text(
+                f"{before}\n### what brought it back\n{tried}\n### after that\n"
+                f"{netdiag.collect(self.lab)}")
+            self.display.line("    lab: a portal stopped answering; " + tried.strip().replace("\n", "; "))
         if reason:
             self.stats.reboots[reason] = self.stats.reboots.get(reason, 0) + 1
             self.display.line(f"    lab: {reason}; the next scenario boots a new one")
@@ -229,10 +255,14 @@ class LabPool:
             try:
                 probe.wait(PORTAL_CHECK_S + 5)
             except LabError as exc:
-                return f"a portal did not take a connection after the scenario ({exc})"
+                return f"{PORTAL_LOST} ({exc})"
         except LabError as exc:
             return f"the lab did not answer ({exc})"
         return None
+
+    def drop(self, reason: str) -> None:
+        self.stats.reboots[reason] = self.stats.reboots.get(reason, 0) + 1
+        self.down()
 
     def down(self) -> None:
         if self.lab is not None and not self.keep:
@@ -247,6 +277,7 @@ class CellRun:
     repeat: int
     record: dict
     out: Path
+    ctx: object = None      # the cell's context (for the lab check after it); None if no lab
 
 
 def slug(text: str) -> str:
@@ -256,7 +287,6 @@ def slug(text: str) -> str:
 def run(cells: list[Cell], out: Path, repeat: int = 1, accel: str = "tcg",
         keep_lab: bool = False) -> list[CellRun]:
     from . import reports
-    from .execute import run_cell
     out.mkdir(parents=True, exist_ok=True)
     display = Display()
     pool = LabPool(display, accel, keep_lab)
@@ -278,28 +308,33 @@ def run(cells: list[Cell], out: Path, repeat: int = 1, accel: str = "tcg",
                 display.start_cell(n, total, cell.id, f" run {r + 1}/{repeat}" if repeat > 1 else "")
                 cell_out = out / slug(cell.id) / (f"run{r + 1}" if repeat > 1 else "")
                 cell_out.mkdir(parents=True, exist_ok=True)
-                try:
-                    lab = pool.get(cell)
-                except LabError as exc:
-                    record = {"cell": cell.id, "outcome": "failed", "duration": 0,
-                              "failures": [f"the lab did not come up: {exc}"], "steps": [],
-                              "expectations": [], "events": [], "faults": [], "io": {},
-                              "measurements": [], "integrity": {}, "lab": {}}
-                    runs.append(CellRun(cell, r, record, cell_out))
-                    reports.write_cell(runs[-1])
-                    display.line(f"    FAILED: the lab did not come up: {exc}")
-                    continue
-                rec, ctx = run_cell(cell, lab, display.progress)
-                rec.lab_info.update({"boot_timings": lab.timings, "name": lab.name})
-                record = rec.to_json()
-                run_ = CellRun(cell, r, record, cell_out)
+                run_ = run_one(cell, r, cell_out, pool, display, plotter)
+                if run_.record["outcome"] != "passed" and pool.lab is not None:
+                    wire = netdiag.wire_lost(pool.lab)
+                    if wire and pool.stats.wire_reruns < MAX_WIRE_RERUNS:
+                        # The lab's virtual wire stopped (see netdiag.wire_lost): the cell did
+                        # not test LIO or the initiator to the end. Keep this attempt's report
+                        # beside the cell's, and run the cell once more on a new lab.
+                        first = cell_out.parent / (cell_out.name + ".wire-fault")
+                        shutil.rmtree(first, ignore_errors=True)
+                        shutil.move(str(cell_out), str(first))
+                        (first / "network-after.txt").write_text(
+                            f"{wire}\n\n### what brought it back\n"
+                            f"{netdiag.recovery_experiment(pool.lab)}\n")
+                        display.line(f"    lab: the virtual wire stopped ({wire}); the cell runs "
+                                     "again on a new lab")
+                        pool.stats.wire_reruns += 1
+                        pool.drop("the lab's virtual wire stopped")
+                        cell_out.mkdir(parents=True, exist_ok=True)
+                        run_ = run_one(cell, r, cell_out, pool, display, plotter)
+                        run_.record.setdefault("lab", {})["wire_fault_rerun"] = {
+                            "first_attempt": str(first), "seen": wire}
+                        reports.write_json(run_.out / "result.json", run_.record)
+                        pool.stats.wire_faults.append({"cell": cell.id, "seen": wire,
+                                                       "rerun": run_.record["outcome"]})
                 runs.append(run_)
-                if rec.outcome != "passed":
-                    reports.save_lab_evidence(run_, lab)
-                reports.write_cell(run_, plotter)
-                display.line(f"    {rec.outcome.upper()} in {rec.now():.1f} s"
-                             + "".join(f"\n      {f}" for f in rec.failures[:5]))
-                pool.after(cell, ctx, rec.outcome != "passed")
+                if run_.ctx is not None:
+                    pool.after(cell, run_.ctx, run_.record["outcome"] != "passed", cell_out)
     except KeyboardInterrupt:
         display.line("iscsilab run: interrupted; taking the lab down")
         raise
@@ -314,6 +349,34 @@ def run(cells: list[Cell], out: Path, repeat: int = 1, accel: str = "tcg",
         plotter.close()
         reports.write_run(runs, out, pool.stats, time.monotonic() - t_start)
     return runs
+
+
+def run_one(cell: Cell, r: int, cell_out: Path, pool: "LabPool", display, plotter) -> "CellRun":
+    """Runs one cell on the pool's lab and writes its report."""
+    from . import reports
+    from .execute import run_cell
+    try:
+        lab = pool.get(cell)
+    except LabError as exc:
+        record = {"cell": cell.id, "outcome": "failed", "duration": 0,
+                  "failures": [f"the lab did not come up: {exc}"], "steps": [],
+                  "expectations": [], "events": [], "faults": [], "io": {},
+                  "measurements": [], "integrity": {}, "lab": {}}
+        run_ = CellRun(cell, r, record, cell_out)
+        reports.write_cell(run_)
+        display.line(f"    FAILED: the lab did not come up: {exc}")
+        return run_
+    health = pool.health()
+    rec, ctx = run_cell(cell, lab, display.progress)
+    rec.lab_info.update({"boot_timings": lab.timings, "name": lab.name,
+                         "reuse": pool.uses, "guest_before": health})
+    run_ = CellRun(cell, r, rec.to_json(), cell_out, ctx)
+    if rec.outcome != "passed":
+        reports.save_lab_evidence(run_, lab)
+    reports.write_cell(run_, plotter)
+    display.line(f"    {rec.outcome.upper()} in {rec.now():.1f} s"
+                 + "".join(f"\n      {f}" for f in rec.failures[:5]))
+    return run_
 
 
 def mutates_lab(cell: Cell) -> bool:
