@@ -128,6 +128,10 @@ TEST_F(NetRecovery, BlackholeNopTimeoutThenReplacementTimeoutFailsIo) {
   report("nop_timeout_after_freeze", nop.steady - frozen);
   EXPECT_GE(nop.steady - login_started, nop_bound) << "ping timed out before it was due";
   EXPECT_LE(nop.steady - frozen, nop_bound + kSlack);
+  // The engine records nop_timeout, then the conn_error it leads to: under load this thread can
+  // look in between (a clean-clone CI run beside an ASan build did), so wait for it.
+  ASSERT_TRUE(wait_for([&] { return first_event(*s, EventType::conn_error).has_value(); }, kSlack))
+      << event_log(*s);
   auto ce = first_event(*s, EventType::conn_error);
   ASSERT_TRUE(ce.has_value());
   EXPECT_EQ(ce->conn_error, ConnError::nop_timedout);

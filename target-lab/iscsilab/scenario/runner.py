@@ -207,14 +207,14 @@ class LabPool:
     def lio_state(self) -> dict:
         return self.lab.provisioner.dump()
 
-    def after(self, cell: Cell, ctx, failed: bool, out: Path) -> None:
+    def after(self, cell: Cell, ctx, failed: bool, out: Path | None = None) -> None:
         """Brings the lab back to the declared state, or drops it (the next cell boots anew)."""
         if self.lab is None:
             return
         t0 = time.monotonic()
         reason = self.check(cell, ctx)
         self.stats.reset_seconds.append(time.monotonic() - t0)
-        if reason and reason.startswith(PORTAL_LOST):
+        if reason and reason.startswith(PORTAL_LOST) and out is not None:
             before = netdiag.collect(self.lab)
             tried = netdiag.recovery_experiment(self.lab)
             (out / "network-after.txt").write_text(
