@@ -82,10 +82,12 @@ def guest_health(lab, timeout: float = 10.0) -> dict:
     return out
 
 
-def _reachable(lab, timeout: float = 8.0) -> str | None:
-    """None when every portal takes a connection, else why not."""
+def why_unreachable(lab, portals=None, timeout: float = 8.0) -> str | None:
+    """None when every portal (default: all of the lab's) takes a connection from the
+    namespace within `timeout`, else why not."""
     from .errors import LabError
-    probe = net.ListenProbe(lab.netns, [(p.ip, p.port) for p in lab.portals()], timeout=timeout)
+    portals = lab.portals() if portals is None else portals
+    probe = net.ListenProbe(lab.netns, [(p.ip, p.port) for p in portals], timeout=timeout)
     try:
         probe.wait(timeout + 5)
         return None
@@ -104,7 +106,7 @@ def recovery_experiment(lab) -> str:
     ]:
         try:
             action()
-            why = _reachable(lab)
+            why = why_unreachable(lab)
         except Exception as exc:  # noqa: BLE001
             why = f"the action failed: {exc}"
         lines.append(f"{name}: " + ("every portal answers" if why is None else f"still lost ({why})"))
@@ -155,7 +157,7 @@ def wire_lost(lab) -> str | None:
         lab.faults.clear()      # a failed cell may have left its blackhole or link fault on
     except Exception:  # noqa: BLE001
         return None
-    lost = [p for p in lab.portals() if _unreachable(lab, p)]
+    lost = [p for p in lab.portals() if why_unreachable(lab, [p], timeout=5.0)]
     if not lost:
         return None
     try:
@@ -184,12 +186,3 @@ def wire_lost(lab) -> str | None:
                     f"{sent} packets, the guest received {got}")
     return "; ".join(seen)
 
-
-def _unreachable(lab, portal) -> bool:
-    from .errors import LabError
-    probe = net.ListenProbe(lab.netns, [(portal.ip, portal.port)], timeout=5.0)
-    try:
-        probe.wait(10.0)
-        return False
-    except LabError:
-        return True

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import net, netdiag
+from .. import netdiag
 from ..errors import LabError
 from .context import Progress
 from .load import ScenarioError, is_scenario_file, load_file
@@ -250,12 +250,9 @@ class LabPool:
             # once in CI after the multipath reset cell, once locally after ALUA cells) a NIC of
             # a reused lab stopped answering ("No route to host") and every later cell failed;
             # the cause is not found yet, so a lab that cannot be reached is not reused.
-            probe = net.ListenProbe(lab.netns, [(p.ip, p.port) for p in lab.portals()],
-                                    timeout=PORTAL_CHECK_S)
-            try:
-                probe.wait(PORTAL_CHECK_S + 5)
-            except LabError as exc:
-                return f"{PORTAL_LOST} ({exc})"
+            why = netdiag.why_unreachable(lab, timeout=PORTAL_CHECK_S)
+            if why:
+                return f"{PORTAL_LOST} ({why})"
         except LabError as exc:
             return f"the lab did not answer ({exc})"
         return None
