@@ -37,7 +37,7 @@
 #include "net/connection.hpp"
 #include "net/options.hpp"
 #include "net/out_batch.hpp"
-#include "proto/common/node_cache.hpp"
+#include "proto/common/slot_map.hpp"
 #include "proto/login/login_machine.hpp"
 #include "proto/pdu/framer.hpp"
 #include "proto/session/session.hpp"
@@ -264,8 +264,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::uint64_t login_pdus_ = 0;
   std::uint64_t reinstatements_ = 0;
 
-  std::map<session::TaskId, Handler> handlers_;  // requests handed to the session
-  NodeCache<std::map<session::TaskId, Handler>> handler_nodes_;  // its inserts and erases
+  SlotMap<Handler> handlers_;  // requests handed to the session, by task id
   std::size_t scsi_in_session_ = 0;               // how many of them are SCSI commands
   std::deque<Pending> queued_;
   std::atomic<std::uint64_t> next_handle_{1};

@@ -282,12 +282,10 @@ void Core::logged_in(const login::LoggedIn& li) {
     // First login, or a login after a logout the target asked for: a fresh session. Tasks
     // of the old one cannot complete any more.
     if (!handlers_.empty()) {
-      std::map<session::TaskId, Handler> old;
-      old.swap(handlers_);
       scsi_in_session_ = 0;
-      for (auto& [id, h] : old) {
+      handlers_.drain([](session::TaskId, Handler& h) {
         h.fail(make_error(Errc::task_failed, "the session was logged out by the target"));
-      }
+      });
     }
     sess_.emplace(cfg, now);
   }

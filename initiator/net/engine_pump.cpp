@@ -193,10 +193,8 @@ void Core::dispatch(session::Completion& comp) {
     }
     return;
   }
-  auto it = handlers_.find(comp.id);
-  if (it == handlers_.end()) return;
-  const Handler h = std::move(it->second);
-  handler_nodes_.erase(handlers_, it);
+  if (handlers_.find(comp.id) == nullptr) return;
+  const Handler h = handlers_.take(comp.id);
   if (h.scsi_command) --scsi_in_session_;
   if (auto err = failure_for(comp)) {
     h.fail(err);

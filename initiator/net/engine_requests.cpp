@@ -43,14 +43,15 @@ void Core::try_submit_now(Pending&& p) {
     case Pending::What::tmf:
       if (p.ref_handle) {
         // A linear search: abort_task is rare, and a second map would cost every command.
-        auto h = std::find_if(handlers_.begin(), handlers_.end(), [&](const auto& e) {
-          return e.second.handle == *p.ref_handle;
+        std::optional<session::TaskId> ref;
+        handlers_.for_each([&](session::TaskId tid, const Handler& h) {
+          if (h.handle == *p.ref_handle) ref = tid;
         });
-        if (h == handlers_.end()) {
+        if (!ref) {
           fail_pending(p, Errc::invalid_argument, "abort_task: the task is no longer outstanding");
           return;
         }
-        p.tmf.referenced = h->first;
+        p.tmf.referenced = *ref;
       }
       id = sess_->submit_tmf(p.tmf, now);
       break;
@@ -65,7 +66,7 @@ void Core::try_submit_now(Pending&& p) {
     p.handler.scsi_command = true;
     ++scsi_in_session_;
   }
-  handler_nodes_.put(handlers_, *id, std::move(p.handler));
+  handlers_.emplace(*id) = std::move(p.handler);
   if (!in_pump_) pump();
 }
 
@@ -162,12 +163,10 @@ void Core::logout(std::function<void(std::exception_ptr)> done) {
 }
 
 void Core::fail_everything(Errc code, const std::string& detail) {
-  std::map<session::TaskId, Handler> handlers;
-  handlers.swap(handlers_);
   scsi_in_session_ = 0;
   std::deque<Pending> queued;
   queued.swap(queued_);
-  for (auto& [id, h] : handlers) h.fail(make_error(code, detail));
+  handlers_.drain([&](session::TaskId, Handler& h) { h.fail(make_error(code, detail)); });
   for (auto& p : queued) fail_pending(p, code, detail);
   if (auto done = std::exchange(start_done_, nullptr)) done(make_error(code, detail));
   update_snapshot();

@@ -78,10 +78,10 @@ std::optional<TimePoint> Session::next_deadline() const {
   auto consider = [&](TimePoint t) {
     if (!best || t < *best) best = t;
   };
-  for (const auto& [id, t] : tasks_) {
+  tasks_.for_each([&](const Task& t) {
     if (t.deadline) consider(*t.deadline);
     if (t.snack_deadline && !t.missing_data_in.empty()) consider(*t.snack_deadline);
-  }
+  });
   if (sm_.state() == SessionState::logged_in && config_.noop_out_interval.count() > 0) {
     for (const auto& [cid, c] : conns_) {
       if (c.sm.usable() && !c.ping) consider(c.last_rx + config_.noop_out_interval);

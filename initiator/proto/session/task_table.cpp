@@ -31,7 +31,7 @@ std::string hex_u32(std::uint32_t v) {
 
 Task& TaskTable::add(TaskKind kind, std::uint16_t cid) {
   const TaskId id = next_task_id_++;
-  Task& t = task_nodes_.put_default(tasks_, id);
+  Task& t = tasks_.emplace(id);
   t.id = id;
   t.kind = kind;
   t.cid = cid;
@@ -43,31 +43,25 @@ Result<Task*> TaskTable::add_with_itt(TaskKind kind, std::uint16_t cid) {
   if (!itt) return itt.error();
   Task& t = add(kind, cid);
   t.itt = *itt;
-  itt_nodes_.put(by_itt_, t.itt, t.id);
+  by_itt_.put(t.itt, t.id);
   return &t;
 }
 
 void TaskTable::remove(Task& t) {
   if (t.itt != pdu::kReservedTag) {
-    itt_nodes_.erase(by_itt_, t.itt);
+    by_itt_.erase(t.itt);
     retire(t.itt);
   }
-  task_nodes_.erase(tasks_, t.id);  // `t` is a reset Task in a kept node from here
+  tasks_.erase(t.id);  // `t` is destroyed from here
 }
 
-Task* TaskTable::find(TaskId id) noexcept {
-  auto it = tasks_.find(id);
-  return it == tasks_.end() ? nullptr : &it->second;
-}
+Task* TaskTable::find(TaskId id) noexcept { return tasks_.find(id); }
 
-const Task* TaskTable::find(TaskId id) const noexcept {
-  auto it = tasks_.find(id);
-  return it == tasks_.end() ? nullptr : &it->second;
-}
+const Task* TaskTable::find(TaskId id) const noexcept { return tasks_.find(id); }
 
 Task* TaskTable::by_itt(std::uint32_t itt) noexcept {
-  auto it = by_itt_.find(itt);
-  return it == by_itt_.end() ? nullptr : find(it->second);
+  const TaskId* id = by_itt_.find(itt);
+  return id == nullptr ? nullptr : find(*id);
 }
 
 Result<std::uint32_t> TaskTable::allocate_itt() {
@@ -79,7 +73,7 @@ Result<std::uint32_t> TaskTable::allocate_itt() {
     // Until the counter wraps, every ITT it yields is new: nothing in flight or recently
     // retired can carry it.
     if (!itt_wrapped_) return itt;
-    if (by_itt_.count(itt) != 0) continue;
+    if (by_itt_.find(itt) != nullptr) continue;
     // Prefer not to hand out a tag a late answer may still carry.
     if (recently_retired(itt)) continue;
     return itt;
@@ -90,13 +84,13 @@ std::error_code TaskTable::give_itt(Task& t) {
   auto itt = allocate_itt();
   if (!itt) return itt.error();
   t.itt = *itt;
-  itt_nodes_.put(by_itt_, t.itt, t.id);
+  by_itt_.put(t.itt, t.id);
   return {};
 }
 
 void TaskTable::drop_itt(Task& t) {
   if (t.itt == pdu::kReservedTag) return;
-  itt_nodes_.erase(by_itt_, t.itt);
+  by_itt_.erase(t.itt);
   t.itt = pdu::kReservedTag;
 }
 

@@ -7,11 +7,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
+#include <algorithm>
 #include <string>
 #include <vector>
 
-#include "proto/common/node_cache.hpp"
+#include "proto/common/flat_index.hpp"
+#include "proto/common/slot_map.hpp"
 #include "proto/common/result.hpp"
 #include "proto/recovery/conn_error.hpp"
 #include "proto/session/task.hpp"
@@ -21,8 +22,6 @@ namespace iscsi::session::detail {
 
 class TaskTable {
  public:
-  using Map = std::map<TaskId, Task>;
-
   explicit TaskTable(std::uint32_t first_itt) : next_itt_(first_itt) {}
 
   // A new task of `kind` with allegiance to connection `cid`, no ITT yet.
@@ -56,25 +55,26 @@ class TaskTable {
   template <class Pred>
   std::vector<TaskId> ids_where(Pred pred) const {
     std::vector<TaskId> ids;
-    for (const auto& [id, t] : tasks_) {
+    tasks_.for_each([&](std::uint64_t id, const Task& t) {
       if (pred(t)) ids.push_back(id);
-    }
+    });
+    std::sort(ids.begin(), ids.end());
     return ids;
   }
 
+  // f(task) for every task, in no particular order; f must not add or remove tasks.
+  template <class F>
+  void for_each(F&& f) const {
+    tasks_.for_each([&](std::uint64_t, const Task& t) { f(t); });
+  }
+
   std::size_t size() const noexcept { return tasks_.size(); }
-  Map::iterator begin() noexcept { return tasks_.begin(); }
-  Map::iterator end() noexcept { return tasks_.end(); }
-  Map::const_iterator begin() const noexcept { return tasks_.begin(); }
-  Map::const_iterator end() const noexcept { return tasks_.end(); }
 
  private:
   void retire(std::uint32_t itt);
 
-  Map tasks_;                                  // every task not yet completed
-  std::map<std::uint32_t, TaskId> by_itt_;     // ITT -> task, for tasks holding an ITT
-  NodeCache<Map> task_nodes_;                  // inserts and erases of the two maps above
-  NodeCache<std::map<std::uint32_t, TaskId>> itt_nodes_;
+  SlotMap<Task> tasks_;                // every task not yet completed, by id
+  FlatIndex<TaskId> by_itt_;           // ITT -> task, for tasks holding an ITT
   // Recently retired ITTs: a ring, looked at only for an ITT not in flight, and by
   // allocate_itt() once the ITT counter has wrapped.
   std::vector<std::uint32_t> recent_itts_;
