@@ -24,7 +24,7 @@ constexpr std::uint8_t kStatusGood = 0x00;
 constexpr std::uint8_t kStatusCheckCondition = 0x02;
 constexpr std::uint8_t kStatusBusy = 0x08;
 
-class Loop : public std::enable_shared_from_this<Loop> {
+class Loop {
  public:
   Loop(PerfSubmit s, std::uint16_t lun, const net::Capacity& cap, const PerfOptions& o,
        const std::atomic<int>& interrupts, std::FILE* out, std::FILE* err,
@@ -50,7 +50,10 @@ class Loop : public std::enable_shared_from_this<Loop> {
     }
   }
 
-  void bind_self() { self_ = weak_from_this(); }
+  std::uint32_t in_flight() {
+    std::lock_guard lock(mu_);
+    return in_flight_;
+  }
 
   PerfTotals run() {
     std::unique_lock lock(mu_);
@@ -77,14 +80,25 @@ class Loop : public std::enable_shared_from_this<Loop> {
     }
     if (!finished_ && !t_.aborted) finish(Clock::now());
     // After an abort, commands may still be in flight: their callbacks must find us ignoring
-    // them (done_), not destroyed, so the loop object is shared with them (see run_perf).
+    // them (done_), not destroyed (see run_perf).
     done_ = true;
     return t_;
   }
 
  private:
-  // Called with mu_ held.
+  // Called with mu_ held. The command's LBA and length wait in a slot of in_flight_slots_, so
+  // that its callback captures only the loop and the slot: small enough for std::function to
+  // hold without an allocation, and no reference count touched per command.
   void start(std::uint64_t lba, std::uint32_t blocks) {
+    std::uint32_t slot;
+    if (free_slots_.empty()) {
+      slot = static_cast<std::uint32_t>(in_flight_slots_.size());
+      in_flight_slots_.emplace_back();
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    }
+    in_flight_slots_[slot] = InFlight{lba, blocks};
     net::ScsiCommand cmd;
     cmd.lun = lun_;
     auto cdb = o_.write ? scsi::write16(lba, blocks) : scsi::read16(lba, blocks);
@@ -100,20 +114,20 @@ class Loop : public std::enable_shared_from_this<Loop> {
       cmd.read_into = MutableByteSpan(scratch_).first(bytes);
     }
     ++in_flight_;
-    s_(std::move(cmd), [self = self_.lock(), lba, blocks](
-                                               session::ScsiResult* r, std::exception_ptr e) {
-      if (self) self->on_done(r, std::move(e), lba, blocks);
+    s_(std::move(cmd), [loop = this, slot](session::ScsiResult* r, std::exception_ptr e) {
+      loop->on_done(r, std::move(e), slot);
     });
   }
 
   // The engine's thread: account for one completion, then top the queue up again.
-  void on_done(session::ScsiResult* r, std::exception_ptr e, std::uint64_t lba,
-               std::uint32_t blocks) {
+  void on_done(session::ScsiResult* r, std::exception_ptr e, std::uint32_t slot) {
     std::lock_guard lock(mu_);
     --in_flight_;
+    const InFlight io = in_flight_slots_[slot];
+    free_slots_.push_back(slot);
     if (done_) return;
     try {
-      complete(r, std::move(e), lba, blocks);
+      complete(r, std::move(e), io.lba, io.blocks);
       if (!t_.aborted) {
         progress(Clock::now());
         fill();
@@ -243,7 +257,12 @@ class Loop : public std::enable_shared_from_this<Loop> {
   std::mt19937_64 rng_;
   ByteVector write_buffer_;
   ByteVector scratch_;  // where every read lands (see the constructor)
-  std::weak_ptr<Loop> self_;
+  struct InFlight {
+    std::uint64_t lba = 0;
+    std::uint32_t blocks = 0;
+  };
+  std::vector<InFlight> in_flight_slots_;  // by the slot a command's callback names
+  std::vector<std::uint32_t> free_slots_;
   // Recursive: a command may fail inside start_with_callback (dead session), which runs its
   // callback before returning.
   std::recursive_mutex mu_;
@@ -266,12 +285,20 @@ class Loop : public std::enable_shared_from_this<Loop> {
 PerfTotals run_perf(PerfSubmit submit, std::uint16_t lun, const net::Capacity& capacity,
                     const PerfOptions& options, const std::atomic<int>& interrupts, std::FILE* out,
                     std::FILE* err, const std::function<void()>& tick) {
-  // Shared with the callbacks of commands still in flight after an abort. The options,
-  // streams and counter it refers to live for the whole program (perf_main).
-  auto loop = std::make_shared<Loop>(std::move(submit), lun, capacity, options, interrupts, out,
+  // The options, streams and counter the loop refers to live for the whole program
+  // (perf_main). Commands still in flight when the run ends (aborted, or unanswered) call back
+  // when their session closes, later: the loop they name then stays alive until the program
+  // exits, ignoring them.
+  auto loop = std::make_unique<Loop>(std::move(submit), lun, capacity, options, interrupts, out,
                                      err, tick);
-  loop->bind_self();
-  return loop->run();
+  const PerfTotals totals = loop->run();
+  if (loop->in_flight() != 0) {
+    static std::mutex kept_mu;
+    static std::vector<std::unique_ptr<Loop>> kept;
+    std::lock_guard lock(kept_mu);
+    kept.push_back(std::move(loop));
+  }
+  return totals;
 }
 
 PerfTotals run_perf(net::Session& session, std::uint16_t lun, const net::Capacity& capacity,

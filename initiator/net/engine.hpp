@@ -118,8 +118,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // --- called on the io thread (post to it) ---
   // Initial login with initial_login_retry_max retries; `done` gets nullptr on success.
   void start(std::function<void(std::exception_ptr)> done);
-  void submit_scsi(session::ScsiRequest req, std::uint64_t handle, Done done);
-  void submit_scsi(session::ScsiRequest req, std::uint64_t handle, ScsiDone done);
+  void submit_scsi(session::ScsiRequest&& req, std::uint64_t handle, Done&& done);
+  void submit_scsi(session::ScsiRequest&& req, std::uint64_t handle, ScsiDone&& done);
   void submit_tmf(session::TmfRequest req, std::optional<std::uint64_t> ref_handle, Done done);
   void submit_ping(Done done);
   void submit_text(text::KeyValueList keys, Done done);
@@ -200,7 +200,10 @@ class Core : public std::enable_shared_from_this<Core> {
   void dispatch(session::Completion& comp);
   void handle_event(const session::Event& ev);
   void arm_tick();
-  void submit_scsi_to(session::ScsiRequest req, std::uint64_t handle, Handler h);
+  void submit_scsi_to(session::ScsiRequest&& req, std::uint64_t handle, Handler&& h);
+  // A SCSI command goes straight to the session (no Pending, no queue) when this holds.
+  bool accepts_scsi_now() const;
+  void submit_scsi_now(session::ScsiRequest&& req, Handler&& h);
   void try_submit(Pending&& p);
   void try_submit_now(Pending&& p);
   void fail_pending(Pending& p, Errc code, const std::string& detail);

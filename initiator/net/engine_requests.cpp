@@ -39,10 +39,10 @@ void Core::try_submit_now(Pending&& p) {
   const auto now = SteadyClock::now();
   Result<session::TaskId> id = session::Errc::invalid_request;
   switch (p.what) {
-    case Pending::What::scsi: id = sess_->submit(std::move(p.scsi), now); break;
+    case Pending::What::scsi: submit_scsi_now(std::move(p.scsi), std::move(p.handler)); return;
     case Pending::What::tmf:
       if (p.ref_handle) {
-        // A linear search: abort_task is rare, and a second map would cost every command.
+        // A linear search: abort_task is rare, and a second index would cost every command.
         std::optional<session::TaskId> ref;
         handlers_.for_each([&](session::TaskId tid, const Handler& h) {
           if (h.handle == *p.ref_handle) ref = tid;
@@ -62,32 +62,50 @@ void Core::try_submit_now(Pending&& p) {
     fail_pending(p, Errc::invalid_argument, id.error().message());
     return;
   }
-  if (p.what == Pending::What::scsi) {
-    p.handler.scsi_command = true;
-    ++scsi_in_session_;
-  }
   handlers_.emplace(*id) = std::move(p.handler);
   if (!in_pump_) pump();
 }
 
-void Core::submit_scsi(session::ScsiRequest req, std::uint64_t handle, Done done) {
+bool Core::accepts_scsi_now() const {
+  return !terminal_ && !repl_expired_ && sess_ && phase_ == Phase::full_feature &&
+         sess_->state() == session::SessionState::logged_in &&
+         (opts_.cmds_max == 0 || scsi_in_session_ < opts_.cmds_max) && queued_.empty();
+}
+
+void Core::submit_scsi_now(session::ScsiRequest&& req, Handler&& h) {
+  auto id = sess_->submit(std::move(req), SteadyClock::now());
+  if (!id) {
+    h.fail(make_error(Errc::invalid_argument, id.error().message()));
+    return;
+  }
+  h.scsi_command = true;
+  ++scsi_in_session_;
+  handlers_.emplace(*id) = std::move(h);
+  if (!in_pump_) pump();
+}
+
+void Core::submit_scsi(session::ScsiRequest&& req, std::uint64_t handle, Done&& done) {
   Handler h;
   h.done = std::move(done);
   submit_scsi_to(std::move(req), handle, std::move(h));
 }
 
-void Core::submit_scsi(session::ScsiRequest req, std::uint64_t handle, ScsiDone done) {
+void Core::submit_scsi(session::ScsiRequest&& req, std::uint64_t handle, ScsiDone&& done) {
   Handler h;
   h.scsi = std::move(done);
   submit_scsi_to(std::move(req), handle, std::move(h));
 }
 
-void Core::submit_scsi_to(session::ScsiRequest req, std::uint64_t handle, Handler h) {
+void Core::submit_scsi_to(session::ScsiRequest&& req, std::uint64_t handle, Handler&& h) {
+  h.handle = handle;
+  if (accepts_scsi_now()) {
+    submit_scsi_now(std::move(req), std::move(h));
+    return;
+  }
   Pending p;
   p.what = Pending::What::scsi;
   p.scsi = std::move(req);
   p.handler = std::move(h);
-  p.handler.handle = handle;
   try_submit(std::move(p));
 }
 

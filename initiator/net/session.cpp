@@ -318,16 +318,15 @@ ScsiTask Session::start(ScsiCommand cmd) {
 
 std::uint64_t Session::start_with_callback(ScsiCommand cmd, ScsiCallback done) {
   const std::uint64_t handle = core_->next_handle();
-  auto submit = [core = core_, req = to_request(std::move(cmd)), handle,
-                 done = std::move(done)]() mutable {
-    core->submit_scsi(std::move(req), handle, detail::ScsiDone(std::move(done)));
-  };
   // From a callback (the engine's thread) submit at once: a post would cost a queue round.
   if (core_->on_io_thread()) {
-    submit();
-  } else {
-    core_->post(std::move(submit));
+    core_->submit_scsi(to_request(std::move(cmd)), handle, detail::ScsiDone(std::move(done)));
+    return handle;
   }
+  core_->post([core = core_, req = to_request(std::move(cmd)), handle,
+               done = std::move(done)]() mutable {
+    core->submit_scsi(std::move(req), handle, detail::ScsiDone(std::move(done)));
+  });
   return handle;
 }
 
