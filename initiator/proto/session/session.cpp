@@ -36,6 +36,7 @@ std::error_code Session::add_connection(std::uint16_t cid, SerialNumber exp_stat
                                         std::uint32_t max_send_dsl, TimePoint now) {
   if (auto it = conns_.find(cid); it != conns_.end()) {
     if (it->second.sm.state() != ConnState::free) return Errc::duplicate_connection;
+    conn_cache_.last = nullptr;
     conns_.erase(it);
   }
   Connection c;
@@ -57,12 +58,14 @@ std::vector<std::uint16_t> Session::connection_ids() const {
 }
 
 Session::Connection* Session::conn(std::uint16_t cid) noexcept {
+  if (conn_cache_.last != nullptr && conn_cache_.last->cid == cid) return conn_cache_.last;
   auto it = conns_.find(cid);
-  return it == conns_.end() ? nullptr : &it->second;
+  if (it == conns_.end()) return nullptr;
+  conn_cache_.last = &it->second;
+  return conn_cache_.last;
 }
 const Session::Connection* Session::conn(std::uint16_t cid) const noexcept {
-  auto it = conns_.find(cid);
-  return it == conns_.end() ? nullptr : &it->second;
+  return const_cast<Session*>(this)->conn(cid);
 }
 
 ConnState Session::connection_state(std::uint16_t cid) const noexcept {

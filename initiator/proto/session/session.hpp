@@ -238,6 +238,18 @@ class Session {
   recovery::Policy policy_;
   SessionStateMachine sm_;
   std::map<std::uint16_t, Connection> conns_;
+  // The connection conn() found last: with one connection (or one busy one) almost every lookup.
+  // Reset whenever a connection is erased, and on copy or move (it points into this object).
+  struct ConnCache {
+    Connection* last = nullptr;
+    ConnCache() = default;
+    ConnCache(const ConnCache&) noexcept {}
+    ConnCache& operator=(const ConnCache&) noexcept {
+      last = nullptr;
+      return *this;
+    }
+  };
+  mutable ConnCache conn_cache_;
   detail::TaskTable tasks_;
   std::deque<TaskId> waiting_;                 // non-immediate tasks waiting for the window
   std::deque<TaskId> retry_;                   // SCSI tasks waiting for reinstatement

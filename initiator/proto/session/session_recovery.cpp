@@ -107,6 +107,7 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
   }
   config_ = std::move(config);
   policy_ = recovery::Policy(config_.params.error_recovery_level);
+  conn_cache_.last = nullptr;
   conns_.clear();
   cmd_sn_ = config_.cmd_sn;
   exp_cmd_sn_ = config_.exp_cmd_sn;
