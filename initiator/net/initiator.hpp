@@ -102,7 +102,7 @@ struct RescanReport {
 // A SCSI command the caller built: LUN number (not the wire form), CDB, direction, lengths.
 struct ScsiCommand {
   std::uint16_t lun = 0;
-  ByteVector cdb;
+  session::CdbBytes cdb;
   session::DataDirection direction = session::DataDirection::none;
   std::uint32_t read_length = 0;
   ByteVector write_data;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "proto/common/bytes.hpp"
+#include "proto/common/small_bytes.hpp"
 #include "proto/common/serial.hpp"
 #include "proto/login/negotiation.hpp"
 #include "proto/pdu/pdu.hpp"
@@ -56,9 +57,12 @@ struct SessionConfig {
 
 enum class DataDirection : std::uint8_t { none, read, write, bidirectional };
 
+// A CDB: 1..260 bytes; over 16 go to an Extended CDB AHS. Up to 16 are held inline.
+using CdbBytes = SmallBytes<16>;
+
 struct ScsiRequest {
   std::uint64_t lun = 0;  // 8-byte wire LUN (scsi area encodes SAM LUNs)
-  ByteVector cdb;         // 1..260 bytes; over 16 go to an Extended CDB AHS
+  CdbBytes cdb;
   DataDirection direction = DataDirection::none;
   // Read: bytes expected from the target. Write: taken from the write data's size.
   std::uint32_t read_length = 0;
