@@ -147,7 +147,7 @@ std::optional<Event> Session::pop_event() {
   return events_.take_front();
 }
 
-void Session::finish(Task& t, Completion c) {
+void Session::finish(Task& t, Completion&& c) {
   if (placed_task_ == t.id) {  // only a failed connection ends a task mid-placement
     placed_task_.reset();
     placement_orphaned_ = true;
@@ -185,7 +185,7 @@ void Session::complete_each(const std::vector<TaskId>& ids, TaskOutcome outcome,
   }
 }
 
-void Session::complete_scsi(Task& t, ScsiResult r) {
+void Session::complete_scsi(Task& t, ScsiResult&& r) {
   r.read_bytes = t.read_high;
   if (t.req.read_into.empty()) {
     t.read_buf.resize(t.read_high);

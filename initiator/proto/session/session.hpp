@@ -178,7 +178,7 @@ class Session {
   void issue_scsi(Task& t, Connection& c);
   void issue_text(Task& t, Connection& c);
   void queue(Connection& c, pdu::Pdu p);
-  void finish(Task& t, Completion c);
+  void finish(Task& t, Completion&& c);
   void complete_simple(Task& t, TaskOutcome outcome, ConnError why = ConnError::none);
   void emit(Event e);
   void set_session_state(SessionEvent e);
@@ -201,7 +201,7 @@ class Session {
   ConnError on_logout_response(Connection& c, const pdu::LogoutResponse& p, Received& rx);
   ConnError on_async(Connection& c, const pdu::AsyncMessage& p, Received& rx);
   ConnError on_reject(Connection& c, const pdu::Reject& p, Received& rx);
-  void complete_scsi(Task& t, ScsiResult r);
+  void complete_scsi(Task& t, ScsiResult&& r);
   // Data-In payload bytes into the task's buffer (read_into, or read_buf).
   void store_data_in(Task& t, std::uint32_t offset, ByteSpan data);
   // ERL 1 (session_snack.cpp): a Data SNACK for `run` DataSNs from `first`, remembered as

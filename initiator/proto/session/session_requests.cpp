@@ -29,9 +29,13 @@ Result<TaskId> Session::submit(ScsiRequest req, TimePoint /*now*/,
   Task& t = **added;
   t.write_length = static_cast<std::uint32_t>(req.write_data().size());
   t.req = std::move(req);
-  waiting_.push_back(t.id);
   const TaskId id = t.id;
-  issue_waiting();
+  if (waiting_.empty() && window_open() && sm_.state() == SessionState::logged_in) {
+    issue(t);  // the usual case: nothing waits before it and the window is open
+  } else {
+    waiting_.push_back(id);
+    issue_waiting();
+  }
   return id;
 }
 
