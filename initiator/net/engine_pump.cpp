@@ -193,8 +193,9 @@ void Core::dispatch(session::Completion& comp) {
     }
     return;
   }
-  if (handlers_.find(comp.id) == nullptr) return;
-  const Handler h = handlers_.take(comp.id);
+  const std::optional<Handler> taken = handlers_.take(comp.id);
+  if (!taken) return;
+  const Handler& h = *taken;
   if (h.scsi_command) --scsi_in_session_;
   if (auto err = failure_for(comp)) {
     h.fail(err);

@@ -10,6 +10,7 @@ says why, and the rest is still collected.
 from __future__ import annotations
 
 from . import net
+from .errors import LabError
 
 HOST_COMMANDS = [
     ["ip", "-s", "-d", "link"],
@@ -85,7 +86,6 @@ def guest_health(lab, timeout: float = 10.0) -> dict:
 def why_unreachable(lab, portals=None, timeout: float = 8.0) -> str | None:
     """None when every portal (default: all of the lab's) takes a connection from the
     namespace within `timeout`, else why not."""
-    from .errors import LabError
     portals = lab.portals() if portals is None else portals
     probe = net.ListenProbe(lab.netns, [(p.ip, p.port) for p in portals], timeout=timeout)
     try:

@@ -56,11 +56,13 @@ class SlotMap {
     free_.push_back(slot);
   }
 
-  // Moves the value of `key` out and erases it; the map must hold `key`.
-  V take(std::uint64_t key) {
-    V v = std::move(*find(key));
+  // Moves the value of `key` out and erases it; nullopt when the map does not hold `key`.
+  std::optional<V> take(std::uint64_t key) {
+    V* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    std::optional<V> out(std::move(*v));
     erase(key);
-    return v;
+    return out;
   }
 
   std::size_t size() const noexcept { return index_.size(); }

@@ -22,7 +22,6 @@ class SmallBytes {
   SmallBytes() = default;
   SmallBytes(std::initializer_list<std::uint8_t> bytes) { assign(bytes.begin(), bytes.end()); }
   SmallBytes(const ByteVector& bytes) { assign(bytes.begin(), bytes.end()); }  // NOLINT: as before
-  explicit SmallBytes(ByteSpan bytes) { assign(bytes.begin(), bytes.end()); }
 
   template <class It>
   void assign(It first, It last) {

@@ -94,8 +94,11 @@ TEST(SlotMap, ErasedValuesAreDestroyedAtOnce) {
   EXPECT_EQ(p.use_count(), 1);
   m.emplace(8) = p;
   const auto taken = m.take(8);
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(*taken, p);
   EXPECT_EQ(p.use_count(), 2);  // ours and `taken`; the map holds none
   EXPECT_TRUE(m.empty());
+  EXPECT_FALSE(m.take(8));  // no longer there
 }
 
 TEST(SlotMap, DrainHandsOverEverythingInKeyOrderAndLeavesItEmpty) {
