@@ -1,19 +1,17 @@
-// Option parsing for lab-iscsi-perf (see perf_options.hpp). Hand-written rather than getopt:
-// getopt keeps global state, which would make the parser awkward to unit-test.
+// Option parsing for lab-iscsi-perf (see perf_options.hpp), on the shared tokenizer.
 #include "cli/perf_options.hpp"
 
-#include <charconv>
 #include <limits>
-#include <optional>
 #include <vector>
 
 #include "cli/cli_error.hpp"
+#include "cli/option_scan.hpp"
 
 namespace iscsi::cli {
 
 namespace {
 
-enum class Opt : std::uint8_t {
+enum class Opt : int {
   initiator,
   max,
   blocks,
@@ -28,109 +26,75 @@ enum class Opt : std::uint8_t {
   help
 };
 
-struct OptSpec {
-  char short_name;
-  std::string_view long_name;
-  bool takes_value;
-  Opt opt;
+constexpr int id(Opt o) { return static_cast<int>(o); }
+
+constexpr OptionSpec kOpts[] = {
+    {'i', "initiator-name", true, id(Opt::initiator)},
+    {'m', "max", true, id(Opt::max)},
+    {'b', "blocks", true, id(Opt::blocks)},
+    {'t', "runtime", true, id(Opt::runtime)},
+    {'r', "random", false, id(Opt::random)},
+    {'R', "random-blocks", false, id(Opt::random_blocks)},
+    {'l', "logging", false, id(Opt::logging)},
+    {'n', "ignore-errors", false, id(Opt::ignore_errors)},
+    {'x', "max-reconnects", true, id(Opt::max_reconnects)},
+    {'w', "write", false, id(Opt::write)},
+    {'M', "mpath", true, id(Opt::mpath)},
+    {'h', "help", false, id(Opt::help)},
 };
 
-constexpr OptSpec kOpts[] = {
-    {'i', "initiator-name", true, Opt::initiator},
-    {'m', "max", true, Opt::max},
-    {'b', "blocks", true, Opt::blocks},
-    {'t', "runtime", true, Opt::runtime},
-    {'r', "random", false, Opt::random},
-    {'R', "random-blocks", false, Opt::random_blocks},
-    {'l', "logging", false, Opt::logging},
-    {'n', "ignore-errors", false, Opt::ignore_errors},
-    {'x', "max-reconnects", true, Opt::max_reconnects},
-    {'w', "write", false, Opt::write},
-    {'M', "mpath", true, Opt::mpath},
-    {'h', "help", false, Opt::help},
-};
-
-std::string name_of(const OptSpec& s) {
-  return "-" + std::string(1, s.short_name) + "/--" + std::string(s.long_name);
-}
-
-template <class T>
-T number(const OptSpec& s, std::string_view v, long long min, long long max,
-         std::string_view what) {
-  long long n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (v.empty() || ec != std::errc{} || end != v.data() + v.size() || n < min || n > max) {
-    throw UsageError(name_of(s) + ": expected " + std::string(what) + " (a whole number from " +
-                     std::to_string(min) + " to " + std::to_string(max) + "), got '" +
-                     std::string(v) + "'");
-  }
-  return static_cast<T>(n);
-}
-
-void apply(PerfOptions& o, const OptSpec& s, std::string_view v) {
-  switch (s.opt) {
-    case Opt::initiator:
-      if (v.empty()) throw UsageError(name_of(s) + ": the initiator name is empty");
+void apply(PerfOptions& o, const OptionSpec& s, std::string_view v) {
+  switch (s.id) {
+    case id(Opt::initiator):
+      if (v.empty()) throw UsageError(option_name(s) + ": the initiator name is empty");
       o.initiator_name = std::string(v);
       break;
     // 1..65535: the cap keeps a typo from allocating millions of tasks.
-    case Opt::max:
-      o.max_in_flight = number<std::uint32_t>(s, v, 1, 65535, "requests in flight");
+    case id(Opt::max):
+      o.max_in_flight = static_cast<std::uint32_t>(option_number(s, v, 1, 65535, "requests in flight"));
       break;
     // 2^24 blocks: 8 GiB at 512-byte blocks, past any target's MaxBurstLength use.
-    case Opt::blocks:
-      o.blocks_per_io = number<std::uint32_t>(s, v, 1, 1 << 24, "blocks per request");
+    case id(Opt::blocks):
+      o.blocks_per_io = static_cast<std::uint32_t>(option_number(s, v, 1, 1 << 24, "blocks per request"));
       break;
-    case Opt::runtime:
-      o.runtime_s = number<std::uint64_t>(s, v, 0, 100LL * 365 * 24 * 3600,
-                                          "seconds (0 = until interrupted)");
+    case id(Opt::runtime):
+      o.runtime_s = static_cast<std::uint64_t>(
+          option_number(s, v, 0, 100LL * 365 * 24 * 3600, "seconds (0 = until interrupted)"));
       break;
-    case Opt::max_reconnects:
-      o.max_reconnects =
-          number<int>(s, v, -1, std::numeric_limits<int>::max(), "relogins (-1 = unlimited)");
+    case id(Opt::max_reconnects):
+      o.max_reconnects = static_cast<int>(option_number(
+          s, v, -1, std::numeric_limits<int>::max(), "relogins (-1 = unlimited)"));
       break;
-    case Opt::random:
+    case id(Opt::random):
       o.random = true;
       break;
-    case Opt::random_blocks:
+    case id(Opt::random_blocks):
       o.random_blocks = true;
       break;
-    case Opt::logging:
+    case id(Opt::logging):
       o.logging = true;
       break;
-    case Opt::ignore_errors:
+    case id(Opt::ignore_errors):
       o.ignore_errors = true;
       break;
-    case Opt::write:
+    case id(Opt::write):
       o.write = true;
       break;
-    case Opt::mpath: {
+    case id(Opt::mpath): {
       const auto eq = v.find('=');
       if (eq == std::string_view::npos || eq == 0) {
-        throw UsageError(name_of(s) + ": expected key=value (a multipath.conf setting), got '" +
+        throw UsageError(option_name(s) + ": expected key=value (a multipath.conf setting), got '" +
                          std::string(v) + "'");
       }
       o.mpath.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
       break;
     }
-    case Opt::help:
+    case id(Opt::help):
       o.help = true;
       break;
+    default:
+      break;
   }
-}
-
-const OptSpec* by_short(char c) {
-  for (const auto& s : kOpts) {
-    if (s.short_name == c) return &s;
-  }
-  return nullptr;
-}
-
-const OptSpec* by_long(std::string_view n) {
-  for (const auto& s : kOpts) {
-    if (s.long_name == n) return &s;
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -138,52 +102,9 @@ const OptSpec* by_long(std::string_view n) {
 PerfOptions parse_perf_options(std::span<const std::string_view> args) {
   PerfOptions o;
   std::vector<std::string_view> positional;
-  bool options_done = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view a = args[i];
-    if (options_done || a.size() < 2 || a.front() != '-') {
-      positional.push_back(a);
-      continue;
-    }
-    if (a == "--") {
-      options_done = true;
-      continue;
-    }
-    if (a.starts_with("--")) {
-      std::string_view name = a.substr(2);
-      std::optional<std::string_view> value;
-      if (const auto eq = name.find('='); eq != std::string_view::npos) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-      }
-      const OptSpec* s = by_long(name);
-      if (s == nullptr) throw UsageError("unknown option '--" + std::string(name) + "'");
-      if (s->takes_value && !value) {
-        if (i + 1 == args.size()) throw UsageError(name_of(*s) + " needs a value");
-        value = args[++i];
-      } else if (!s->takes_value && value) {
-        throw UsageError(name_of(*s) + " takes no value");
-      }
-      apply(o, *s, value.value_or(""));
-      continue;
-    }
-    // One or more short options; one that takes a value ends the group ("-m8" or "-m 8").
-    for (std::size_t k = 1; k < a.size(); ++k) {
-      const OptSpec* s = by_short(a[k]);
-      if (s == nullptr) throw UsageError("unknown option '-" + std::string(1, a[k]) + "'");
-      if (!s->takes_value) {
-        apply(o, *s, "");
-        continue;
-      }
-      std::string_view value = a.substr(k + 1);
-      if (value.empty()) {
-        if (i + 1 == args.size()) throw UsageError(name_of(*s) + " needs a value");
-        value = args[++i];
-      }
-      apply(o, *s, value);
-      break;
-    }
-  }
+  scan_options(
+      args, kOpts, [&](const OptionSpec& s, std::string_view v) { apply(o, s, v); },
+      [&](std::string_view a) { positional.push_back(a); });
   if (o.help) return o;
   if (positional.empty())
     throw UsageError("missing the iSCSI URL (iscsi://host[:port]/target-iqn/lun)");
