@@ -159,11 +159,13 @@ ControlMessage call_daemon(const std::string& path, const ControlMessage& reques
     throw ControlError("cannot connect to lab-iscsid at " + path + ": " + errno_words() +
                        " (is lab-iscsid running with the same --root?)");
   }
-  if (!write_control_frame(fd.get(), request)) {
-    throw ControlError("cannot send to lab-iscsid at " + path + ": " + errno_words());
-  }
+  // A daemon that refuses us (another user) answers and closes before reading: the send may
+  // then fail, but its answer is still there to read.
+  const bool sent = write_control_frame(fd.get(), request);
+  const std::string send_error = sent ? "" : errno_words();
   std::string error;
   auto answer = read_frame(fd.get(), std::chrono::milliseconds(0), false, error);
+  if (!answer && !sent) throw ControlError("cannot send to lab-iscsid at " + path + ": " + send_error);
   if (!answer) throw ControlError("no valid answer from lab-iscsid at " + path + ": " + error);
   return std::move(*answer);
 }
