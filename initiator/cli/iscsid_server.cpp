@@ -271,6 +271,8 @@ SessionView IscsidServer::view_of(const Owned& o) const {
   const auto params = o.session->params();
   v.tpgt = params.target_portal_group_tag.value_or(static_cast<std::uint16_t>(o.node.tpgt));
   v.iface = o.node.iface;
+  v.iface_ipaddress = o.options.source_address;
+  v.iface_netdev = o.options.bind_device;
   v.initiator_name = o.initiator_name;
   v.session_state = o.session->state_name();
   v.replacement_timeout = static_cast<int>(o.options.replacement_timeout.count());

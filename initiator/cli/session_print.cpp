@@ -54,9 +54,9 @@ void session_block(std::string& out, const SessionView& s, int level) {
   out += "\t\tIface Name: " + s.iface + "\n";
   out += "\t\tIface Transport: tcp\n";
   out += "\t\tIface Initiatorname: " + s.initiator_name + "\n";
-  out += "\t\tIface IPaddress: default\n";
+  out += "\t\tIface IPaddress: " + (s.iface_ipaddress.empty() ? "default" : s.iface_ipaddress) + "\n";
   out += "\t\tIface HWaddress: default\n";
-  out += "\t\tIface Netdev: default\n";
+  out += "\t\tIface Netdev: " + (s.iface_netdev.empty() ? "default" : s.iface_netdev) + "\n";
   out += "\t\tSID: " + std::to_string(s.sid) + "\n";
   out += "\t\tiSCSI Connection State: " + connection_state_for(s.session_state) + "\n";
   out += "\t\tiSCSI Session State: " + s.session_state + "\n";

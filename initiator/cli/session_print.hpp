@@ -33,6 +33,7 @@ struct SessionView {
   std::uint16_t port = 3260;
   int tpgt = 1;
   std::string iface = "default";
+  std::string iface_ipaddress, iface_netdev;  // the iface binding; empty: "default"
   std::string initiator_name;
   std::string session_state = "LOGGED_IN";  // net::Session::state_name()
   // Timeouts (seconds) as the session runs with them.

@@ -174,6 +174,7 @@ class Core : public std::enable_shared_from_this<Core> {
 
   // connection + login
   void connect();
+  void connect_bound(const std::shared_ptr<Conn>& c, const tcp::resolver::results_type& r);
   void on_connected(const std::shared_ptr<Conn>& c);
   void start_read(const std::shared_ptr<Conn>& c);
   void on_read(const std::shared_ptr<Conn>& c, boost::system::error_code ec, std::size_t n,

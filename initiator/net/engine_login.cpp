@@ -2,7 +2,11 @@
 // login_timeout, redirects, and what a failed or successful login leads to.
 #include "net/engine.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <utility>
@@ -86,6 +90,10 @@ void Core::connect() {
                                      true);
           return;
         }
+        if (!self->opts_.source_address.empty() || !self->opts_.bind_device.empty()) {
+          self->connect_bound(c, r);
+          return;
+        }
         asio::async_connect(c->socket, r,
                             [self, c](boost::system::error_code ec2, const tcp::endpoint&) {
                               if (c != self->conn_ || c->dead) return;
@@ -100,6 +108,69 @@ void Core::connect() {
                               self->on_connected(c);
                             });
       });
+}
+
+// An iface binding: the socket is opened, tied to the device and bound to the source address
+// before connecting, so asio's range connect (which reopens the socket per endpoint) cannot be
+// used; the first endpoint of the source address's family is tried.
+void Core::connect_bound(const std::shared_ptr<Conn>& c, const tcp::resolver::results_type& r) {
+  boost::system::error_code ec;
+  std::optional<asio::ip::address> source;
+  if (!opts_.source_address.empty()) {
+    source = asio::ip::make_address(opts_.source_address, ec);
+    if (ec) {
+      login_attempt_failed(Errc::connect_failed,
+                           "iface.ipaddress '" + opts_.source_address + "' is not an IP address",
+                           false);
+      return;
+    }
+  }
+  std::optional<tcp::endpoint> target;
+  for (const auto& entry : r) {
+    if (!source || entry.endpoint().address().is_v4() == source->is_v4()) {
+      target = entry.endpoint();
+      break;
+    }
+  }
+  if (!target) {
+    login_attempt_failed(Errc::connect_failed,
+                         portal_.host + " has no address of the family of iface.ipaddress " +
+                             opts_.source_address,
+                         false);
+    return;
+  }
+  const tcp::endpoint to = *target;
+  c->socket.open(to.protocol(), ec);
+  if (!ec && !opts_.bind_device.empty()) {
+    const auto& dev = opts_.bind_device;
+    if (::setsockopt(c->socket.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(),
+                     static_cast<socklen_t>(dev.size())) != 0) {
+      ec.assign(errno, boost::system::system_category());
+      login_attempt_failed(Errc::connect_failed,
+                           "iface.net_ifacename " + dev + ": " + ec.message(), false);
+      return;
+    }
+  }
+  if (!ec && source) c->socket.bind(tcp::endpoint(*source, 0), ec);
+  if (ec) {
+    login_attempt_failed(Errc::connect_failed,
+                         "bind to iface.ipaddress " + opts_.source_address + ": " + ec.message(),
+                         false);
+    return;
+  }
+  c->socket.async_connect(to, [self = shared_from_this(), c](boost::system::error_code ec2) {
+    if (c != self->conn_ || c->dead) return;
+    if (ec2) {
+      self->login_attempt_failed(Errc::connect_failed,
+                                 "connect to " + self->portal_.to_string() + " from " +
+                                     (self->opts_.source_address.empty() ? self->opts_.bind_device
+                                                                         : self->opts_.source_address) +
+                                     ": " + ec2.message(),
+                                 true);
+      return;
+    }
+    self->on_connected(c);
+  });
 }
 
 void Core::on_connected(const std::shared_ptr<Conn>& c) {

@@ -22,7 +22,7 @@ constexpr std::string_view kInitiatorName = "InitiatorName";
 constexpr std::string_view kInitiatorAlias = "InitiatorAlias";
 
 // The node and iface keys session_options_from reads. Keep in step with it.
-constexpr std::array<std::string_view, 35> kSessionKeys = {
+constexpr std::array<std::string_view, 37> kSessionKeys = {
     "iface.initiatorname",
     "iface.isid",
     "node.session.timeo.replacement_timeout",
@@ -58,6 +58,8 @@ constexpr std::array<std::string_view, 35> kSessionKeys = {
     "node.conn[0].iscsi.HeaderDigest",
     "node.conn[0].iscsi.DataDigest",
     "iface.transport_name",  // "tcp" only (checked below)
+    "iface.ipaddress",
+    "iface.net_ifacename",
 };
 
 // The discovery keys discovery_options_from reads.
@@ -158,6 +160,8 @@ SessionOptions session_options_from(const config::NodeSettings& s) {
   o.reopen_max = s.reopen_max;
   o.cmds_max = s.cmds_max;
   o.queue_depth = s.queue_depth;
+  o.source_address = s.ipaddress;
+  o.bind_device = s.net_ifacename;
   o.auth = auth_from(s.auth);
   IscsiParamOptions& p = o.iscsi;
   p.initial_r2t = s.initial_r2t;

@@ -2,7 +2,7 @@
 // such as the Python API's settings dict) onto the engine's SessionOptions / DiscoveryOptions.
 //
 // Every key with a counterpart in the engine maps field by field. Keys the table knows but the
-// engine does not act on (node.session.scan, node.conn[0].tcp.window_size, iface.ipaddress,
+// engine does not act on (node.session.scan, node.conn[0].tcp.window_size, iface.hwaddress,
 // offload-HBA keys, ...) are refused when given explicitly, so a setting never silently does
 // nothing; identity keys (node.name, node.conn[0].address) are the arguments of login() instead.
 //

@@ -95,6 +95,12 @@ struct SessionOptions {
   // settings mapping; the engine bounds the session with cmds_max only.
   unsigned queue_depth = 32;
 
+  // The iface binding (open-iscsi's iface record): the connection leaves from this source
+  // address (iface.ipaddress) and/or through this network device (iface.net_ifacename,
+  // SO_BINDTODEVICE, which needs CAP_NET_RAW). Empty: the kernel's choice.
+  std::string source_address;
+  std::string bind_device;
+
   AuthOptions auth;          // node.session.auth.*
   IscsiParamOptions iscsi;   // node.session.iscsi.* and node.conn[0].iscsi.*
 
@@ -115,6 +121,8 @@ struct SessionOptions {
     o.reopen_max = reopen_max;
     o.cmds_max = cmds_max;
     o.queue_depth = queue_depth;
+    o.source_address = source_address;
+    o.bind_device = bind_device;
     o.auth = auth.clone();
     o.iscsi = iscsi;
     return o;

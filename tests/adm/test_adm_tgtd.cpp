@@ -279,5 +279,28 @@ TEST_F(AdmTgtd, NodeAndIfaceRecordOperations) {
   EXPECT_EQ(adm({"-m", "iface", "-I", "iface0", "-o", "delete"}).out, "iface0 unbound and deleted.\n");
 }
 
+TEST_F(AdmTgtd, AnIfaceBindsTheSessionToASourceAddressAndDevice) {
+  ASSERT_EQ(adm({"-m", "iface", "-I", "lo2", "-o", "new"}).status, AdmStatus::success);
+  for (auto [k, v] : {std::pair{"iface.ipaddress", "127.0.0.2"}, std::pair{"iface.net_ifacename", "lo"}}) {
+    ASSERT_EQ(adm({"-m", "iface", "-I", "lo2", "-o", "update", "-n", k, "-v", v}).status, AdmStatus::success);
+  }
+  auto d = adm({"-m", "discovery", "-t", "st", "-p", portal(), "-I", "lo2"});
+  ASSERT_EQ(d.status, AdmStatus::success) << d.err;
+  auto l = adm({"-m", "node", "-I", "lo2", "-l"});
+  ASSERT_EQ(l.status, AdmStatus::success) << l.err;
+  EXPECT_NE(tgtd().show().find("IP Address: 127.0.0.2"), std::string::npos) << tgtd().show();
+  const auto p1 = adm({"-m", "session", "-P", "1"}).out;
+  EXPECT_NE(p1.find("\t\tIface Name: lo2\n"), std::string::npos) << p1;
+  EXPECT_NE(p1.find("\t\tIface IPaddress: 127.0.0.2\n"), std::string::npos) << p1;
+  EXPECT_NE(p1.find("\t\tIface Netdev: lo\n"), std::string::npos) << p1;
+  ASSERT_EQ(adm({"-m", "node", "-u"}).status, AdmStatus::success);
+  // A device that does not exist: the login fails and says which setting.
+  ASSERT_EQ(adm({"-m", "node", "-I", "lo2", "-o", "update", "-n", "iface.net_ifacename", "-v", "nosuchdev0"}).status,
+            AdmStatus::success);
+  auto bad = adm({"-m", "node", "-I", "lo2", "-l"});
+  EXPECT_EQ(bad.status, AdmStatus::transport) << bad.err;
+  EXPECT_NE(bad.err.find("iface.net_ifacename nosuchdev0: No such device"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace iscsi::cli

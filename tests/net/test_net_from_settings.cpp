@@ -164,7 +164,17 @@ TEST(NetFromSettings, EveryTableKeyIsMappedOrRefusedByName) {
     const auto d = discovery_options_from_settings(one);
     EXPECT_EQ(d.ok(), discovery_key_supported(row.key)) << row.key << ": " << d.message();
   }
-  EXPECT_EQ(mapped, 35);
+  EXPECT_EQ(mapped, 37);  // 35 + iface.ipaddress and iface.net_ifacename (the iface binding)
+}
+
+TEST(NetFromSettings, TheIfaceBindingMapsToSourceAddressAndDevice) {
+  const auto o = session_options_from_settings(
+      Settings{{"iface.ipaddress", "127.0.0.2"}, {"iface.net_ifacename", "lo"}});
+  ASSERT_TRUE(o.ok()) << o.message();
+  EXPECT_EQ(o->source_address, "127.0.0.2");
+  EXPECT_EQ(o->bind_device, "lo");
+  EXPECT_EQ(o->clone().source_address, "127.0.0.2");
+  EXPECT_EQ(o->clone().bind_device, "lo");
 }
 
 TEST(NetFromSettings, UnknownKeyIsNamedWithASuggestion) {
@@ -177,7 +187,7 @@ TEST(NetFromSettings, UnknownKeyIsNamedWithASuggestion) {
 }
 
 TEST(NetFromSettings, UnsupportedKeysSayTheInitiatorDoesNotActOnThem) {
-  for (const char* key : {"node.session.scan", "node.conn[0].tcp.window_size", "iface.ipaddress",
+  for (const char* key : {"node.session.scan", "node.conn[0].tcp.window_size", "iface.hwaddress",
                           "node.session.nr_sessions", "iface.vlan_id",
                           "node.session.err_timeo.host_reset_timeout"}) {
     const auto o = session_options_from_settings(Settings{{key, "1"}});

@@ -68,6 +68,7 @@ class Context:
         self.progress = progress or Progress()
         self.integrity = IntegrityMap()
         self.drivers: dict[str, object] = {}
+        self.adm = None                        # scenario.adm.AdmDaemon, on the first iscsiadm step
         self.sessions: dict[str, dict[str, SessionRef]] = {i.id: {} for i in cell.initiators}
         self.current: dict[str, str | None] = {i.id: None for i in cell.initiators}
         self.jobs: dict[str, Job] = {}
@@ -271,6 +272,9 @@ class Context:
             if took > 2:
                 self.rec.lab_info.setdefault("slow_close", {})[ident] = \
                     f"{took:.1f} s; worker: {d.stderr_tail(600)}"
+        if self.adm is not None:       # lab-iscsid logs its sessions out on SIGTERM
+            self.rec.lab_info["lab_iscsid_log"] = self.adm.stop()[-4000:]
+            self.adm = None
         if self.proxy is not None:     # after the sessions through it are gone
             self.lab.faults.stop_proxy(self.proxy)
 

@@ -289,7 +289,7 @@ class _CellBuilder:
             return dict(body) if isinstance(body, dict) else {"steps": body}
         return {"discover": {"portal": body}, "login": {"target": body},
                 "logout": {"all": True}, "stop": {"io": body}, "await": {"io": body},
-                "wait": {"for": body},
+                "wait": {"for": body}, "iscsiadm": {"args": body},
                 "fault": {"clear": True} if body == "clear" else {body: "on"}}[kind]
 
     def initiator_refs(self, ref, path: tuple) -> list[str]:

@@ -417,6 +417,18 @@ STEPS: dict[str, dict] = {
                                      "failback (immediate, manual, followover, N), no_path_retry "
                                      "(fail, queue, N), rr_min_io_rq, fast_io_fail_tmo."}},
         required=("name",)),
+    "iscsiadm": step_body(
+        "iscsiadm", "Runs lab-iscsiadm in the lab's namespace, as open-iscsi users type iscsiadm "
+        "(`iscsiadm: -m node -l`). lab-iscsid is started for the cell on the first such step, "
+        "with a database of its own, and stopped (logging out) when the cell ends. In `args` and "
+        "`prints`, `{nic0}` is that portal's address, `{target}` the first target's IQN, "
+        "`{target:NAME}` a named target's.",
+        {"args": {"type": "string", "description": "lab-iscsiadm's arguments."},
+         "status": {"type": "integer", "minimum": 0, "maximum": 255,
+                    "description": "Expected exit status (default 0; open-iscsi's numbers)."},
+         "prints": {"type": "array", "items": {"type": "string"},
+                    "description": "Texts the output must contain."}},
+        required=("args",), shorthand={"type": "string"}),
     "parallel": {"title": "parallel", "type": "array", "minItems": 2, "items": {"type": "object"},
                  "description": "Steps started at the same moment (racing logins); the step "
                                 "ends when all of them have."},

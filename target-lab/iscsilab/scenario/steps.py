@@ -10,6 +10,7 @@ import time
 from typing import Callable
 
 from ..initiator.process import RemoteError
+from .adm import do_iscsiadm
 from .context import Context, Job, SessionRef, StepFailed, auth_settings
 from .model import Step
 
@@ -581,8 +582,8 @@ HANDLERS: dict[str, Callable[[Context, Step, str], dict]] = {
     "multipath": do_multipath,
     "rescan": do_rescan, "tmf": do_tmf, "io": do_io, "stop": do_stop, "await": do_await,
     "fault": do_fault, "lun": do_lun, "target": do_target, "parallel": do_parallel,
-    "wait": do_wait, "expect": do_expect,
+    "wait": do_wait, "expect": do_expect, "iscsiadm": do_iscsiadm,
 }
 
 # Steps that act on the lab, not on an initiator: run once whatever `initiator:` says.
-ONCE = {"fault", "lun", "target", "parallel", "wait", "stop", "await"}
+ONCE = {"fault", "lun", "target", "parallel", "wait", "stop", "await", "iscsiadm"}
