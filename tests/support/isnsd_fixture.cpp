@@ -4,10 +4,11 @@
 // - `-f` keeps it in the foreground; `-c FILE` replaces /etc/isns/isnsd.conf entirely.
 // - BindAddress = 127.0.0.1:PORT is where it listens; the control socket and the PID file go where
 //   ControlSocket and PIDFile say, so instances do not share /var/run files.
-// - Without `Security = 0` it wants DSA keys; SLPRegister = 0 keeps it off SLP; ESIRetries = 0
-//   turns ESI off, so registered portals are not probed (they need not exist).
-// - DefaultDiscoveryDomain = 1: nodes in no discovery domain see each other; without it an
-//   initiator's query finds no target.
+// - `Security = 0` is written out although 0.101 also starts without it (no DSA keys needed);
+//   SLPRegister = 0 keeps it off SLP; ESIRetries = 0 turns ESI off, so registered portals are
+//   not probed (they need not exist).
+// - DefaultDiscoveryDomain = 1: nodes in no discovery domain see each other; without it a
+//   query from an unregistered initiator answers status 0 with no target (checked by hand).
 // - A registration without Registration Period gets 3600 s.
 // - SIGTERM ends it.
 #include "support/isnsd_fixture.hpp"
