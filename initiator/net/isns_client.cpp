@@ -112,7 +112,9 @@ class Exchange {
                                                           std::size_t n) {
       if (n > 0) {
         auto used = assembler_.feed(ByteSpan(buffer_.data(), n));
-        if (!used) return fail(Errc::isns_protocol_error, "malformed answer: " + used.error().message());
+        if (!used) {
+          return fail(Errc::isns_protocol_error, "malformed answer: " + used.error().message());
+        }
         if (assembler_.complete()) {
           done_ = true;
           return finish();

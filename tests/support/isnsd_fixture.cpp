@@ -85,7 +85,9 @@ bool listens(pid_t pid, std::uint16_t port) {
 }  // namespace
 
 std::optional<std::string> Isnsd::unavailable_reason() {
-  if (::access(kIsnsd, X_OK) != 0) return std::string(kIsnsd) + " missing (apt-get install open-isns-server)";
+  if (::access(kIsnsd, X_OK) != 0) {
+    return std::string(kIsnsd) + " missing (apt-get install open-isns-server)";
+  }
   return std::nullopt;
 }
 

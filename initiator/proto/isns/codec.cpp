@@ -29,7 +29,8 @@ Header decode_header(const std::uint8_t* in) noexcept {
 }
 
 ByteVector encode_message(const Message& m, std::size_t max_pdu_payload) {
-  const std::size_t step = std::max<std::size_t>(4, std::min(max_pdu_payload, kMaxPduPayload) & ~std::size_t{3});
+  const std::size_t step =
+      std::max<std::size_t>(4, std::min(max_pdu_payload, kMaxPduPayload) & ~std::size_t{3});
   ByteVector out;
   std::size_t pos = 0;
   std::uint16_t sequence = 0;
