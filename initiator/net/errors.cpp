@@ -26,6 +26,9 @@ std::string_view describe(Errc e) noexcept {
     case Errc::invalid_argument: return "invalid argument";
     case Errc::logout_failed: return "logout failed";
     case Errc::session_limit: return "new session refused by the target";
+    case Errc::isns_rejected: return "iSNS request refused by the server";
+    case Errc::isns_protocol_error: return "iSNS protocol error";
+    case Errc::isns_timeout: return "iSNS request timed out";
   }
   return "unknown iscsi.net error";
 }

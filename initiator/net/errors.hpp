@@ -32,6 +32,9 @@ enum class Errc {
   invalid_argument,            // a request the engine cannot build (bad LUN, bad length, ...)
   logout_failed,               // Logout Response with a non-zero response code
   session_limit,               // refused: the TPG already has a session (single-session guard)
+  isns_rejected,               // an iSNS server answered with a non-zero status (see the detail)
+  isns_protocol_error,         // an iSNS server's answer was malformed or not ours
+  isns_timeout,                // no complete iSNS answer within the call's timeout
 };
 
 const char* category_name(Errc) noexcept;
