@@ -12,7 +12,9 @@
 #include "config/node_settings.hpp"
 #include "config/record_db.hpp"
 #include "net/from_settings.hpp"
+#include "net/errors.hpp"
 #include "net/initiator.hpp"
+#include "net/isns_client.hpp"
 
 namespace iscsi::cli {
 
@@ -180,7 +182,14 @@ class Adm {
 
   AdmStatus discoverydb() {
     if (!o_.type) return fail(AdmStatus::invalid, "-m discoverydb needs -t st or -t isns");
-    if (isns_requested()) return isns_not_yet();
+    if (isns_requested()) {
+      if (!o_.discover || !o_.ops.empty()) {
+        return fail(AdmStatus::not_supported,
+                    "iSNS discovery records are not kept (only SendTargets ones are); "
+                    "use -m discovery -t isns -p <server> [-l]");
+      }
+      return isns_discovery();
+    }
     AdmStatus st = AdmStatus::success;
     auto id = discovery_id(st);
     if (!id) return st;
@@ -240,7 +249,7 @@ class Adm {
   AdmStatus discovery() {
     if (!o_.portal && !o_.type) return list_discovery();
     if (!o_.type) return fail(AdmStatus::invalid, "-m discovery -p needs -t st or -t isns");
-    if (isns_requested()) return isns_not_yet();
+    if (isns_requested()) return isns_discovery();
     AdmStatus st = AdmStatus::success;
     auto id = discovery_id(st);
     if (!id) return st;
@@ -261,9 +270,28 @@ class Adm {
     return run_discovery(*id, record, o_.settings);
   }
 
-  AdmStatus isns_not_yet() {
-    return fail(AdmStatus::isns_unavailable, "iSNS discovery: " + std::string(describe(AdmStatus::isns_unavailable)) +
-                                                 " by this build yet (use -t st)");
+  // DevAttrQry at the iSNS server (port 3205 unless -p names one) as our initiator name; the
+  // targets it shows us go through the same node database steps as a SendTargets answer.
+  AdmStatus isns_discovery() {
+    if (!o_.portal) return fail(AdmStatus::invalid, "iSNS discovery needs -p <server>[:port]");
+    auto h = host();
+    if (!h) return fail(AdmStatus::invalid, h.message());
+    net::Portal server;
+    try {
+      server = net::isns_server(*o_.portal);
+    } catch (const std::exception& e) {
+      return fail(AdmStatus::invalid, "-p " + *o_.portal + ": " + e.what());
+    }
+    std::vector<text::DiscoveredTarget> found;
+    try {
+      found = net::isns_discover(server, h->initiator_name);
+    } catch (const std::exception& e) {
+      const auto* ne = dynamic_cast<const net::NetError*>(&e);
+      const AdmStatus s = ne != nullptr && ne->errc() == net::Errc::connect_failed ? AdmStatus::isns_unavailable
+                                                                                  : AdmStatus::isns_query;
+      return fail(s, std::string("Could not perform iSNS discovery: ") + e.what());
+    }
+    return apply_discovery({server.host, server.port}, "isns", found, o_.settings);
   }
 
   AdmStatus list_discovery() {
@@ -335,6 +363,16 @@ class Adm {
       err_ << kProg << "Could not perform SendTargets discovery: " << e.what() << '\n';
       return s;
     }
+    return apply_discovery(id, "send_targets", found, node_overrides);
+  }
+
+  // iscsiadm's node database steps for a discovery answer from `id` (a SendTargets portal or an
+  // iSNS server; `type` is node.discovery_type), then the listing and --login.
+  AdmStatus apply_discovery(const config::DiscoveryId& id, const std::string& type,
+                            const std::vector<text::DiscoveredTarget>& found,
+                            const std::vector<config::Override>& node_overrides) {
+    auto h = host();
+    if (!h) return fail(AdmStatus::invalid, h.message());
     // The node records this answer stands for, one per portal and iface.
     const std::vector<std::string> ifaces =
         o_.ifaces.empty() ? std::vector<std::string>{std::string(config::kDefaultIface)} : o_.ifaces;
@@ -358,7 +396,7 @@ class Adm {
       base = h->conf.only({config::Scope::node, config::Scope::iface});
       (void)base.set("node.discovery_address", id.address);
       (void)base.set("node.discovery_port", std::to_string(id.port));
-      (void)base.set("node.discovery_type", "send_targets");
+      (void)base.set("node.discovery_type", type);
       for (const auto& kv : node_overrides) {
         const auto* info = config::find_setting(kv.name);
         if (info == nullptr || (info->scope != config::Scope::node && info->scope != config::Scope::iface) ||
@@ -395,7 +433,7 @@ class Adm {
           auto rec = db_.read_node(n);
           if (!rec || rec->get_or_default("node.discovery_address") != id.address ||
               rec->get_or_default("node.discovery_port") != std::to_string(id.port) ||
-              rec->get_or_default("node.discovery_type") != "send_targets") {
+              rec->get_or_default("node.discovery_type") != type) {
             continue;
           }
           if (auto r = db_.delete_node(n); !r) st = db_fail("cannot delete " + n.to_string(), r.message());

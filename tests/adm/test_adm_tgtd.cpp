@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "cli/adm_commands.hpp"
 #include "cli/iscsid_server.hpp"
 #include "config/record_db.hpp"
+#include "net/isns_client.hpp"
+#include "support/isnsd_fixture.hpp"
 #include "support/tgtd_fixture.hpp"
 
 namespace iscsi::cli {
@@ -277,6 +280,33 @@ TEST_F(AdmTgtd, NodeAndIfaceRecordOperations) {
             "default tcp,<empty>,<empty>,<empty>,<empty>\n"
             "iface0 tcp,<empty>,<empty>,<empty>,iqn.2026-12.org.example:other\n");
   EXPECT_EQ(adm({"-m", "iface", "-I", "iface0", "-o", "delete"}).out, "iface0 unbound and deleted.\n");
+}
+
+TEST_F(AdmTgtd, IsnsDiscoveryFindsWhatSendTargetsFindsAndFollowsChanges) {
+  std::optional<test::Isnsd> isnsd(std::in_place);
+  const net::Portal server{isnsd->host(), isnsd->port()};
+  net::isns_register_target(server, {"lab-t0", target(), {{"127.0.0.1", tgtd().port(), 1}}, std::nullopt});
+  const std::string at = "127.0.0.1:" + std::to_string(isnsd->port());
+  auto d = adm({"-m", "discovery", "-t", "isns", "-p", at});
+  ASSERT_EQ(d.status, AdmStatus::success) << d.err;
+  EXPECT_EQ(d.out, "127.0.0.1:PORT,1 " + target() + "\n");
+  EXPECT_EQ(d.out, adm({"-m", "discovery", "-t", "st", "-p", portal(), "-o", "nonpersistent"}).out);
+  auto rec = adm({"-m", "node", "-T", target()});
+  EXPECT_NE(rec.out.find("node.discovery_type = isns\n"), std::string::npos) << rec.out;
+  auto l = adm({"-m", "node", "-l"});
+  ASSERT_EQ(l.status, AdmStatus::success) << l.err;
+  ASSERT_EQ(adm({"-m", "node", "-u"}).status, AdmStatus::success);
+  // The target leaves the server: the next discovery finds nothing and drops its record.
+  net::isns_deregister_target(server, target(), "lab-t0");
+  auto gone = adm({"-m", "discovery", "-t", "isns", "-p", at});
+  EXPECT_EQ(gone.status, AdmStatus::no_objects) << gone.err;
+  EXPECT_EQ(adm({"-m", "node"}).status, AdmStatus::no_objects);
+  // No server there: iSNS unavailable, in words.
+  isnsd.reset();
+  auto none = adm({"-m", "discovery", "-t", "isns", "-p", at});
+  EXPECT_EQ(none.status, AdmStatus::isns_unavailable) << none.err;
+  EXPECT_NE(none.err.find("Could not perform iSNS discovery: iSNS server 127.0.0.1:"), std::string::npos) << none.err;
+  EXPECT_EQ(adm({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "new"}).status, AdmStatus::not_supported);
 }
 
 TEST_F(AdmTgtd, AnIfaceBindsTheSessionToASourceAddressAndDevice) {
