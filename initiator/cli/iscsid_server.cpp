@@ -40,6 +40,12 @@ std::optional<std::uint64_t> number(std::string_view v) {
 }
 
 
+// "[sid: 1, target: iqn..., portal: 10.0.0.1,3260]" (iscsiadm's logout and rescan lines).
+std::string session_words(std::uint32_t sid, const config::NodeId& n) {
+  return "[sid: " + std::to_string(sid) + ", target: " + n.target + ", portal: " + n.address + "," +
+         std::to_string(n.port) + "]";
+}
+
 std::vector<LunView> luns_of(const net::RescanReport& r) {
   std::vector<LunView> out;
   for (const auto& l : r.luns) {
@@ -233,18 +239,17 @@ std::vector<IscsidServer::Owned*> IscsidServer::matching(const Filter& f) {
   return out;
 }
 
+IscsidServer::Answer IscsidServer::no_match(AdmStatus status) {
+  return {status, {}, std::string(kProg) + "No matching sessions found\n"};
+}
+
 IscsidServer::Answer IscsidServer::logout(const Filter& f) {
   Answer a;
   auto found = matching(f);
-  if (found.empty()) {
-    a.status = AdmStatus::no_objects;
-    a.err = std::string(kProg) + "No matching sessions found\n";
-    return a;
-  }
+  if (found.empty()) return no_match(AdmStatus::no_objects);
   std::vector<std::uint32_t> gone;
   for (Owned* o : found) {
-    const std::string words = "[sid: " + std::to_string(o->sid) + ", target: " + o->node.target +
-                              ", portal: " + o->node.address + "," + std::to_string(o->node.port) + "]";
+    const std::string words = session_words(o->sid, o->node);
     a.out += "Logging out of session " + words + "\n";
     try {
       o->session->logout();
@@ -304,24 +309,15 @@ IscsidServer::Answer IscsidServer::sessions(const Filter& f, int print_level) {
 IscsidServer::Answer IscsidServer::stats(const Filter& f) {
   Answer a;
   for (Owned* o : matching(f)) a.out += format_session_stats(view_of(*o));
-  if (a.out.empty()) {
-    a.status = AdmStatus::session_not_found;
-    a.err = std::string(kProg) + "No matching sessions found\n";
-  }
-  return a;
+  return a.out.empty() ? no_match(AdmStatus::session_not_found) : a;
 }
 
 IscsidServer::Answer IscsidServer::rescan(const Filter& f) {
   Answer a;
   auto found = matching(f);
-  if (found.empty()) {
-    a.status = AdmStatus::session_not_found;
-    a.err = std::string(kProg) + "No matching sessions found\n";
-    return a;
-  }
+  if (found.empty()) return no_match(AdmStatus::session_not_found);
   for (Owned* o : found) {
-    a.out += "Rescanning session [sid: " + std::to_string(o->sid) + ", target: " + o->node.target +
-             ", portal: " + o->node.address + "," + std::to_string(o->node.port) + "]\n";
+    a.out += "Rescanning session " + session_words(o->sid, o->node) + "\n";
     try {
       const auto report = o->session->rescan();
       auto luns = luns_of(report);

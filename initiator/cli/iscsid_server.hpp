@@ -82,6 +82,7 @@ class IscsidServer {
   Answer stats(const Filter& f);
   Answer rescan(const Filter& f);
   static Filter filter_from(const ControlMessage& r, std::string& error);
+  static Answer no_match(AdmStatus status);
 
   // `record`: the node record to use instead of the database's (a nonpersistent discovery).
   Answer login_node(const config::NodeId& id, const config::SettingMap* record = nullptr);
