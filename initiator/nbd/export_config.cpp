@@ -11,6 +11,8 @@ namespace iscsi::nbd {
 
 namespace {
 
+constexpr std::string_view kConn0Alias = "node.conn0.";
+
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 std::uint16_t parse_lun(std::string_view v) {
@@ -36,8 +38,10 @@ void ExportConfigParser::set(std::string_view key, std::string_view value) {
     try {
       u = cli::parse_iscsi_url(value);
     } catch (const std::exception& e) {
-      // The parser's messages quote parts of the URL, never the password: a URL it cannot
-      // split still must not reach a log, so only the reason is kept.
+      // The parser's messages quote part of the URL; one with credentials must not reach a log.
+      if (value.find('@') != std::string_view::npos) {
+        throw ConfigError("url: not a valid iscsi:// URL (not quoted: it holds credentials)");
+      }
       throw ConfigError(std::string("url: ") + e.what());
     }
     c_.host = u.host;
@@ -74,6 +78,10 @@ void ExportConfigParser::set(std::string_view key, std::string_view value) {
     c_.user = value;
   } else if (key == "password") {
     c_.password = auth::Secret(value);
+  } else if (starts_with(key, kConn0Alias)) {
+    // nbdkit keys cannot hold brackets: node.conn0.X stands for open-iscsi's node.conn[0].X.
+    c_.settings.push_back({"node.conn[0]." + std::string(key.substr(kConn0Alias.size())),
+                           std::string(value)});
   } else if (starts_with(key, "node.") || starts_with(key, "iface.")) {
     c_.settings.push_back({std::string(key), std::string(value)});
   } else {
@@ -99,7 +107,8 @@ const char* ExportConfigParser::help() noexcept {
          "initiator=IQN                 our InitiatorName\n"
          "user=NAME password=SECRET|-|+FILE  one-way CHAP (- asks, +FILE reads it)\n"
          "node.*=VALUE, iface.*=VALUE   open-iscsi settings, e.g.\n"
-         "                              node.session.timeo.replacement_timeout=15";
+         "                              node.session.timeo.replacement_timeout=15\n"
+         "                              (node.conn0.* for node.conn[0].*: nbdkit keys have no [])";
 }
 
 net::SessionOptions session_options(const ExportConfig& c) {

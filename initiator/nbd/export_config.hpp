@@ -8,7 +8,8 @@
 //   net::SessionOptions o = session_options(c);
 //
 // Keys: url, portal, target, lun, initiator (InitiatorName), user, password, node.* / iface.*
-// (open-iscsi's names, through net::session_options_from_settings). portal/target/lun/user/
+// (open-iscsi's names, through net::session_options_from_settings; node.conn0.* is accepted for
+// node.conn[0].* because nbdkit keys cannot contain brackets). portal/target/lun/user/
 // password override what the URL says. Secrets are kept as auth::Secret and never printed.
 #pragma once
 
