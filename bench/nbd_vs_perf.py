@@ -8,12 +8,14 @@ between repetitions (as bench/perf_vs_libiscsi.py does, whose helpers this reuse
 
     nbd    nbdkit -U - <plugin> url=<LUN 1> --run 'fio --ioengine=nbd --rw=randread ...'
     direct lab-iscsi-perf -r -b <blocks> -m <QD> <LUN 1>
+    floor  nbdkit -U - null size=1G --run 'fio ...' (the same fio, no iSCSI)
 
 at 4 KiB QD1, 4 KiB QD32 and 1 MiB QD8 (random reads). IOPS and MB/s are fio's (JSON output)
 and lab-iscsi-perf's final line. CPU per I/O is user+system time from os.wait4: for the NBD
 side that is nbdkit and everything it waited for (the shell and fio), so the plugin, nbdkit's
 NBD server and fio's libnbd client together, login and start-up included (a few ms against
-seconds of I/O). The ratio columns are nbd/direct.
+seconds of I/O). The ratio columns are nbd/direct. A third side, the floor, runs the same fio
+through nbdkit's own null plugin (no iSCSI at all): what fio and nbdkit cost by themselves.
 
 Needs root (tgtd), nbdkit, fio (with its nbd engine), the plugin and lab-iscsi-perf built:
 
@@ -43,14 +45,14 @@ BLOCK_BYTES = 512
 POINTS = [("4 KiB QD1", 8, 1), ("4 KiB QD32", 8, 32), ("1 MiB QD8", 2048, 8)]
 
 
-def run_nbd(plugin: Path, url: str, seconds: int, blocks: int, qd: int, work: Path) -> Run:
+def run_nbd(plugin_args: list[str], seconds: int, blocks: int, qd: int, work: Path) -> Run:
     """nbdkit + fio as one process tree; figures from fio's JSON, CPU from wait4 on nbdkit."""
     out = work / "fio.json"
     out.unlink(missing_ok=True)
     fio = (f"{FIO} --name=nbd --ioengine=nbd --uri=\"$uri\" --rw=randread "
            f"--bs={blocks * BLOCK_BYTES} --iodepth={qd} --time_based --runtime={seconds} "
            f"--output-format=json --output={out}")
-    argv = [NBDKIT, "-U", "-", str(plugin), f"url={url}", "--run", fio]
+    argv = [NBDKIT, "-U", "-"] + plugin_args + ["--run", fio]
     pid = os.fork()
     if pid == 0:
         try:
@@ -93,7 +95,7 @@ def main() -> int:
             print(f"nbd_vs_perf: {path} not found ({hint})", file=sys.stderr)
             return 2
 
-    sides = ("nbd (fio+nbdkit)", "direct (lab-iscsi-perf)")
+    sides = ("nbd (fio+nbdkit)", "direct (lab-iscsi-perf)", "floor (fio+nbdkit null)")
     series = {(p[0], s): Series() for p in POINTS for s in sides}
     load_before = os.getloadavg()
     started = time.time()
@@ -104,7 +106,11 @@ def main() -> int:
                 order = list(sides) if rep % 2 == 0 else list(reversed(sides))
                 for side in order:
                     if side.startswith("nbd"):
-                        run = run_nbd(args.plugin, url, args.seconds, blocks, qd, Path(tmp))
+                        run = run_nbd([str(args.plugin), f"url={url}"], args.seconds, blocks, qd,
+                                      Path(tmp))
+                    elif side.startswith("floor"):
+                        # nbdkit's null plugin: fio and nbdkit's NBD server with no iSCSI at all
+                        run = run_nbd(["null", "size=1G"], args.seconds, blocks, qd, Path(tmp))
                     else:
                         argv = [str(args.ours), "-r", "-t", str(args.seconds), "-b", str(blocks),
                                 "-m", str(qd), url]
@@ -127,7 +133,7 @@ def main() -> int:
         nbd, direct = series[(label, sides[0])], series[(label, sides[1])]
         ratio = nbd.median("iops") / max(1, direct.median("iops"))
         cpu_ratio = nbd.median("cpu_us_per_io") / max(1e-9, direct.median("cpu_us_per_io"))
-        for side, s in zip(sides, (nbd, direct)):
+        for side, s in zip(sides, (nbd, direct, series[(label, sides[2])])):
             first = s is nbd
             print(f"| {label:<11} | {side:<24} | {s.median('iops'):>8.0f} | {s.median('mbps'):>6.0f} | "
                   f"{s.median('cpu_us_per_io'):>9.1f} | {(f'{ratio:.2f}' if first else ''):>15} | "
