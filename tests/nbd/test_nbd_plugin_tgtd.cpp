@@ -18,6 +18,8 @@
 
 #include "support/tgtd_fixture.hpp"
 
+#ifdef NBD_PLUGIN_PATH
+
 namespace iscsi::test {
 namespace {
 
@@ -138,6 +140,18 @@ TEST_F(NbdPluginTgtd, NbdinfoShowsTheLu) {
   EXPECT_NE(r.out.find("can_trim=2"), std::string::npos) << r.out;
 }
 
+TEST_F(NbdPluginTgtd, ReadOnlyLuIsAReadOnlyExport) {
+  tgtd().tgtadm({"--mode", "logicalunit", "--op", "update", "--tid", std::to_string(tgtd().tid()),
+                 "--lun", std::to_string(TgtdTarget::kFileLun), "--params", "readonly=1"});
+  write_file(dir_ / "in.bin", random_bytes(1u << 20, 5));
+  auto r = serve("nbdinfo --json \"$uri\"; nbdcopy in.bin \"$uri\"; echo copy_rc=$?");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // MODE SENSE's WP bit: nbdkit advertises NBD_FLAG_READ_ONLY and refuses writes itself.
+  EXPECT_NE(r.out.find("\"is_read_only\": true"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("copy_rc=0"), std::string::npos) << r.out << r.err;
+  EXPECT_TRUE(all_zero(backing(), 0, 1u << 20)) << "a read-only LU was written";
+}
+
 TEST_F(NbdPluginTgtd, ZeroAndFlushReachTheLu) {
   // Fill the LU, then copy in a file whose last 7 MiB are a hole: nbdcopy zeroes holes with
   // NBD_CMD_WRITE_ZEROES (WRITE SAME(16) here), and --flush ends with NBD_CMD_FLUSH.
@@ -216,3 +230,7 @@ TEST_F(NbdPluginTgtd, KilledTargetFailsIoWithinReplacementTimeout) {
 
 }  // namespace
 }  // namespace iscsi::test
+#else
+// Built without nbdkit-plugin-dev: say so as a failure, not silence.
+TEST(NbdPluginTgtd, NeedsThePlugin) { FAIL() << "nbdkit-plugin-dev missing: the plugin was not built"; }
+#endif
