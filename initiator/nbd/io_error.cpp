@@ -17,6 +17,9 @@ int errno_for_sense(const scsi::SenseData& sense) noexcept {
     case SenseKey::illegal_request:
       // 20/00 INVALID COMMAND OPERATION CODE: the LU does not have the command at all.
       if (sense.asc == 0x20 && sense.ascq == 0x00) return EOPNOTSUPP;
+      // 25/00 LOGICAL UNIT NOT SUPPORTED: the LU went away under the export (deleted, unmapped);
+      // the request itself was fine, so not EINVAL: the device failed.
+      if (sense.asc == 0x25 && sense.ascq == 0x00) return EIO;
       return EINVAL;
     case SenseKey::volume_overflow:
       return ENOSPC;

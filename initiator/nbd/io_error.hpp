@@ -25,7 +25,8 @@ class IoError : public std::runtime_error {
 };
 
 // MEDIUM/HARDWARE ERROR and most others -> EIO, DATA PROTECT -> EROFS, ILLEGAL REQUEST ->
-// EINVAL (INVALID COMMAND OPERATION CODE -> EOPNOTSUPP), VOLUME OVERFLOW and space allocation
+// EINVAL (INVALID COMMAND OPERATION CODE -> EOPNOTSUPP; LOGICAL UNIT NOT SUPPORTED, an LU that
+// went away, -> EIO), VOLUME OVERFLOW and space allocation
 // failures -> ENOSPC.
 int errno_for_sense(const scsi::SenseData& sense) noexcept;
 

@@ -31,6 +31,7 @@ TEST(NbdIoError, SenseKeysMapToErrno) {
                          Row{K::illegal_request, 0x21, 0x00, EINVAL},
                          Row{K::illegal_request, 0x24, 0x00, EINVAL},
                          Row{K::illegal_request, 0x20, 0x00, EOPNOTSUPP},
+                         Row{K::illegal_request, 0x25, 0x00, EIO},
                          Row{K::volume_overflow, 0x00, 0x00, ENOSPC},
                          Row{K::not_ready, 0x04, 0x01, EIO},
                          Row{K::aborted_command, 0x00, 0x00, EIO}}) {

@@ -192,6 +192,29 @@ TEST_F(NbdPluginTgtd, TrimUnmapsWhenTheLuIsThinProvisioned) {
   EXPECT_FALSE(all_zero(lu, 3u << 20, kLunBytes));
 }
 
+TEST_F(NbdPluginTgtd, DeletedLunFailsIoAtOnceWithEio) {
+  // The target stays, the LU goes: tgtd answers LOGICAL UNIT NOT SUPPORTED, which the client
+  // sees as EIO at once (no timer involved).
+  const std::string script =
+      "fio --name=r --ioengine=nbd --uri=\"$uri\" --rw=randread --bs=4k --iodepth=4 "
+      "--time_based --runtime=100 > fio.out 2>&1 & f=$!; sleep 2; "
+      "/usr/sbin/tgtadm -C " + std::to_string(tgtd().control_port()) +
+      " --lld iscsi --mode logicalunit --op delete --tid " + std::to_string(tgtd().tid()) +
+      " --lun " + std::to_string(TgtdTarget::kFileLun) +
+      "; t0=$(date +%s%N); wait $f; rc=$?; t1=$(date +%s%N); "
+      "echo fio_rc=$rc elapsed_ms=$(( (t1 - t0) / 1000000 ))";
+  auto r = serve(script, {}, std::chrono::seconds{150});
+  ASSERT_FALSE(r.timed_out) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("fio_rc=(\\d+) elapsed_ms=(\\d+)")))
+      << r.out << r.err;
+  EXPECT_NE(m[1], "0") << "fio did not see an error";
+  EXPECT_LT(std::stoi(m[2]), 10000);
+  const std::string l = log_text();
+  EXPECT_GT(count(l, std::regex("\\.\\.\\.Read id=\\d+ return=-1 error=EIO")), 0);
+  EXPECT_NE(r.err.find("LOGICAL UNIT NOT SUPPORTED"), std::string::npos) << r.err;
+}
+
 TEST_F(NbdPluginTgtd, KilledTargetFailsIoWithinReplacementTimeout) {
   // Reads in flight, then tgtd is killed: the session fails, relogin is refused, and after
   // replacement_timeout (2 s) the reads fail with EIO. The process timeout (150 s) catches a
