@@ -96,7 +96,9 @@ class NbdPluginTgtd : public TgtdFixture {
     if (verbose) argv.push_back("-v");
     argv.insert(argv.end(), {"--filter=log", NBD_PLUGIN_PATH, "logfile=" + log().string(), url()});
     argv.insert(argv.end(), params.begin(), params.end());
-    argv.insert(argv.end(), {"--run", "cd " + dir_.string() + " && " + script});
+    // "cd; script", not "cd && script": a script that starts with a background job would take
+    // the cd into the background with it.
+    argv.insert(argv.end(), {"--run", "cd " + dir_.string() + " || exit 1; " + script});
     std::vector<std::string> env;
 #ifdef NBD_PLUGIN_PRELOAD
     // The asan build: nbdkit (and what --run starts) is not instrumented, so ASan's runtime is
