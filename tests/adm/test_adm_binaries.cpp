@@ -122,8 +122,17 @@ TEST_F(AdmBinaries, ASecondDaemonOnTheSameRootIsRefused) {
 
 TEST_F(AdmBinaries, OtherUsersCannotDriveTheDaemon) {
   ASSERT_EQ(start_daemon().exit_code, 0);
+  // A copy nobody can execute wherever the build tree is (a CI clone may sit under a 0700 home).
+  const fs::path bin_dir = make_temp_root("iscsi-lab-admbin-exe");
+  ASSERT_FALSE(bin_dir.empty());
+  ::chmod(bin_dir.c_str(), 0755);
+  fs::copy_file(binary("lab-iscsiadm"), bin_dir / "lab-iscsiadm");
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() { fs::remove_all(dir); }
+  } cleanup{bin_dir};
   const std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                                              "--clear-groups", binary("lab-iscsiadm").string(),
+                                              "--clear-groups", (bin_dir / "lab-iscsiadm").string(),
                                               "-m", "session", "--root=" + root_.string()};
   // The 0700 root and the 0600 socket keep them out ...
   auto r = run_process(as_nobody, {}, 30s);

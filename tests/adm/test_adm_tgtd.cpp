@@ -127,6 +127,23 @@ TEST_F(AdmTgtd, SecondLoginToTheSameNodeIsSessionExists) {
   EXPECT_EQ(server_->session_count(), 1u);
 }
 
+TEST_F(AdmTgtd, NoWaitLoginIsAnsweredBeforeTheLoginRuns) {
+  ASSERT_EQ(adm({"-m", "discovery", "-t", "st", "-p", portal()}).status, AdmStatus::success);
+  ControlMessage req;
+  req.add("op", "login").add("target", target()).add("address", "127.0.0.1");
+  req.add("port", std::to_string(tgtd().port())).add("tpgt", "1").add("iface", "default").add("no_wait", "1");
+  const auto answer = server_->handle(req);
+  EXPECT_EQ(answer.get_or("status", "?"), "0");
+  EXPECT_EQ(answer.get_or("out", ""), "Logging in to [iface: default, target: " + target() + ", portal: 127.0.0.1," +
+                                          std::to_string(tgtd().port()) + "]\n");
+  EXPECT_EQ(server_->session_count(), 0u);  // not yet: the daemon logs in after answering
+  server_->run_pending();
+  EXPECT_EQ(server_->session_count(), 1u);
+  // With -W the answer comes first; the refusal (session exists) only reaches the daemon log.
+  EXPECT_EQ(adm({"-m", "node", "-l", "-W"}).status, AdmStatus::success);
+  EXPECT_EQ(server_->session_count(), 1u);
+}
+
 TEST_F(AdmTgtd, NoRecordsAndNoDaemonAreOpenIscsisStatuses) {
   auto none = adm({"-m", "node", "-l"});
   EXPECT_EQ(none.status, AdmStatus::no_objects);
