@@ -126,8 +126,9 @@ class Log {
 
 int run(const Options& o, int ready_fd) {
   std::error_code ec;
-  fs::create_directories(o.root, ec);
-  ::chmod(o.root.c_str(), 0700);
+  // A root we create is 0700. One that exists keeps its mode (--root /tmp must not close /tmp);
+  // the socket is 0600 and every caller's uid is checked either way.
+  if (fs::create_directories(o.root, ec)) ::chmod(o.root.c_str(), 0700);
   std::unique_ptr<std::ofstream> file;
   std::ostream* out = &std::cerr;
   if (!o.foreground) {
