@@ -291,7 +291,7 @@ class Adm {
                                                                                   : AdmStatus::isns_query;
       return fail(s, std::string("Could not perform iSNS discovery: ") + e.what());
     }
-    return apply_discovery({server.host, server.port}, "isns", found, o_.settings);
+    return apply_discovery({server.host, server.port}, "isns", found, o_.settings, *h);
   }
 
   AdmStatus list_discovery() {
@@ -363,16 +363,15 @@ class Adm {
       err_ << kProg << "Could not perform SendTargets discovery: " << e.what() << '\n';
       return s;
     }
-    return apply_discovery(id, "send_targets", found, node_overrides);
+    return apply_discovery(id, "send_targets", found, node_overrides, *h);
   }
 
   // iscsiadm's node database steps for a discovery answer from `id` (a SendTargets portal or an
-  // iSNS server; `type` is node.discovery_type), then the listing and --login.
+  // iSNS server; `type` is node.discovery_type), then the listing and --login. `h`: the
+  // iscsid.conf and initiator name the caller already read.
   AdmStatus apply_discovery(const config::DiscoveryId& id, const std::string& type,
                             const std::vector<text::DiscoveredTarget>& found,
-                            const std::vector<config::Override>& node_overrides) {
-    auto h = host();
-    if (!h) return fail(AdmStatus::invalid, h.message());
+                            const std::vector<config::Override>& node_overrides, const HostConfig& h) {
     // The node records this answer stands for, one per portal and iface.
     const std::vector<std::string> ifaces =
         o_.ifaces.empty() ? std::vector<std::string>{std::string(config::kDefaultIface)} : o_.ifaces;
@@ -393,7 +392,7 @@ class Adm {
     const bool persistent = !o_.has_op(DbOp::nonpersistent);
     config::SettingMap base;
     if (persistent || o_.login) {
-      base = h->conf.only({config::Scope::node, config::Scope::iface});
+      base = h.conf.only({config::Scope::node, config::Scope::iface});
       (void)base.set("node.discovery_address", id.address);
       (void)base.set("node.discovery_port", std::to_string(id.port));
       (void)base.set("node.discovery_type", type);
