@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perf_vs_libiscsi import (DEFAULT_OURS, TOP, Run, Series, Tgtd, run_once,  # noqa: E402
-                              unavailable_reason)
+from perf_vs_libiscsi import (DEFAULT_OURS, TOP, Run, Series, Tgtd, print_ratio_table,  # noqa: E402
+                              run_once, unavailable_reason, write_record)
 
 DEFAULT_PLUGIN = TOP / "build" / "default" / "initiator" / "nbd" / "nbdkit-lab-iscsi-plugin.so"
 NBDKIT = "/usr/bin/nbdkit"
@@ -124,28 +124,8 @@ def main() -> int:
     print(f"medians of {args.reps} interleaved runs of {args.seconds} s each, random reads, tgtd "
           f"null LUN on loopback; load average {load_before[0]:.2f} before, {load_after[0]:.2f} "
           f"after ({os.cpu_count()} CPUs, {time.time() - started:.0f} s)")
-    header = (f"| {'point':<11} | {'side':<24} | {'IOPS':>8} | {'MB/s':>6} | {'CPU us/IO':>9} | "
-              f"{'IOPS nbd/direct':>15} | {'CPU nbd/direct':>14} |")
-    print(header)
-    print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|")
-    summary = []
-    for label, _, _ in POINTS:
-        nbd, direct = series[(label, sides[0])], series[(label, sides[1])]
-        ratio = nbd.median("iops") / max(1, direct.median("iops"))
-        cpu_ratio = nbd.median("cpu_us_per_io") / max(1e-9, direct.median("cpu_us_per_io"))
-        for side, s in zip(sides, (nbd, direct, series[(label, sides[2])])):
-            first = s is nbd
-            print(f"| {label:<11} | {side:<24} | {s.median('iops'):>8.0f} | {s.median('mbps'):>6.0f} | "
-                  f"{s.median('cpu_us_per_io'):>9.1f} | {(f'{ratio:.2f}' if first else ''):>15} | "
-                  f"{(f'{cpu_ratio:.2f}' if first else ''):>14} |")
-            summary.append({"point": label, "side": side, "iops": s.median("iops"),
-                            "mbps": s.median("mbps"), "cpu_us_per_io": s.median("cpu_us_per_io"),
-                            "runs": [vars(r) for r in s.runs]})
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"reps": args.reps, "seconds": args.seconds,
-                                         "load_before": load_before, "load_after": load_after,
-                                         "results": summary}, indent=2))
+    rows = print_ratio_table([p[0] for p in POINTS], series, sides, "side", "nbd/direct")
+    write_record(args.json, args, load_before, load_after, rows)
     return 0
 
 

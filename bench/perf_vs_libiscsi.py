@@ -70,6 +70,43 @@ class Series:
         return statistics.median(getattr(r, attr) for r in self.runs)
 
 
+def print_ratio_table(labels: list[str], series: dict, sides: tuple[str, ...], column: str,
+                      ratio: str) -> list[dict]:
+    """Prints the medians of every point and side as a Markdown table; the first side's row also
+    gets its IOPS and CPU ratios to the second side's ("IOPS <ratio>", "CPU <ratio>"). Returns the
+    rows (medians and every run) for the JSON record."""
+    width = max(len(column), *(len(s) for s in sides))
+    iops_title, cpu_title = f"IOPS {ratio}", f"CPU {ratio}"
+    header = (f"| {'point':<11} | {column:<{width}} | {'IOPS':>8} | {'MB/s':>6} | {'CPU us/IO':>9} | "
+              f"{iops_title} | {cpu_title} |")
+    print(header)
+    print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|")
+    rows = []
+    for label in labels:
+        first, second = series[(label, sides[0])], series[(label, sides[1])]
+        iops_ratio = first.median("iops") / max(1, second.median("iops"))
+        cpu_ratio = first.median("cpu_us_per_io") / max(1e-9, second.median("cpu_us_per_io"))
+        for side in sides:
+            s = series[(label, side)]
+            mine = side == sides[0]
+            print(f"| {label:<11} | {side:<{width}} | {s.median('iops'):>8.0f} | {s.median('mbps'):>6.0f} | "
+                  f"{s.median('cpu_us_per_io'):>9.1f} | {(f'{iops_ratio:.2f}' if mine else ''):>{len(iops_title)}} | "
+                  f"{(f'{cpu_ratio:.2f}' if mine else ''):>{len(cpu_title)}} |")
+            rows.append({"point": label, column: side, "iops": s.median("iops"),
+                         "mbps": s.median("mbps"), "cpu_us_per_io": s.median("cpu_us_per_io"),
+                         "runs": [vars(r) for r in s.runs]})
+    return rows
+
+
+def write_record(path: Path | None, args, load_before, load_after, rows: list[dict]) -> None:
+    """The runs and medians as JSON, when --json asked for them."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"reps": args.reps, "seconds": args.seconds,
+                                    "load_before": load_before, "load_after": load_after,
+                                    "results": rows}, indent=2))
+
+
 def final_figures(out: str) -> tuple[int, int] | None:
     """The last `iops average N (M MB/s)` alone on a line (lines end at \\r or \\n)."""
     found = None
@@ -213,29 +250,9 @@ def main() -> int:
     print(f"medians of {args.reps} interleaved runs of {args.seconds} s each, tgtd null LUN on "
           f"loopback; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
           f"({os.cpu_count()} CPUs, {time.time() - started:.0f} s)")
-    header = f"| {'point':<11} | {'tool':<20} | {'IOPS':>8} | {'MB/s':>6} | {'CPU us/IO':>9} | " \
-             f"{'IOPS ours/libiscsi':>18} | {'CPU ours/libiscsi':>17} |"
-    print(header)
-    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
-    summary = []
-    for label, _, _ in points:
-        ours = series[(label, "lab-iscsi-perf")]
-        theirs = series[(label, "libiscsi iscsi-perf")]
-        ratio = ours.median("iops") / max(1, theirs.median("iops"))
-        cpu_ratio = ours.median("cpu_us_per_io") / max(1e-9, theirs.median("cpu_us_per_io"))
-        for name, s in (("lab-iscsi-perf", ours), ("libiscsi iscsi-perf", theirs)):
-            mine = name == "lab-iscsi-perf"
-            print(f"| {label:<11} | {name:<20} | {s.median('iops'):>8.0f} | {s.median('mbps'):>6.0f} | "
-                  f"{s.median('cpu_us_per_io'):>9.1f} | {(f'{ratio:.2f}' if mine else ''):>18} | "
-                  f"{(f'{cpu_ratio:.2f}' if mine else ''):>17} |")
-            summary.append({"point": label, "tool": name, "iops": s.median("iops"),
-                            "mbps": s.median("mbps"), "cpu_us_per_io": s.median("cpu_us_per_io"),
-                            "runs": [vars(r) for r in s.runs]})
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"reps": args.reps, "seconds": args.seconds,
-                                         "load_before": load_before, "load_after": load_after,
-                                         "results": summary}, indent=2))
+    rows = print_ratio_table([p[0] for p in points], series,
+                             ("lab-iscsi-perf", "libiscsi iscsi-perf"), "tool", "ours/libiscsi")
+    write_record(args.json, args, load_before, load_after, rows)
     return 0
 
 
