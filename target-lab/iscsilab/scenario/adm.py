@@ -85,6 +85,22 @@ def expand(ctx, text: str) -> str:
     return re.sub(r"\{([^{}]+)\}", one, text)
 
 
+def golden_mismatch(ctx, golden: Path, out: str) -> str | None:
+    """None when `out` matches the golden file line by line ({*}: any text within a line);
+    otherwise where and how it differs."""
+    want = golden.read_text().splitlines()
+    got = out.splitlines()
+    for n, (w, g) in enumerate(zip(want, got), 1):
+        pattern = ".*".join(re.escape(expand(ctx, part)) for part in w.rstrip().split("{*}"))
+        if not re.fullmatch(pattern, g.rstrip()):
+            return f"{golden.name}:{n}: expected {w.rstrip()!r}, got {g.rstrip()!r}"
+    if len(want) != len(got):
+        extra = got[len(want)] if len(got) > len(want) else want[len(got)]
+        return (f"{golden.name}: {len(want)} lines expected, {len(got)} printed (first "
+                f"{'extra' if len(got) > len(want) else 'missing'} line: {extra.rstrip()!r})")
+    return None
+
+
 def do_iscsiadm(ctx, step, ini: str) -> dict:
     b = step.body
     if ctx.adm is None:
@@ -101,5 +117,9 @@ def do_iscsiadm(ctx, step, ini: str) -> dict:
         if text not in res.stdout and text not in res.stderr:
             raise StepFailed(f"{shown} did not print {text!r}; it printed: "
                              f"{(res.stdout + res.stderr).strip()[-800:]}")
+    if "golden" in b:
+        why = golden_mismatch(ctx, Path(b["golden"]), res.stdout)
+        if why:
+            raise StepFailed(f"{shown}: output differs from its golden file: {why}")
     return {"command": shown, "status": res.returncode, "stdout": res.stdout[-4000:],
             "stderr": res.stderr[-2000:]}

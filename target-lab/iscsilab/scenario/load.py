@@ -431,6 +431,14 @@ class _CellBuilder:
                 "count" in body or "duration" in body):
             pass  # a background job without an end runs until `stop:`
 
+    def check_iscsiadm(self, step, body, path):
+        if "golden" in body:
+            golden = Path(self.doc.source).parent / body["golden"]
+            if not golden.is_file():
+                self.fail(path + ("golden",), f"golden: expected a file of expected output, "
+                                              f"{golden} does not exist")
+            body["golden"] = str(golden)
+
     def check_stop(self, step, body, path):
         self.job_ref(body["io"], path + ("io",))
         self.durations(body, path)

@@ -427,7 +427,12 @@ STEPS: dict[str, dict] = {
          "status": {"type": "integer", "minimum": 0, "maximum": 255,
                     "description": "Expected exit status (default 0; open-iscsi's numbers)."},
          "prints": {"type": "array", "items": {"type": "string"},
-                    "description": "Texts the output must contain."}},
+                    "description": "Texts the output must contain."},
+         "golden": {"type": "string", "pattern": r"\S",
+                    "description": "A file (relative to the scenario file) that standard output "
+                                   "must match line by line: `{nic0}`, `{target}` and "
+                                   "`{target:NAME}` as in `args`, and `{*}` for any text within a "
+                                   "line (addresses, ports, counters that change run to run)."}},
         required=("args",), shorthand={"type": "string"}),
     "parallel": {"title": "parallel", "type": "array", "minItems": 2, "items": {"type": "object"},
                  "description": "Steps started at the same moment (racing logins); the step "
