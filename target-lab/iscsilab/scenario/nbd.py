@@ -200,7 +200,8 @@ def kernel_round_trip(ctx, server: NbdServer, host_ip: str, port: int, b: dict,
     back.unlink()
     if on_lun != out["sha256_written"]:
         raise StepFailed(f"nbd: the export read after nbd-client -d does not hold the bytes the "
-                         f"guest wrote (sha256 {on_lun[:16]}... vs {out['sha256_written'][:16]}...)")
+                         f"guest wrote (sha256 {on_lun[:16]}... vs "
+                         f"{out['sha256_written'][:16]}...)")
     return out
 
 
