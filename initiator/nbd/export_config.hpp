@@ -11,7 +11,16 @@
 // (open-iscsi's names, through net::session_options_from_settings; node.conn0.* is accepted for
 // node.conn[0].* because nbdkit keys cannot contain brackets). portal/target/lun/user/
 // password override what the URL says. Secrets are kept as auth::Secret and never printed.
+//
+// Multipath: url= given twice or more names one path each (the same LU through other portals
+// or targets; mpath::Device checks the identity at open). Every path logs in with the same
+// InitiatorName, CHAP credentials and settings; portal=/target= then have no single meaning and
+// are refused. multipath.conf's names (polling_interval, path_selector, path_grouping_policy,
+// failback, no_path_retry, queue_if_no_path, rr_min_io_rq, fast_io_fail_tmo, checker_timeout)
+// set the device; fast_io_fail_tmo becomes each path's replacement_timeout, as multipathd does.
 #pragma once
+
+#include <map>
 
 #include <cstdint>
 #include <stdexcept>
@@ -31,6 +40,14 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A further path of a multipath export (the first path is ExportConfig's own host/port/...).
+struct PathAddress {
+  std::string host;
+  std::uint16_t port = 3260;
+  std::string target;
+  std::uint16_t lun = 0;
+};
+
 struct ExportConfig {
   std::string host;
   std::uint16_t port = 3260;
@@ -43,8 +60,14 @@ struct ExportConfig {
   auth::Secret target_password;
   std::string header_digest;                // empty: the engine's default
   std::vector<config::Override> settings;   // open-iscsi keys, in the order given
+  std::vector<PathAddress> more_paths;      // url= given again: a multipath device
+  std::map<std::string, std::string> multipath;  // multipath.conf's keys, checked
 
-  // "iscsi://host:port/target/lun" without credentials, for logs and errors.
+  bool is_multipath() const noexcept { return !more_paths.empty(); }
+  // Every path, the first one first.
+  std::vector<PathAddress> paths() const;
+  // "iscsi://host:port/target/lun" without credentials, for logs and errors; a multipath
+  // export: "multipath of N paths: URL, URL".
   std::string describe() const;
 };
 
@@ -62,10 +85,13 @@ class ExportConfigParser {
   ExportConfig c_;
   bool have_portal_ = false;
   bool lun_given_ = false;
+  bool have_url_ = false;
+  bool portal_or_target_given_ = false;
 };
 
 // The session options: open-iscsi's defaults, then the node.* keys, then the URL's CHAP and
-// digest. Throws ConfigError with every problem with the settings (secrets never quoted).
+// digest (and, for a multipath export, fast_io_fail_tmo as replacement_timeout). Throws
+// ConfigError with every problem with the settings (secrets never quoted).
 net::SessionOptions session_options(const ExportConfig& c);
 
 }  // namespace iscsi::nbd

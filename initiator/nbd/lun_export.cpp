@@ -66,10 +66,53 @@ std::string LunFacts::summary() const {
   return s;
 }
 
-LunExport::LunExport(std::shared_ptr<net::Session> session, std::uint16_t lun)
-    : session_(std::move(session)), lun_(lun) {
+namespace {
+
+class SessionLu final : public LuPath {
+ public:
+  SessionLu(std::shared_ptr<net::Session> s, std::uint16_t lun) : s_(std::move(s)), lun_(lun) {}
+  session::ScsiResult scsi(net::ScsiCommand cmd) override { return s_->scsi(std::move(cmd)); }
+  net::Capacity read_capacity() override { return s_->read_capacity(lun_); }
+  ByteVector inquiry_vpd(std::uint8_t page) override { return s_->inquiry_vpd(page, lun_); }
+  std::uint16_t lun() const noexcept override { return lun_; }
+
+ private:
+  std::shared_ptr<net::Session> s_;
+  std::uint16_t lun_;
+};
+
+class MultipathLu final : public LuPath {
+ public:
+  explicit MultipathLu(std::shared_ptr<mpath::Device> d) : d_(std::move(d)) {}
+  session::ScsiResult scsi(net::ScsiCommand cmd) override { return d_->scsi(std::move(cmd)); }
+  // Read by Device::create from every path (and checked to agree).
+  net::Capacity read_capacity() override { return d_->capacity(); }
+  ByteVector inquiry_vpd(std::uint8_t page) override {
+    auto cmd = command(scsi::inquiry_vpd(page, 4096), "INQUIRY VPD", 0);
+    cmd.read_length = 4096;
+    auto r = d_->scsi(std::move(cmd));
+    if (!good(r)) throw error_from_result("INQUIRY VPD page " + std::to_string(page), r);
+    return std::move(r.data);
+  }
+  std::uint16_t lun() const noexcept override { return 0; }  // the device sets each path's
+
+ private:
+  std::shared_ptr<mpath::Device> d_;
+};
+
+}  // namespace
+
+std::unique_ptr<LuPath> session_lu(std::shared_ptr<net::Session> session, std::uint16_t lun) {
+  return std::make_unique<SessionLu>(std::move(session), lun);
+}
+
+std::unique_ptr<LuPath> multipath_lu(std::shared_ptr<mpath::Device> device) {
+  return std::make_unique<MultipathLu>(std::move(device));
+}
+
+LunExport::LunExport(std::unique_ptr<LuPath> lu) : lu_(std::move(lu)), lun_(lu_->lun()) {
   try {
-    facts_.capacity = session_->read_capacity(lun_);
+    facts_.capacity = lu_->read_capacity();
   } catch (...) {
     throw error_from_exception("READ CAPACITY", std::current_exception());
   }
@@ -94,7 +137,7 @@ LunExport::LunExport(std::shared_ptr<net::Session> session, std::uint16_t lun)
   }
   std::vector<std::uint8_t> pages;
   try {
-    auto d = session_->inquiry_vpd(scsi::vpd_page::kSupportedPages, lun_);
+    auto d = lu_->inquiry_vpd(scsi::vpd_page::kSupportedPages);
     if (auto s = scsi::decode_vpd_supported_pages(d)) pages = s->pages;
   } catch (...) {
     // No VPD pages: no UNMAP, no limits known.
@@ -102,7 +145,7 @@ LunExport::LunExport(std::shared_ptr<net::Session> session, std::uint16_t lun)
   auto has = [&](std::uint8_t p) { return std::find(pages.begin(), pages.end(), p) != pages.end(); };
   if (has(scsi::vpd_page::kBlockLimits)) {
     try {
-      auto d = session_->inquiry_vpd(scsi::vpd_page::kBlockLimits, lun_);
+      auto d = lu_->inquiry_vpd(scsi::vpd_page::kBlockLimits);
       if (auto bl = scsi::decode_vpd_block_limits(d)) {
         facts_.max_transfer_blocks = bl->max_transfer_length;
         facts_.optimal_transfer_blocks = bl->optimal_transfer_length;
@@ -114,7 +157,7 @@ LunExport::LunExport(std::shared_ptr<net::Session> session, std::uint16_t lun)
   }
   if (has(scsi::vpd_page::kLogicalBlockProvisioning)) {
     try {
-      auto d = session_->inquiry_vpd(scsi::vpd_page::kLogicalBlockProvisioning, lun_);
+      auto d = lu_->inquiry_vpd(scsi::vpd_page::kLogicalBlockProvisioning);
       if (auto lbp = scsi::decode_vpd_logical_block_provisioning(d)) {
         facts_.unmap = lbp->lbpu;
         facts_.write_same_unmap = lbp->lbpws;
@@ -129,7 +172,7 @@ session::ScsiResult LunExport::run(net::ScsiCommand cmd, const std::string& what
   for (int attempt = 0;; ++attempt) {
     session::ScsiResult r;
     try {
-      r = session_->scsi(cmd);
+      r = lu_->scsi(cmd);
     } catch (...) {
       throw error_from_exception(what, std::current_exception());
     }
@@ -258,7 +301,7 @@ void LunExport::write_same_zero(std::uint64_t lba, std::uint64_t blocks, bool un
     cmd.write_view = zero_block;
     session::ScsiResult r;
     try {
-      r = session_->scsi(cmd);
+      r = lu_->scsi(cmd);
     } catch (...) {
       throw error_from_exception(what, std::current_exception());
     }

@@ -1,4 +1,6 @@
-// One LUN over one logged-in net::Session, as a block device an NBD server can serve: what
+// One LU, over one logged-in net::Session or a multipath device (mpath::Device: several
+// sessions to the same LU, a path picked per command, a failed command sent again on another
+// path), as a block device an NBD server can serve: what
 // the LU is (size, block length, write protection, UNMAP/WRITE SAME support, transfer limits,
 // found once at open) and byte-addressed I/O mapped to SCSI commands:
 //   read  -> READ(16)                   write -> WRITE(16) (FUA when asked and DPOFUA is set)
@@ -8,7 +10,7 @@
 // read, patched and written back under a process-wide lock (so two such patches of one block
 // cannot lose each other's bytes); reads go through a bounce buffer. Every failure is thrown
 // as an IoError (errno + sentence). Thread-safe: every call is one or more blocking
-// Session calls, which post to the engine's thread.
+// Session (or Device) calls, which post to the engine's thread.
 #pragma once
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "mpath/device.hpp"
 #include "nbd/io_error.hpp"
 #include "net/initiator.hpp"
 #include "proto/common/bytes.hpp"
@@ -37,10 +40,26 @@ struct LunFacts {
   std::string summary() const;  // one line for nbdkit_debug
 };
 
+// Where LunExport's commands go. A session's LUN, or a multipath device (whose submit puts
+// each path's own LUN number in the command).
+class LuPath {
+ public:
+  virtual ~LuPath() = default;
+  virtual session::ScsiResult scsi(net::ScsiCommand cmd) = 0;  // cmd.lun: lun()
+  virtual net::Capacity read_capacity() = 0;
+  virtual ByteVector inquiry_vpd(std::uint8_t page) = 0;  // throws on a status other than GOOD
+  virtual std::uint16_t lun() const noexcept = 0;
+};
+
+std::unique_ptr<LuPath> session_lu(std::shared_ptr<net::Session> session, std::uint16_t lun);
+std::unique_ptr<LuPath> multipath_lu(std::shared_ptr<mpath::Device> device);
+
 class LunExport {
  public:
   // Probes the LU (READ CAPACITY, MODE SENSE, VPD 0x00/0xB0/0xB2). Throws IoError.
-  LunExport(std::shared_ptr<net::Session> session, std::uint16_t lun);
+  explicit LunExport(std::unique_ptr<LuPath> lu);
+  LunExport(std::shared_ptr<net::Session> session, std::uint16_t lun)
+      : LunExport(session_lu(std::move(session), lun)) {}
 
   const LunFacts& facts() const noexcept { return facts_; }
   std::uint64_t size() const noexcept { return facts_.capacity.bytes(); }
@@ -56,8 +75,6 @@ class LunExport {
   // fast: the client asked for NBD_CMD_FLAG_FAST_ZERO; fail with EOPNOTSUPP rather than write.
   void zero(std::uint32_t count, std::uint64_t offset, bool may_trim, bool fua, bool fast);
 
-  net::Session& session() noexcept { return *session_; }
-
  private:
   session::ScsiResult run(net::ScsiCommand cmd, const std::string& what);
   void read_blocks(std::uint64_t lba, MutableByteSpan buf);
@@ -69,7 +86,7 @@ class LunExport {
   void write_same_zero(std::uint64_t lba, std::uint64_t blocks, bool unmap, bool fua);
   std::uint32_t chunk_blocks() const noexcept;
 
-  std::shared_ptr<net::Session> session_;
+  std::unique_ptr<LuPath> lu_;
   std::uint16_t lun_;
   LunFacts facts_;
   std::atomic<bool> write_same_ok_{true};

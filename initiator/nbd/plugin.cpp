@@ -7,6 +7,11 @@
 // threads may call at once, and several requests of one connection are in flight on the iSCSI
 // session together (up to the session's queue depth). Each NBD connection logs in a session of
 // its own; SYNCHRONIZE CACHE flushes the LU for every nexus, so multi-conn is safe.
+//
+// Several url=: each NBD connection logs in one session per path and serves an
+// mpath::Device over them (a path picked per command, a command that failed on a dying path
+// sent again on another one); the device's events (path failed, reinstated, failovers) are
+// logged with nbdkit_debug when the connection closes.
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
@@ -16,7 +21,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "mpath/device.hpp"
+#include "mpath/settings.hpp"
 #include "nbd/export_config.hpp"
 #include "nbd/lun_export.hpp"
 #include "net/initiator.hpp"
@@ -37,7 +45,8 @@ ExportConfig* g_config = nullptr;
 iscsi::net::Initiator* g_initiator = nullptr;
 
 struct Handle {
-  std::shared_ptr<iscsi::net::Session> session;
+  std::vector<std::shared_ptr<iscsi::net::Session>> sessions;  // one per path
+  std::shared_ptr<iscsi::mpath::Device> device;                  // several url= only
   std::unique_ptr<LunExport> lun;
   std::string description;
 };
@@ -127,10 +136,19 @@ void* lab_open(int /*readonly*/) {
   auto h = std::make_unique<Handle>();
   h->description = g_config->describe();
   try {
-    h->session = g_initiator->login(g_config->target,
-                                    iscsi::net::Portal{g_config->host, g_config->port},
-                                    iscsi::nbd::session_options(*g_config));
-    h->lun = std::make_unique<LunExport>(h->session, g_config->lun);
+    std::vector<iscsi::mpath::PathSpec> specs;
+    for (const auto& p : g_config->paths()) {
+      h->sessions.push_back(g_initiator->login(p.target, iscsi::net::Portal{p.host, p.port},
+                                               iscsi::nbd::session_options(*g_config)));
+      specs.push_back({h->sessions.back(), p.lun});
+    }
+    if (g_config->is_multipath()) {
+      h->device = iscsi::mpath::Device::create(std::move(specs),
+                                               iscsi::mpath::parse_settings(g_config->multipath));
+      h->lun = std::make_unique<LunExport>(iscsi::nbd::multipath_lu(h->device));
+    } else {
+      h->lun = std::make_unique<LunExport>(h->sessions.front(), g_config->lun);
+    }
   } catch (const IoError& e) {
     nbdkit_error("%s: %s", h->description.c_str(), e.what());
     return nullptr;
@@ -145,11 +163,20 @@ void* lab_open(int /*readonly*/) {
 void lab_close(void* handle) {
   std::unique_ptr<Handle> h(static_cast<Handle*>(handle));
   h->lun.reset();
-  try {
-    h->session->logout();
-  } catch (const std::exception& e) {
-    // A session that is already gone cannot log out; the connection is closed either way.
-    nbdkit_debug("%s: logout: %s", h->description.c_str(), e.what());
+  if (h->device) {
+    for (const auto& e : h->device->events()) {
+      const std::string type(iscsi::mpath::to_string(e.type));
+      nbdkit_debug("multipath event: %s %s %s", type.c_str(), e.path.c_str(), e.detail.c_str());
+    }
+    h->device.reset();  // stops its checker before the sessions go
+  }
+  for (auto& s : h->sessions) {
+    try {
+      s->logout();
+    } catch (const std::exception& e) {
+      // A session that is already gone cannot log out; the connection is closed either way.
+      nbdkit_debug("%s: logout: %s", h->description.c_str(), e.what());
+    }
   }
 }
 

@@ -36,6 +36,85 @@ TEST(NbdExportConfig, SeparateKeysOverrideTheUrl) {
   EXPECT_EQ(session_options(c).initiator_name, "iqn.2026-11.org.example:nbd");
 }
 
+TEST(NbdExportConfig, SeveralUrlsAreOneMultipathExport) {
+  ExportConfigParser p;
+  p.set("url", "iscsi://alice%pw@127.0.0.1:3260/iqn.2026-11.x:tgt/2");
+  p.set("url", "iscsi://127.0.0.1:3261/iqn.2026-11.x:tgt/2");
+  p.set("url", "iscsi://[::1]:3262/iqn.2026-11.x:other/4");
+  p.set("no_path_retry", "queue");
+  p.set("fast_io_fail_tmo", "3");
+  auto c = p.finish();
+  ASSERT_TRUE(c.is_multipath());
+  const auto paths = c.paths();
+  ASSERT_EQ(paths.size(), 3u);
+  EXPECT_EQ(paths[0].port, 3260);
+  EXPECT_EQ(paths[1].port, 3261);
+  EXPECT_EQ(paths[2].host, "::1");
+  EXPECT_EQ(paths[2].target, "iqn.2026-11.x:other");
+  EXPECT_EQ(paths[2].lun, 4);
+  EXPECT_EQ(c.describe(), "multipath of 3 paths: iscsi://127.0.0.1:3260/iqn.2026-11.x:tgt/2 "
+                          "iscsi://127.0.0.1:3261/iqn.2026-11.x:tgt/2 "
+                          "iscsi://[::1]:3262/iqn.2026-11.x:other/4");
+  auto o = session_options(c);
+  EXPECT_EQ(o.auth.username, "alice");  // every path logs in alike
+  EXPECT_EQ(o.replacement_timeout, net::Seconds{3});  // fast_io_fail_tmo, as multipathd sets
+}
+
+TEST(NbdExportConfig, LunKeyAppliesToEveryPath) {
+  ExportConfigParser p;
+  p.set("url", "iscsi://127.0.0.1/iqn.a:b/1");
+  p.set("url", "iscsi://127.0.0.2/iqn.a:b/1");
+  p.set("lun", "7");
+  auto c = p.finish();
+  for (const auto& path : c.paths()) EXPECT_EQ(path.lun, 7);
+}
+
+TEST(NbdExportConfig, MultipathMistakesAreRefusedByName) {
+  {
+    ExportConfigParser p;
+    p.set("url", "iscsi://127.0.0.1/iqn.a:b/1");
+    p.set("no_path_retry", "queue");
+    try {
+      (void)p.finish();
+      FAIL() << "a multipath setting with one path was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("'no_path_retry' is a multipath setting: it needs two "
+                                           "or more url="), std::string::npos) << e.what();
+    }
+  }
+  {
+    ExportConfigParser p;
+    p.set("url", "iscsi://127.0.0.1/iqn.a:b/1");
+    p.set("url", "iscsi://127.0.0.2/iqn.a:b/1");
+    p.set("path_selector", "fastest 0");
+    try {
+      (void)p.finish();
+      FAIL() << "an unknown path_selector was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("path_selector"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("round-robin 0"), std::string::npos) << e.what();
+    }
+  }
+  {
+    ExportConfigParser p;
+    p.set("url", "iscsi://127.0.0.1/iqn.a:b/1");
+    p.set("url", "iscsi://127.0.0.2/iqn.a:b/1");
+    p.set("portal", "127.0.0.3");
+    EXPECT_THROW((void)p.finish(), ConfigError);
+  }
+  {
+    ExportConfigParser p;
+    p.set("url", "iscsi://alice%pw@127.0.0.1/iqn.a:b/1");
+    try {
+      p.set("url", "iscsi://bob%other@127.0.0.2/iqn.a:b/1");
+      FAIL() << "a second path with other credentials was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).find("other"), std::string::npos) << "a secret leaked";
+      EXPECT_NE(std::string(e.what()).find("every path"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(NbdExportConfig, PortalAndTargetWithoutUrl) {
   ExportConfigParser p;
   p.set("portal", "192.0.2.1");

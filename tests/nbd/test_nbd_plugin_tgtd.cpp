@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <future>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "net/fault_proxy.hpp"
 #include "support/tgtd_fixture.hpp"
 
 #ifdef NBD_PLUGIN_PATH
@@ -266,6 +269,71 @@ TEST_F(NbdPluginTgtd, KilledTargetFailsIoWithinReplacementTimeout) {
   const std::string l = log_text();
   EXPECT_GT(count(l, std::regex("\\.\\.\\.Read id=\\d+ return=-1 error=EIO")), 0) << l.substr(l.size() > 3000 ? l.size() - 3000 : 0);
   EXPECT_NE(r.err.find("replacement_timeout"), std::string::npos) << r.err;
+}
+
+// Two url= make the export a multipath device (mpath::Device) over two portals of tgtd; the
+// second path goes through a FaultProxy. nbdcopy streams 8 MiB from a pipe: the first 3 MiB,
+// then the script waits until the test has blackholed the second path (its connection stays
+// open and moves no byte; new connections are refused), then the rest. Writes that round-robin
+// sends to the dead path hang until the NOP-Out ping fails the session (1 + 2 s) and come back
+// after fast_io_fail_tmo (1 s, the sessions' replacement_timeout); the device sends them again
+// on the first path. nbdcopy exits 0, tgtd's backing file holds every byte, and the device's
+// events (logged at close) show the path failed and commands failed over.
+TEST_F(NbdPluginTgtd, MultipathExportSurvivesAPathDyingMidCopy) {
+  const std::string second = tgtd().add_portal();
+  const auto second_port = std::stoi(second.substr(second.find(':') + 1));
+  net::test::FaultProxy proxy("127.0.0.1", static_cast<std::uint16_t>(second_port));
+  const auto in = random_bytes(kLunBytes, 21);
+  write_file(dir_ / "in.bin", in);
+  constexpr std::size_t kFirst = 3u << 20;
+  const std::string script =
+      "{ head -c " + std::to_string(kFirst) + " in.bin; "
+      "for i in $(seq 600); do [ -e cut ] && break; sleep 0.05; done; "
+      "tail -c +" + std::to_string(kFirst + 1) + " in.bin; } | nbdcopy --flush - \"$uri\"; "
+      "echo copy_rc=$?";
+  auto run = std::async(std::launch::async, [&] {
+    return serve(script,
+                 {"url=iscsi://" + proxy.portal() + "/" + tgtd().iqn() + "/" +
+                      std::to_string(TgtdTarget::kFileLun),
+                  "path_grouping_policy=multibus", "path_selector=round-robin 0",
+                  "fast_io_fail_tmo=1", "polling_interval=1",
+                  "node.conn0.timeo.noop_out_interval=1", "node.conn0.timeo.noop_out_timeout=2"},
+                 std::chrono::seconds{120}, true);
+  });
+  // Wait until writes arrive (nbdkit's log filter), then the second path dies.
+  const std::regex write_done("\\.\\.\\.Write id=\\d+ return=0");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+  while (count(log_text(), write_done) < 8 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  const int writes_before_cut = count(log_text(), write_done);
+  proxy.refuse(true);
+  proxy.blackhole(true);
+  write_file(dir_ / "cut", {});
+  auto r = run.get();
+  ASSERT_FALSE(r.timed_out) << r.err;
+  ASSERT_GE(writes_before_cut, 8) << "no writes reached the plugin: " << r.out << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("copy_rc=0"), std::string::npos) << r.out << r.err;
+  const auto lu = backing();
+  EXPECT_EQ(checksum(lu), checksum(in));
+  EXPECT_TRUE(lu == in) << "tgtd's backing file differs from what was copied in";
+  // What the device saw, for the log: path failed, failovers, reinstated.
+  const std::regex event("multipath event: [^\\n]*");
+  for (std::sregex_iterator it(r.err.begin(), r.err.end(), event), end; it != end; ++it) {
+    std::printf("%s\n", it->str().c_str());
+  }
+  const int writes = count(log_text(), write_done);
+  std::printf("writes before the cut: %d, in all: %d\n", writes_before_cut, writes);
+  // The export was the device over both paths, and the second one failed under the copy.
+  EXPECT_NE(r.err.find("multipath of 2 paths"), std::string::npos) << r.err.substr(0, 3000);
+  EXPECT_NE(r.err.find("multipath event: path_failed " + proxy.portal()), std::string::npos)
+      << r.err.substr(r.err.size() > 6000 ? r.err.size() - 6000 : 0);
+  const std::string tail = r.err.substr(r.err.size() > 6000 ? r.err.size() - 6000 : 0);
+  EXPECT_NE(r.err.find("multipath event: io_failover"), std::string::npos)
+      << "no command was in flight on the dead path: " << tail;
+  EXPECT_GT(writes, writes_before_cut) << "nothing was written after the cut";
+  EXPECT_EQ(count(log_text(), std::regex("error=")), 0) << log_text();
 }
 
 }  // namespace

@@ -514,6 +514,23 @@ class _CellBuilder:
             body["add"] = self.wrapped(lambda: build_lun(self.doc, path + ("add",), body["target"],
                                                          body.get("tag", 1)))
 
+    def check_nbd(self, step, body, path):
+        body["target"] = self.target_ref(body.get("target"), path + ("target",))
+        self.nic_ref(body.get("portal"), path + ("portal",))
+        from ..provision.config import parse_size
+        for k in ("size", "kernel_size"):
+            if k in body:
+                body[k] = parse_size(body[k])
+        if body.get("kernel_size", 1 << 20) % (1 << 20):
+            self.fail(path + ("kernel_size",), "nbd: kernel_size is whole MiB (dd bs=1M)")
+        if "kernel_size" in body and not body.get("kernel_client"):
+            self.fail(path + ("kernel_size",), "nbd: kernel_size without kernel_client: true")
+        for key, value in (body.get("settings") or {}).items():
+            canonical, problem = check_setting(key, value)
+            if problem:
+                self.fail(path + ("settings", key), f"settings: {problem}")
+            body["settings"][key] = canonical
+
     def check_target(self, step, body, path):
         actions = [k for k in ("tpg", "portal", "acl", "attributes", "parameters") if k in body]
         if len(actions) != 1:

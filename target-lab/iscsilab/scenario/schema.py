@@ -434,6 +434,33 @@ STEPS: dict[str, dict] = {
                                    "`{target:NAME}` as in `args`, and `{*}` for any text within a "
                                    "line (addresses, ports, counters that change run to run)."}},
         required=("args",), shorthand={"type": "string"}),
+    "nbd": step_body(
+        "nbd", "Serves a LUN of the lab over NBD with nbdkit and our plugin "
+        "(nbdkit-lab-iscsi-plugin.so, built in build/default), in the lab's namespace on the "
+        "host end of the portal's NIC, and checks it: random data copied in and back out with "
+        "nbdcopy, sha256 equal (bytes and seconds each way in the report). With "
+        "`kernel_client: true` the guest's kernel NBD client then connects (`modprobe nbd`, "
+        "`nbd-client <host end> <port> /dev/nbd0`), writes and reads back with O_DIRECT (sha256 "
+        "equal), disconnects (`nbd-client -d`), and the export read once more from the host must "
+        "hold the guest's bytes. nbdkit is stopped (SIGTERM: it logs out) at the end of the "
+        "step, also when the step fails.",
+        {"target": TARGET_REF,
+         "portal": {**NIC_OR_PORTAL, "description": "The portal the plugin logs in to "
+                                                    "(default: the target's first)."},
+         "lun": LUN_NUMBER,
+         "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                  "description": "nbdkit's TCP port (default 10809)."},
+         "size": {**SIZE, "description": "Bytes copied in with nbdcopy, from offset 0 "
+                                         "(default: the whole export)."},
+         "kernel_client": {"type": "boolean", "description": "Also the guest's kernel "
+                                                             "nbd-client (default false)."},
+         "kernel_size": {**SIZE, "description": "Bytes the kernel client writes and reads, "
+                                                "whole MiB (default 4MiB)."},
+         "device": {"type": "string", "pattern": r"^/dev/nbd\d+$", "x-expected": "/dev/nbdN",
+                    "description": "The guest's NBD device (default /dev/nbd0)."},
+         "settings": {"type": "object", "additionalProperties": SETTING_VALUE,
+                      "description": "open-iscsi node.* settings for the plugin's sessions "
+                                     "(default node.session.timeo.replacement_timeout: 15)."}}),
     "parallel": {"title": "parallel", "type": "array", "minItems": 2, "items": {"type": "object"},
                  "description": "Steps started at the same moment (racing logins); the step "
                                 "ends when all of them have."},

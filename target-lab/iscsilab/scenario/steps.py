@@ -11,6 +11,7 @@ from typing import Callable
 
 from ..initiator.process import RemoteError
 from .adm import do_iscsiadm
+from .nbd import do_nbd
 from .context import Context, Job, SessionRef, StepFailed, auth_settings
 from .model import Step
 
@@ -582,8 +583,8 @@ HANDLERS: dict[str, Callable[[Context, Step, str], dict]] = {
     "multipath": do_multipath,
     "rescan": do_rescan, "tmf": do_tmf, "io": do_io, "stop": do_stop, "await": do_await,
     "fault": do_fault, "lun": do_lun, "target": do_target, "parallel": do_parallel,
-    "wait": do_wait, "expect": do_expect, "iscsiadm": do_iscsiadm,
+    "wait": do_wait, "expect": do_expect, "iscsiadm": do_iscsiadm, "nbd": do_nbd,
 }
 
 # Steps that act on the lab, not on an initiator: run once whatever `initiator:` says.
-ONCE = {"fault", "lun", "target", "parallel", "wait", "stop", "await", "iscsiadm"}
+ONCE = {"fault", "lun", "target", "parallel", "wait", "stop", "await", "iscsiadm", "nbd"}

@@ -97,6 +97,14 @@ def test_the_lab_block_is_checked_by_the_lab_file_schema():
      "unknown counter 'snacks' (one of txdata_octets"),
     ("stepz: []\n", "s.yaml:8:1", "unknown key 'stepz'"),
     ("steps:\n  - login: t0\n  - login: t0\n", None, None),
+    ("steps:\n  - nbd: {kernel_client: true, kernel_size: 3000000}\n", "s.yaml:9:45",
+     "nbd: kernel_size is whole MiB"),
+    ("steps:\n  - nbd: {kernel_size: 2MiB}\n", "s.yaml:9:24", "kernel_size without kernel_client"),
+    ("steps:\n  - nbd: {device: /dev/sda}\n", "s.yaml:9:19", "expected /dev/nbdN"),
+    ("steps:\n  - nbd: {portal: nic3}\n", "s.yaml:9:19", "no NIC 'nic3'"),
+    ("steps:\n  - nbd: {settings: {node.session.timeo.replacment_timeout: 5}}\n", "s.yaml:9:61",
+     "did you mean 'node.session.timeo.replacement_timeout'"),
+    ("steps:\n  - nbd: {kernel_client: yes}\n", None, None),
 ])
 def test_errors_name_file_line_column_and_what_was_expected(body, where, words):
     if where is None:
@@ -105,6 +113,16 @@ def test_errors_name_file_line_column_and_what_was_expected(body, where, words):
     msg = error(body)
     assert msg.startswith(where + ":"), msg
     assert words in msg, msg
+
+
+def test_an_nbd_step_gets_its_target_and_sizes_in_bytes():
+    (cell,) = load("""\
+        steps:
+          - nbd: {size: 4MiB, kernel_client: true, kernel_size: 2MiB}
+        """)
+    (step,) = cell.steps
+    assert step.body["target"] == "iqn.2026-11.org.example:t0"
+    assert step.body["size"] == 4 << 20 and step.body["kernel_size"] == 2 << 20
 
 
 def test_unknown_open_iscsi_setting_gets_a_suggestion():
