@@ -186,6 +186,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void process_frames(const std::shared_ptr<Conn>& c);
   void handle_login_pdu(const std::shared_ptr<Conn>& c, const pdu::Pdu& p);
   void send_pdu(const std::shared_ptr<Conn>& c, pdu::Pdu&& p);
+  void send_command(const std::shared_ptr<Conn>& c, const pdu::ScsiCommand& p);
   void flush(const std::shared_ptr<Conn>& c);
   void login_attempt_failed(Errc code, const std::string& detail, bool retryable);
   void logged_in(const login::LoggedIn& li);

@@ -34,11 +34,18 @@ void Core::pump() {
   in_pump_ = true;
   published_ = false;
   session::Completion comp;  // every completion of this pump is moved into it in turn
+  pdu::ScsiCommand cmd;      // every SCSI Command the session encodes from its task, in turn
   for (int round = 0; round < 100000; ++round) {
     bool progress = false;
     if (conn_ && !conn_->dead) {
-      while (auto p = sess_->pop_pdu(cid_)) {
-        send_pdu(conn_, std::move(*p));
+      while (true) {
+        if (sess_->pop_scsi_command(cid_, cmd)) {
+          send_command(conn_, cmd);
+        } else if (auto p = sess_->pop_pdu(cid_)) {
+          send_pdu(conn_, std::move(*p));
+        } else {
+          break;
+        }
         progress = true;
       }
       flush(conn_);

@@ -18,6 +18,12 @@ void Core::send_pdu(const std::shared_ptr<Conn>& c, pdu::Pdu&& p) {
   }
 }
 
+void Core::send_command(const std::shared_ptr<Conn>& c, const pdu::ScsiCommand& p) {
+  if (auto ec = c->out_pending.append(p, out_digests_)) {
+    rt_->log(conn_prefix() + "cannot encode PDU: " + ec.message());
+  }
+}
+
 void Core::flush(const std::shared_ptr<Conn>& c) {
   if (c->writing || c->out_pending.empty() || c->dead) return;
   c->out_pending.swap(c->out_writing);

@@ -76,6 +76,26 @@ std::error_code OutBatch::append(pdu::Pdu&& p, const pdu::DigestConfig& digests)
   return {};
 }
 
+std::error_code OutBatch::append(const pdu::ScsiCommand& cmd, const pdu::DigestConfig& digests) {
+  if (!cmd.data.empty() || !cmd.extended_cdb.empty() || cmd.bidi_read_data_length) {
+    return append(pdu::Pdu(cmd), digests);
+  }
+  const std::size_t from = bytes_.size();
+  const std::size_t header_digest = digests.header ? digest::kDigestLength : 0;
+  bytes_.resize(from + pdu::kBhsLength + header_digest);
+  if (auto ec = pdu::encode_bhs(
+          cmd, std::span<std::uint8_t, pdu::kBhsLength>(bytes_.data() + from, pdu::kBhsLength))) {
+    bytes_.resize(from);
+    return ec;
+  }
+  if (header_digest != 0) {
+    digest::store_digest(bytes_.data() + from + pdu::kBhsLength,
+                         digest::crc32c(ByteSpan(bytes_.data() + from, pdu::kBhsLength)));
+  }
+  add_internal(from);
+  return {};
+}
+
 std::size_t OutBatch::size() const noexcept {
   std::size_t n = 0;
   for (const Segment& s : segments_) n += s.length;

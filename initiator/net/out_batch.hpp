@@ -33,6 +33,10 @@ class OutBatch {
     return append(pdu::Pdu(pdu), digests);
   }
 
+  // A SCSI Command as its own struct (the session's command path): with no data segment and no
+  // AHS only its BHS (and header digest) is written, straight into the buffer.
+  std::error_code append(const pdu::ScsiCommand& cmd, const pdu::DigestConfig& digests);
+
   bool empty() const noexcept { return segments_.empty(); }
   std::size_t size() const noexcept;  // wire bytes queued
   // Calls f(pointer, length) for each piece in order.

@@ -639,27 +639,26 @@ Result<EncodedSizes> sizes_of(const Pdu& pdu) {
   return s;
 }
 
-std::error_code write_bhs(const Pdu& pdu, const EncodedSizes& sizes, std::uint8_t* out) {
+// The BHS of one PDU struct, its lengths given.
+template <class T>
+std::error_code write_bhs_of(const T& p, const EncodedSizes& sizes, std::uint8_t* out) {
   std::memset(out, 0, kBhsLength);
-  bool ok = true;
-  std::visit(
-      [&](const auto& p) {
-        using T = std::decay_t<decltype(p)>;
-        const auto raw = static_cast<std::uint8_t>(T::kOpcode);
-        const w::OpcodeRules& rules = rules_of(raw);
-        out[w::kOpcodeByte] = raw;
-        if (rules.immediate_required) out[w::kOpcodeByte] |= w::kImmediateBit;
-        if (rules.final_always) out[w::kFlagsByte] |= w::kFinalBit;
-        if (rules.itt_reserved_tag) store_be32(out + w::kItt, kReservedTag);
-        Writer writer(out);
-        map_fields(writer, p);
-        ok = writer.ok();
-      },
-      pdu);
-  if (!ok) return Errc::invalid_field;
+  const auto raw = static_cast<std::uint8_t>(T::kOpcode);
+  const w::OpcodeRules& rules = rules_of(raw);
+  out[w::kOpcodeByte] = raw;
+  if (rules.immediate_required) out[w::kOpcodeByte] |= w::kImmediateBit;
+  if (rules.final_always) out[w::kFlagsByte] |= w::kFinalBit;
+  if (rules.itt_reserved_tag) store_be32(out + w::kItt, kReservedTag);
+  Writer writer(out);
+  map_fields(writer, p);
+  if (!writer.ok()) return Errc::invalid_field;
   out[w::kTotalAhsLength] = static_cast<std::uint8_t>(sizes.ahs / 4);
   store_be24(out + w::kDataSegmentLength, static_cast<std::uint32_t>(sizes.data));
   return {};
+}
+
+std::error_code write_bhs(const Pdu& pdu, const EncodedSizes& sizes, std::uint8_t* out) {
+  return std::visit([&](const auto& p) { return write_bhs_of(p, sizes, out); }, pdu);
 }
 
 }  // namespace
@@ -668,6 +667,15 @@ std::error_code encode_bhs(const Pdu& pdu, std::span<std::uint8_t, kBhsLength> o
   auto sizes = sizes_of(pdu);
   if (!sizes) return sizes.error();
   return write_bhs(pdu, *sizes, out.data());
+}
+
+std::error_code encode_bhs(const ScsiCommand& cmd, std::span<std::uint8_t, kBhsLength> out) {
+  EncodedSizes sizes;
+  sizes.ahs = ahs_bytes(cmd.extended_cdb, cmd.bidi_read_data_length);
+  sizes.data = cmd.data.size();
+  if (sizes.ahs > w::ahs::kMaxTotalWords * 4) return Errc::bad_ahs_length;
+  if (sizes.data > kMaxDataSegmentLength) return Errc::data_segment_too_long;
+  return write_bhs_of(cmd, sizes, out.data());
 }
 
 std::error_code encode(const Pdu& pdu, const DigestConfig& digests, ByteVector& out) {

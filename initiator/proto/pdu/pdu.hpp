@@ -617,6 +617,9 @@ Result<Pdu> decode_bhs(ByteSpan bhs, const DecodeOptions& opts = {}, Diagnostic*
 // bad_ahs_length when the AHS would exceed 255 words, invalid_field for an unencodable value
 // (a reserved Stage, a function/reason code that does not fit its bits).
 std::error_code encode_bhs(const Pdu& pdu, std::span<std::uint8_t, kBhsLength> out);
+// The same for a SCSI Command held as its own struct (the command path encodes it straight from
+// the session's task, with no Pdu variant in between).
+std::error_code encode_bhs(const ScsiCommand& cmd, std::span<std::uint8_t, kBhsLength> out);
 
 // Appends the full wire form of `pdu`: BHS + AHS + header digest + data + zero padding + data
 // digest (digests as `digests` says).

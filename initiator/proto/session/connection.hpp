@@ -17,10 +17,13 @@
 
 namespace iscsi::session::detail {
 
-// One entry of a connection's send queue: a ready PDU, or a Data-Out sequence generated PDU by
-// PDU as the pump drains it (so a large write is never copied whole).
+// One entry of a connection's send queue: a ready PDU, a SCSI Command encoded from its task when
+// it is sent (no PDU built and queued for it), or a Data-Out sequence generated PDU by PDU as
+// the pump drains it (so a large write is never copied whole).
 struct OutItem {
   std::optional<pdu::Pdu> pdu;
+  // The SCSI Command PDU of `task`, which has no AHS and no immediate data.
+  bool scsi_command = false;
   // Data-Out sequence (when pdu is empty):
   TaskId task = 0;
   std::uint32_t ttt = pdu::kReservedTag;

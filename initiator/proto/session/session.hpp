@@ -143,6 +143,11 @@ class Session {
 
   // --- outputs -------------------------------------------------------------------------------
   std::optional<pdu::Pdu> pop_pdu(std::uint16_t cid);
+  // The command path's shortcut: when the next PDU of `cid` is a SCSI Command with no AHS and no
+  // data segment (a read, or a write without immediate data), it is written into `out` straight
+  // from its task (ExpStatSN stamped now) and taken off the queue. false, with nothing taken,
+  // when the next PDU is anything else: pop_pdu() takes it. Either way the PDUs leave in order.
+  bool pop_scsi_command(std::uint16_t cid, pdu::ScsiCommand& out);
   bool has_pdu(std::uint16_t cid) const noexcept;
   std::optional<Completion> pop_completion();
   // The same into a Completion the caller reuses (one move, no optional); false when none.
@@ -177,6 +182,8 @@ class Session {
   void issue(Task& t);
   void issue_scsi(Task& t, Connection& c);
   void issue_text(Task& t, Connection& c);
+  // The header fields of `t`'s SCSI Command PDU (all but F, ExpStatSN and the data segment).
+  void command_fields(const Task& t, pdu::ScsiCommand& p) const;
   void queue(Connection& c, pdu::Pdu p);
   void finish(Task& t, Completion&& c);
   void complete_simple(Task& t, TaskOutcome outcome, ConnError why = ConnError::none);

@@ -38,10 +38,8 @@ void Session::issue(Task& t) {
   }
 }
 
-void Session::issue_scsi(Task& t, Connection& c) {
+void Session::command_fields(const Task& t, pdu::ScsiCommand& p) const {
   const ScsiRequest& req = t.req;
-  const auto& params = config_.params;
-  pdu::ScsiCommand p;
   p.immediate = false;
   p.read = req.direction == DataDirection::read || req.direction == DataDirection::bidirectional;
   p.write = req.direction == DataDirection::write ||
@@ -52,16 +50,32 @@ void Session::issue_scsi(Task& t, Connection& c) {
   p.cmd_sn = t.cmd_sn;
   const std::size_t first = std::min<std::size_t>(req.cdb.size(), 16);
   std::copy_n(req.cdb.begin(), first, p.cdb.begin());
-  if (req.cdb.size() > 16) p.extended_cdb.assign(req.cdb.begin() + 16, req.cdb.end());
+  std::fill(p.cdb.begin() + static_cast<std::ptrdiff_t>(first), p.cdb.end(), std::uint8_t{0});
+  if (req.cdb.size() > 16) {
+    p.extended_cdb.assign(req.cdb.begin() + 16, req.cdb.end());
+  } else {
+    p.extended_cdb.clear();
+  }
   if (req.direction == DataDirection::read) {
     p.expected_data_transfer_length = req.read_length;
   } else {
     p.expected_data_transfer_length = t.write_length;
   }
-  if (req.direction == DataDirection::bidirectional) p.bidi_read_data_length = req.read_length;
+  if (req.direction == DataDirection::bidirectional) {
+    p.bidi_read_data_length = req.read_length;
+  } else {
+    p.bidi_read_data_length.reset();
+  }
+}
+
+void Session::issue_scsi(Task& t, Connection& c) {
+  const ScsiRequest& req = t.req;
+  const auto& params = config_.params;
+  const bool writes = req.direction == DataDirection::write ||
+                      req.direction == DataDirection::bidirectional;
   std::uint32_t immediate = 0;
   std::uint32_t unsolicited_end = 0;
-  if (p.write) {
+  if (writes) {
     // RFC 7143 13.13/13.14: immediate data up to FirstBurstLength and the target's
     // MaxRecvDataSegmentLength; with InitialR2T=No, unsolicited Data-Out up to FirstBurstLength
     // (immediate data included).
@@ -72,12 +86,22 @@ void Session::issue_scsi(Task& t, Connection& c) {
                           ? immediate
                           : std::min(t.write_length, params.first_burst_length);
     unsolicited_end = std::max(unsolicited_end, immediate);
-    const ByteSpan data = req.write_data();
-    p.data.assign(data.begin(), data.begin() + immediate);
   }
   t.unsolicited_end = unsolicited_end;
-  p.final_pdu = unsolicited_end == immediate;
-  queue(c, std::move(p));
+  if (immediate == 0 && req.cdb.size() <= 16 && req.direction != DataDirection::bidirectional) {
+    // No AHS, no data segment: the PDU is encoded from the task when it is sent.
+    detail::OutItem cmd;
+    cmd.task = t.id;
+    cmd.scsi_command = true;
+    c.out.push_back(std::move(cmd));
+  } else {
+    pdu::ScsiCommand p;
+    command_fields(t, p);
+    const ByteSpan data = req.write_data();
+    p.data.assign(data.begin(), data.begin() + immediate);
+    p.final_pdu = unsolicited_end == immediate;
+    queue(c, std::move(p));
+  }
   if (unsolicited_end > immediate) {
     detail::OutItem seq;
     seq.task = t.id;
@@ -118,6 +142,23 @@ bool Session::has_pdu(std::uint16_t cid) const noexcept {
   return c != nullptr && !c->out.empty();
 }
 
+bool Session::pop_scsi_command(std::uint16_t cid, pdu::ScsiCommand& out) {
+  Connection* c = conn(cid);
+  if (c == nullptr) return false;
+  while (!c->out.empty() && c->out.front().scsi_command) {
+    const Task* t = tasks_.find(c->out.front().task);
+    c->out.pop_front();
+    if (t == nullptr) continue;  // the task ended before its command was sent: nothing to send
+    command_fields(*t, out);
+    out.final_pdu = t->unsolicited_end == 0;
+    out.exp_stat_sn = c->exp_stat_sn;
+    out.data.clear();
+    ++stats_.scsicmd_pdus;
+    return true;
+  }
+  return false;
+}
+
 std::optional<pdu::Pdu> Session::pop_pdu(std::uint16_t cid) {
   Connection* c = conn(cid);
   if (c == nullptr) return std::nullopt;
@@ -127,6 +168,14 @@ std::optional<pdu::Pdu> Session::pop_pdu(std::uint16_t cid) {
     if (item.pdu) {
       result = std::move(item.pdu);
       c->out.pop_front();
+    } else if (item.scsi_command) {
+      const Task* t = tasks_.find(item.task);
+      c->out.pop_front();
+      if (t == nullptr) continue;  // as in pop_scsi_command()
+      pdu::ScsiCommand p;
+      command_fields(*t, p);
+      p.final_pdu = t->unsolicited_end == 0;
+      result = pdu::Pdu(std::move(p));
     } else {
       Task* tp = tasks_.find(item.task);
       if (tp == nullptr) {  // the task ended (aborted, answered early): drop the rest

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <set>
 
 #include "proto/digest/crc32c.hpp"
@@ -256,6 +257,22 @@ TEST(Codec, EncoderRefusesAnOversizedDataSegmentAndAhs) {
   ScsiCommand cmd;
   cmd.extended_cdb.resize(1100);
   EXPECT_EQ(encode(cmd).error(), Errc::bad_ahs_length);
+}
+
+TEST(Codec, ScsiCommandStructEncodesAsTheVariantDoes) {
+  // The command path encodes a ScsiCommand without the Pdu variant: the same bytes, the same
+  // refusals.
+  for (const ScsiCommand& cmd : {test::sample_scsi_command(), test::sample_scsi_command_ahs()}) {
+    std::array<std::uint8_t, kBhsLength> direct{};
+    std::array<std::uint8_t, kBhsLength> via_variant{};
+    ASSERT_FALSE(encode_bhs(cmd, direct));
+    ASSERT_FALSE(encode_bhs(Pdu(cmd), via_variant));
+    EXPECT_EQ(direct, via_variant);
+  }
+  ScsiCommand big = test::sample_scsi_command();
+  big.extended_cdb.resize(1100);
+  std::array<std::uint8_t, kBhsLength> out{};
+  EXPECT_EQ(encode_bhs(big, out), Errc::bad_ahs_length);
 }
 
 TEST(Codec, FieldsLandAtTheirRfcOffsets) {

@@ -778,5 +778,42 @@ TEST(SessionMultiConnectionMore, LogoutClosesAnotherConnection) {
   EXPECT_FALSE(pair.session.add_connection(2, SerialNumber{5}, 8192, pair.now));
 }
 
+// The command path: a SCSI Command with no AHS and no immediate data is encoded from its task
+// when it is sent (pop_scsi_command); it is the PDU pop_pdu() would have returned, and any other
+// PDU at the front of the queue is left for pop_pdu(), so the order holds.
+TEST(SessionSend, PopScsiCommandGivesWhatPopPduWould) {
+  Pair a;
+  Pair b;
+  for (Pair* p : {&a, &b}) {
+    ASSERT_TRUE(p->session.submit(read_request(8, 4096), p->now));
+    ASSERT_TRUE(p->session.submit(read_request(16, 4096), p->now));
+  }
+  for (int i = 0; i < 2; ++i) {
+    pdu::ScsiCommand direct;
+    ASSERT_TRUE(a.session.pop_scsi_command(Pair::kCid, direct));
+    auto popped = b.session.pop_pdu(Pair::kCid);
+    ASSERT_TRUE(popped);
+    ASSERT_TRUE(std::holds_alternative<pdu::ScsiCommand>(*popped));
+    EXPECT_EQ(direct, std::get<pdu::ScsiCommand>(*popped));
+  }
+  pdu::ScsiCommand none;
+  EXPECT_FALSE(a.session.pop_scsi_command(Pair::kCid, none));
+  EXPECT_EQ(a.session.stats().scsicmd_pdus, b.session.stats().scsicmd_pdus);
+
+  // Immediate data: a PDU of its own, taken by pop_pdu() only; the read behind it waits.
+  Pair w;
+  const ByteVector data(512, 0xAB);
+  ASSERT_TRUE(w.session.submit(write_request(0, data), w.now));
+  ASSERT_TRUE(w.session.submit(read_request(8, 512), w.now));
+  pdu::ScsiCommand cmd;
+  EXPECT_FALSE(w.session.pop_scsi_command(Pair::kCid, cmd));
+  auto write = w.session.pop_pdu(Pair::kCid);
+  ASSERT_TRUE(write);
+  EXPECT_EQ(pdu::data_of(*write).size(), 512u);
+  ASSERT_TRUE(w.session.pop_scsi_command(Pair::kCid, cmd));
+  EXPECT_TRUE(cmd.read);
+  EXPECT_TRUE(cmd.data.empty());
+}
+
 }  // namespace
 }  // namespace iscsi::session::test
