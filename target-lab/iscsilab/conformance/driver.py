@@ -609,6 +609,21 @@ class Session:
     def send_targets(self, value: str = "All") -> list[tuple[str, str]]:
         return self.text_exchange({"SendTargets": value})[0]
 
+    def tmf_pdu(self, function: int, *, referenced_task_tag: int = RESERVED_TAG,
+                ref_cmd_sn: int = 0, lun: int | None = None, immediate: bool = True) -> dict:
+        return {"opcode": TMF_REQUEST, "immediate": immediate, "function": function,
+                "lun": lun_field(self.target.lun if lun is None else lun),
+                "itt": self.next_itt(), "referenced_task_tag": referenced_task_tag,
+                "cmd_sn": self.take_cmd_sn(immediate), "exp_stat_sn": self.exp_stat_sn or 0,
+                "ref_cmd_sn": ref_cmd_sn, "exp_data_sn": 0}
+
+    def tmf(self, function: int, **kw) -> Pdu:
+        """Sends a Task Management Function Request; returns its response (same ITT)."""
+        req = self.tmf_pdu(function, **kw)
+        self.conn.send(req)
+        return self.recv_until(lambda p: p["opcode"] == TMF_RESPONSE and p["itt"] == req["itt"],
+                               what=f"TMF Response for ITT 0x{req['itt']:x}")
+
     def logout(self, reason: int = 0) -> Pdu:
         req = {"opcode": LOGOUT_REQUEST, "immediate": False, "reason": reason,
                "itt": self.next_itt(), "cid": self.cid if reason else 0,

@@ -34,7 +34,7 @@ class Case:
 
 _CASES: dict[str, Case] = {}
 _ID = re.compile(r"^[A-Z]+-\d{3}$")
-SUITE_MODULES = ("login", "ffp")
+SUITE_MODULES = ("login", "ffp", "tmf")
 # Listing order of the ID prefixes: the order a session goes through.
 PREFIX_ORDER = ("LOGIN", "FFP", "TEXT", "TMF", "LOGOUT", "ERR", "ERL")
 

@@ -1,0 +1,107 @@
+"""Task management, text in the full feature phase, and SNACK where it is not negotiated
+(RFC 7143 sections 11.5, 11.6, 11.10, 11.11, 11.16)."""
+from __future__ import annotations
+
+from ..driver import (REJECT, RESERVED_TAG, TEXT_RESPONSE, ConformanceFailure, TargetClosed,
+                      sn_add)
+from ..registry import case
+from .ffp import ready, tur
+
+ABORT_TASK, LOGICAL_UNIT_RESET = 1, 5
+# TMF Response codes (section 11.6.1).
+FUNCTION_COMPLETE, TASK_DOES_NOT_EXIST, NOT_SUPPORTED, FUNCTION_REJECTED = 0, 1, 5, 255
+
+
+@case("TMF-001", "11.6.1",
+      "ABORT TASK for a task that completed long ago is answered, with the request's ITT, by "
+      "function complete (0) or task does not exist (1)")
+def _(ctx):
+    sess = ready(ctx)
+    done = sess.scsi_pdu(bytes(6))
+    sess.conn.send(done)
+    sess.wait_status(done["itt"])
+    rsp = sess.tmf(ABORT_TASK, referenced_task_tag=done["itt"], ref_cmd_sn=done["cmd_sn"])
+    if rsp["response"] not in (FUNCTION_COMPLETE, TASK_DOES_NOT_EXIST):
+        raise ConformanceFailure(f"TMF response {rsp['response']} for a finished task")
+    tur(sess)
+
+
+@case("TMF-002", "11.6.1",
+      "LOGICAL UNIT RESET is answered with function complete (0), not supported (5) or "
+      "authorization failed (6), and the session stays usable")
+def _(ctx):
+    sess = ready(ctx)
+    rsp = sess.tmf(LOGICAL_UNIT_RESET)
+    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6):
+        raise ConformanceFailure(f"TMF response {rsp['response']} for LOGICAL UNIT RESET")
+    sess.nop_ping(b"after the reset")
+
+
+@case("TMF-003", "11.6.1",
+      "A TMF request with a function code the RFC does not define is answered with not "
+      "supported (5) or function rejected (255)")
+def _(ctx):
+    sess = ready(ctx)
+    rsp = sess.tmf(0x55)
+    if rsp["response"] not in (NOT_SUPPORTED, FUNCTION_REJECTED):
+        raise ConformanceFailure(f"TMF response {rsp['response']} for function 0x55")
+
+
+@case("TMF-004", "11.6",
+      "A TMF Response does not advance the window wrongly: an immediate TMF leaves ExpCmdSN "
+      "where it was")
+def _(ctx):
+    sess = ready(ctx)
+    before = sess.nop_ping(b"x")["exp_cmd_sn"]
+    rsp = sess.tmf(ABORT_TASK, referenced_task_tag=0x7FFF0000, ref_cmd_sn=sn_add(before, -1))
+    if rsp["exp_cmd_sn"] != before:
+        raise ConformanceFailure(f"ExpCmdSN {rsp['exp_cmd_sn']} after an immediate TMF, "
+                                 f"{before} expected")
+
+
+@case("TEXT-001", "13.3",
+      "In a Normal session, SendTargets with an empty value is answered by a final Text Response "
+      "(F=1, TTT 0xffffffff, the request's ITT) naming the session's target")
+def _(ctx):
+    sess = ctx.logged_in()
+    pairs, responses = sess.text_exchange({"SendTargets": ""})
+    # ITT and the TTT of the last response are checked by the driver.
+    if not responses[-1]["final_pdu"]:
+        raise ConformanceFailure("the exchange did not end with F=1")
+    names = [v for k, v in pairs if k == "TargetName"]
+    if names != [ctx.target.iqn]:
+        raise ConformanceFailure(f"SendTargets= named {names}, only {ctx.target.iqn} expected")
+
+
+@case("ERR-001", "11.16", level="SHOULD",
+      requirement="A SNACK Request on a session that negotiated ErrorRecoveryLevel 0 is "
+                  "answered with a Reject (reason 0x03, 0x04 or 0x05), not acted on")
+def _(ctx):
+    sess = ctx.logged_in({"ErrorRecoveryLevel": "0"})
+    sess.conn.send({"opcode": 0x10, "type": 1, "itt": RESERVED_TAG, "ttt": RESERVED_TAG,
+                    "exp_stat_sn": sess.exp_stat_sn, "beg_run": 0, "run_length": 0})
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] == REJECT, 5.0, what="Reject")
+    except TargetClosed:
+        raise ConformanceFailure("the target closed the connection instead of rejecting the "
+                                 "SNACK") from None
+    if p["reason"] not in (0x03, 0x04, 0x05):
+        raise ConformanceFailure(f"Reject reason {p['reason']:#x}")
+
+
+@case("ERR-002", "11.17", level="MUST",
+      requirement="A Text Response never answers a Text Request the target rejected: after a "
+                  "Reject the session still answers a ping")
+def _(ctx):
+    sess = ctx.logged_in()
+    req = sess.text_pdu({"SendTargets": "All"})
+    # A Text Request with both F and C set is malformed (11.10.2).
+    sess.conn.send(req, mangle={"flags": 0xC0})
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] in (REJECT, TEXT_RESPONSE), 5.0,
+                            what="Reject or Text Response")
+    except TargetClosed:
+        return  # ending the connection on a protocol error is allowed at ERL 0
+    if p["opcode"] == TEXT_RESPONSE and p["final_pdu"]:
+        raise ConformanceFailure("a Text Request with F=1 and C=1 was answered as a complete one")
+    sess.nop_ping(b"after the reject")
