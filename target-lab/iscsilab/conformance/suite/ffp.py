@@ -541,3 +541,36 @@ def _(ctx):
     answer = dict(pairs).get("NoSuchIscsiKey")
     if answer != "NotUnderstood":
         raise ConformanceFailure(f"NoSuchIscsiKey=1 answered {answer!r}")
+
+
+@case("FFP-009", "4.2.2.1",
+      "Every command with a CmdSN up to MaxCmdSN is accepted: a full window sent at once is "
+      "executed")
+def _(ctx):
+    sess = ready(ctx)
+    sess.nop_ping(b"window")
+    room = ((sess.max_cmd_sn - sess.cmd_sn) & 0xFFFFFFFF) + 1
+    if room > 0x80000000:
+        raise ConformanceFailure("the window is closed after a ping")
+    room = min(room, 32)
+    cmds = [sess.scsi_pdu(cdb_test_unit_ready()) for _ in range(room)]
+    for c in cmds:
+        sess.conn.send(c)
+    for c in cmds:
+        sess.wait_status(c["itt"])
+
+
+@case("FFP-044", "11.15.1",
+      "A Logout Request closing a connection ID the session does not have is answered with "
+      "response 1 (CID not found)")
+def _(ctx):
+    sess = ctx.logged_in()
+    req = {"opcode": 0x06, "immediate": True, "reason": 1, "itt": sess.next_itt(), "cid": 0x77,
+           "cmd_sn": sess.cmd_sn, "exp_stat_sn": sess.exp_stat_sn}
+    sess.conn.send(req)
+    try:
+        rsp = sess.recv_until(lambda p: p["opcode"] == 0x26, what="Logout Response")
+    except TargetClosed:
+        raise ConformanceFailure("the target closed the connection") from None
+    if rsp["response"] != 1:
+        raise ConformanceFailure(f"Logout response {rsp['response']} for CID 0x77")

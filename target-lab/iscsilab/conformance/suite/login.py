@@ -427,3 +427,67 @@ def _(ctx):
         raise ConformanceFailure(f"a second connection with MaxConnections=1 ended its login "
                                  f"with status {status(rsp)}")
     first.nop_ping(b"the first connection lives on")
+
+
+@case("LOGIN-035", "11.12.1", level="SHOULD",
+      requirement="A Login Request with both C and T set (text incomplete, yet asking to "
+                  "transit) is rejected with an initiator error")
+def _(ctx):
+    sess = ctx.connect()
+    rsp = first_response(sess, dict(sess.leading_keys(), AuthMethod="None"), cont=True,
+                         transit=True)
+    expect_initiator_error(rsp, None, "C=1 and T=1")
+
+
+@case("LOGIN-036", "6.2",
+      "Login text split over two Login Requests with C=1 is put back together: the first part "
+      "is answered with an empty Login Response (T=0), and the login then succeeds")
+def _(ctx):
+    from ..driver import encode_text
+    sess = ctx.connect()
+    text = encode_text(dict(sess.leading_keys(), AuthMethod="None"))
+    cut = text.index(b"=") + 3  # inside the first value
+    rsp = first_response(sess, text[:cut], cont=True, transit=False)
+    if rsp["status_class"] != 0:
+        raise ConformanceFailure(f"the first part was answered with status {status(rsp)}")
+    if rsp.get("data") or rsp["transit"]:
+        raise ConformanceFailure(f"the first part was answered with T={rsp['transit']} and "
+                                 f"{len(rsp.get('data') or b'')} bytes of text, not an empty "
+                                 "response")
+    rsp = first_response(sess, text[cut:], transit=True)
+    if rsp["status_class"] != 0:
+        raise ConformanceFailure(f"the whole text was answered with status {status(rsp)}")
+    if not rsp["transit"]:
+        raise ConformanceFailure("the target did not move on after the whole text")
+    sess.login(security=False)
+
+
+@case("LOGIN-037", "13.21",
+      "A SessionType the RFC does not define is refused: answered Reject, or the login fails "
+      "with an initiator error")
+def _(ctx):
+    sess = ctx.connect()
+    keys = dict(sess.leading_keys(), AuthMethod="None", SessionType="X-Bogus")
+    rsp = first_response(sess, keys)
+    if rsp["status_class"] == INITIATOR_ERROR:
+        return
+    if rsp["status_class"] == 0 and keys_of(rsp).get("SessionType") in ("Reject",
+                                                                       "NotUnderstood"):
+        return
+    raise ConformanceFailure(f"SessionType=X-Bogus answered with status {status(rsp)} and "
+                             f"SessionType={keys_of(rsp).get('SessionType')!r}")
+
+
+@case("LOGIN-038", "4.4",
+      "A session is named by InitiatorName and ISID together: a second initiator name with the "
+      "same ISID makes a new session and leaves the first one alone")
+def _(ctx):
+    from dataclasses import replace
+    a = ctx.logged_in()
+    other = replace(ctx.target, initiator_iqn=ctx.target.initiator_iqn + "-other")
+    from ..driver import Connection, Session
+    b = Session(Connection(other, timeout=ctx.timeout), isid=a.isid)
+    ctx.sessions.append(b)
+    b.login()
+    a.nop_ping(b"first session")
+    b.nop_ping(b"second session")
