@@ -92,6 +92,55 @@ def test_serial_comparison_wraps():
     assert driver.sn_add(0xFFFFFFFF, 2) == 1
 
 
+class _NoConnection:
+    target = driver.Target("127.0.0.1", 3260, "iqn.2026-12.org.example:none")
+
+
+def received(fields, mangle=None):
+    """A PDU as the driver's connection hands it over: decoded, with its wire bytes."""
+    pdu = pdu_module()
+    wire = pdu.encode(fields)
+    if mangle:
+        wire = driver.patch(wire, mangle)
+    p = driver.Pdu(pdu.decode(wire)[0])
+    p.wire = wire
+    return p
+
+
+def test_session_check_records_statsn_window_reserved_and_tag_violations():
+    sess = driver.Session(_NoConnection())
+    sess.check(received({"opcode": 0x23, "transit": True, "csg": 1, "nsg": 3, "tsih": 1,
+                         "stat_sn": 10, "exp_cmd_sn": 1, "max_cmd_sn": 8}))
+    assert sess.exp_stat_sn == 11 and not sess.violations
+    # An R2T carries the next StatSN without using it; a SCSI Response uses it.
+    sess.check(received({"opcode": 0x31, "itt": 1, "ttt": 5, "stat_sn": 11, "exp_cmd_sn": 1,
+                         "max_cmd_sn": 8, "desired_data_transfer_length": 512}))
+    sess.check(received({"opcode": 0x21, "itt": 1, "stat_sn": 11, "exp_cmd_sn": 2,
+                         "max_cmd_sn": 8}))
+    assert not sess.violations and sess.exp_stat_sn == 12
+    sess.check(received({"opcode": 0x21, "itt": 2, "stat_sn": 14, "exp_cmd_sn": 3,
+                         "max_cmd_sn": 8}))
+    sess.check(received({"opcode": 0x20, "itt": 3, "stat_sn": 15, "exp_cmd_sn": 9,
+                         "max_cmd_sn": 2}))
+    sess.check(received({"opcode": 0x31, "itt": 1, "ttt": driver.RESERVED_TAG, "stat_sn": 16,
+                         "exp_cmd_sn": 9, "max_cmd_sn": 20}))
+    sess.check(received({"opcode": 0x20, "itt": driver.RESERVED_TAG, "stat_sn": 16,
+                         "exp_cmd_sn": 9, "max_cmd_sn": 20}, mangle={40: 1}))
+    rules = [v.split("]")[0][1:] for v in sess.violations]
+    assert rules == ["4.2.2.2 StatSN", "4.2.2.1 window", "11.8 TTT", "11.2 reserved"], \
+        sess.violations
+
+
+def test_login_response_checks_compare_with_the_request():
+    sess = driver.Session(_NoConnection())
+    req = sess.login_pdu({"InitiatorName": "iqn.x"}, transit=False)
+    rsp = received({"opcode": 0x23, "transit": True, "csg": 1, "nsg": 1, "isid": 5,
+                    "itt": req["itt"] + 1, "version_active": 1, "stat_sn": 1})
+    sess.check_login_response(req, rsp)
+    rules = sorted(v.split("]")[0][1:] for v in sess.violations)
+    assert rules == ["11.13 CSG", "11.13 ISID", "11.13 ITT", "11.13 T", "11.13.1 version"]
+
+
 # ---- the catalogue
 
 def test_every_test_has_an_id_a_section_and_a_one_line_requirement():
