@@ -210,6 +210,15 @@ def test_each_broken_rule_fails_the_test_that_checks_it(defect, failing):
         assert results[i].message
 
 
+def test_key_tests_fail_against_a_target_that_takes_any_offer():
+    # The fake target echoes every key it is offered: an obsolete key, an offer beyond the
+    # legal range. The edge-of-range offers it echoes are right.
+    ids = {"KEY-003": "passed", "KEY-004": "failed", "KEY-017": "failed", "KEY-019": "passed"}
+    results = run(list(ids))
+    assert {i: r.outcome for i, r in results.items()} == ids, \
+        {i: r.message for i, r in results.items()}
+
+
 def test_expected_failures_are_reported_as_such_and_a_listed_pass_fails_the_run():
     results = run(["FFP-010", "LOGIN-001"], "ping_data",
                   expected={"FFP-010": "reverses ping data", "LOGIN-001": "not true"})
