@@ -574,3 +574,71 @@ def _(ctx):
         raise ConformanceFailure("the target closed the connection") from None
     if rsp["response"] != 1:
         raise ConformanceFailure(f"Logout response {rsp['response']} for CID 0x77")
+
+
+@case("FFP-013", "11.19",
+      "A ping carrying as much data as the target may receive in one PDU is answered with all of "
+      "it, in one NOP-In")
+def _(ctx):
+    sess = ctx.logged_in()
+    size = min(int(negotiated(sess, "MaxRecvDataSegmentLength", "8192")), 8192)
+    data = pattern(size)
+    rsp = sess.nop_ping(data)
+    if rsp["data"] != data:
+        raise ConformanceFailure(f"{len(data)} bytes of ping data came back as "
+                                 f"{len(rsp['data'])} bytes, not the same")
+
+
+@case("FFP-034", "13.17",
+      "With MaxOutstandingR2T=1 the target never has two R2Ts of a command outstanding: the "
+      "next R2T waits until the data of the first has arrived")
+def _(ctx):
+    sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "Yes", "MaxBurstLength": "1024",
+                       "MaxOutstandingR2T": "1"})
+    if negotiated(sess, "MaxOutstandingR2T", "1") != "1":
+        raise ConformanceFailure("MaxOutstandingR2T=1 was not settled at 1")
+    bs = block_size(sess)
+    blocks = max(8, 4096 // bs)
+    data = pattern(blocks * bs)
+    cmd = sess.scsi_pdu(cdb_write10(64, blocks), write=len(data))
+    sess.conn.send(cmd)
+    first = sess.recv_until(lambda p: p["opcode"] == R2T and p["itt"] == cmd["itt"],
+                            what="the first R2T")
+    if first["buffer_offset"] + first["desired_data_transfer_length"] >= len(data):
+        ctx.skip("one R2T asked for the whole write")
+    try:
+        extra = sess.recv(1.5)
+    except NoAnswer:
+        extra = None
+    if extra is not None and extra["opcode"] == R2T:
+        raise ConformanceFailure("a second R2T came before the data of the first")
+    # Finish the write the ordinary way from here: answer this R2T and every next one.
+    off, length = first["buffer_offset"], first["desired_data_transfer_length"]
+    mrdsl = int(negotiated(sess, "MaxRecvDataSegmentLength", "8192"))
+    pos, data_sn = off, 0
+    while pos < off + length:
+        chunk = data[pos:min(off + length, pos + mrdsl)]
+        sess.conn.send(sess.data_out_pdu(cmd, pos, chunk, data_sn=data_sn, ttt=first["ttt"],
+                                         final=pos + len(chunk) >= off + length))
+        pos, data_sn = pos + len(chunk), data_sn + 1
+    while True:
+        p = sess.recv_until(lambda p: p["itt"] == cmd["itt"] and p["opcode"] in (
+            R2T, SCSI_RESPONSE), what="R2T or status")
+        if p["opcode"] == SCSI_RESPONSE:
+            expect_good(p, "WRITE(10) one R2T at a time")
+            break
+        try:
+            extra = sess.recv(0.5)
+        except NoAnswer:
+            extra = None
+        if extra is not None and extra["opcode"] == R2T:
+            raise ConformanceFailure("two R2Ts outstanding at once")
+        off, length = p["buffer_offset"], p["desired_data_transfer_length"]
+        pos, data_sn = off, 0
+        while pos < off + length:
+            chunk = data[pos:min(off + length, pos + mrdsl)]
+            sess.conn.send(sess.data_out_pdu(cmd, pos, chunk, data_sn=data_sn, ttt=p["ttt"],
+                                             final=pos + len(chunk) >= off + length))
+            pos, data_sn = pos + len(chunk), data_sn + 1
+    if read_blocks(sess, 64, blocks) != data:
+        raise ConformanceFailure("the blocks do not read back as written")
