@@ -184,22 +184,36 @@ class Connection:
         self.sock = socket.create_connection((target.host, target.port), connect_timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.framer = core_pdu().Framer(True)
-        self.log: list[tuple[str, float, bytes]] = []  # ("sent"/"received", time, wire)
+        # ("sent"/"received", time, wire, (header digest, data digest) in force)
+        self.log: list[tuple[str, float, bytes, tuple[bool, bool]]] = []
         self.eof = False
+        self.header_digest = False
+        self.data_digest = False
+
+    def set_digests(self, header: bool, data: bool) -> None:
+        """CRC32C digests both ways from the next PDU on (after a login negotiated them)."""
+        self.header_digest, self.data_digest = header, data
+        self.framer.set_digests(header, data)
 
     # -- sending --
     def send(self, fields: dict | None = None, *, raw: bytes | None = None,
              mangle: dict | None = None) -> bytes:
         """Sends a PDU given as a dict of proto's field names (or raw bytes), with header fields
         patched by `mangle`; returns the bytes sent."""
-        wire = raw if raw is not None else core_pdu().encode(fields)
+        wire = raw if raw is not None else core_pdu().encode(fields, self.header_digest,
+                                                             self.data_digest)
         if mangle:
             wire = patch(wire, mangle)
         self.send_bytes(wire)
         return wire
 
+    def send_prepared(self, fields: dict) -> bytes:
+        """The wire form send() would send, digests included, without sending it."""
+        return core_pdu().encode(fields, self.header_digest, self.data_digest)
+
     def send_bytes(self, wire: bytes) -> None:
-        self.log.append(("sent", time.monotonic(), bytes(wire)))
+        self.log.append(("sent", time.monotonic(), bytes(wire),
+                         (self.header_digest, self.data_digest)))
         try:
             self.sock.sendall(wire)
         except OSError as e:
@@ -238,7 +252,8 @@ class Connection:
                 fields, wire = got
                 pdu = Pdu(fields)
                 pdu.wire = wire
-                self.log.append(("received", time.monotonic(), wire))
+                self.log.append(("received", time.monotonic(), wire,
+                                 (self.header_digest, self.data_digest)))
                 return pdu
             if self.eof:
                 raise TargetClosed("the target closed the connection")
@@ -279,9 +294,9 @@ class Connection:
         """The last PDUs both ways, one line each, for failure messages."""
         lines = []
         t0 = self.log[0][1] if self.log else 0.0
-        for way, t, wire in self.log[-last:]:
+        for way, t, wire, (hd, dd) in self.log[-last:]:
             try:
-                fields, _ = core_pdu().decode(wire)
+                fields, _ = core_pdu().decode(wire, hd, dd)
                 desc = str(Pdu(fields))
             except Exception as e:  # noqa: BLE001 - a mangled PDU need not decode
                 desc = f"undecodable ({e}): {wire[:48].hex()}"
@@ -503,6 +518,9 @@ class Session:
         self.tsih = rsp["tsih"]
         self.cmd_sn = rsp["exp_cmd_sn"]
         self.login_itt = None
+        # Digests start with the first PDU of the full feature phase (13.1).
+        self.conn.set_digests(self.params.get("HeaderDigest") == "CRC32C",
+                              self.params.get("DataDigest") == "CRC32C")
         return rsp
 
     def _login_ok(self, rsp: Pdu) -> None:

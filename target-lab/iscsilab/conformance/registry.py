@@ -34,9 +34,9 @@ class Case:
 
 _CASES: dict[str, Case] = {}
 _ID = re.compile(r"^[A-Z]+-\d{3}$")
-SUITE_MODULES = ("login", "keys", "ffp", "tmf")
+SUITE_MODULES = ("login", "keys", "ffp", "digest", "tmf")
 # Listing order of the ID prefixes: the order a session goes through.
-PREFIX_ORDER = ("LOGIN", "KEY", "FFP", "TEXT", "TMF", "LOGOUT", "ERR", "ERL")
+PREFIX_ORDER = ("LOGIN", "KEY", "FFP", "DIG", "TEXT", "TMF", "LOGOUT", "ERR", "ERL")
 
 
 def case(id: str, section: str, requirement: str, *, level: str = "MUST", needs=()):

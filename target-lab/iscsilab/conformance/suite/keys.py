@@ -117,3 +117,20 @@ for _key, _value, _level in OBSOLETE:
     case(_next_id(), "13", level=_level,
          requirement=f"The obsolete key {_key} is answered Reject"
          + ("" if _level == "MUST" else " (No tolerated)"))(_obsolete_test(_key, _value, _level))
+
+
+def _list_test(key, offer):
+    def test(ctx):
+        answer, failed = negotiate(ctx, key, offer)
+        if failed:
+            return  # refusing the whole login is also an answer that takes nothing not offered
+        if answer not in (offer, "Reject"):
+            raise ConformanceFailure(f"{key}={offer} answered {answer!r}, a value that was not "
+                                     "offered")
+    return test
+
+
+for _key in ("HeaderDigest", "DataDigest"):
+    case(_next_id(), "6.2.1",
+         f"{_key} offered as CRC32C alone is answered CRC32C or Reject, never a value that was "
+         "not offered")(_list_test(_key, "CRC32C"))
