@@ -263,8 +263,8 @@ def _(ctx):
 
 
 @case("FFP-021", "11.7.4",
-      "Data-In PDUs of a read carry DataSN 0, 1, 2..., contiguous buffer offsets, F only on the "
-      "last, and add up to the data the command asked for")
+      "Data-In PDUs of a read carry DataSN 0, 1, 2..., contiguous buffer offsets, F on the last, "
+      "and add up to the data the command asked for")
 def _(ctx):
     sess = ready(ctx, {"MaxRecvDataSegmentLength": "512"})
     sess.conn.framer.set_max_recv_data_segment_length(512)
@@ -278,8 +278,8 @@ def _(ctx):
         if p["buffer_offset"] != offset:
             raise ConformanceFailure(f"Data-In #{n} at offset {p['buffer_offset']}, {offset} "
                                      "expected")
-        if p["final_pdu"] != (n == len(data_in) - 1):
-            raise ConformanceFailure(f"Data-In #{n} of {len(data_in)} has F={p['final_pdu']}")
+        if n == len(data_in) - 1 and not p["final_pdu"]:
+            raise ConformanceFailure(f"the last Data-In (#{n}) has F=0")
         offset += len(p["data"])
     if offset != blocks * block_size(sess):
         raise ConformanceFailure(f"{offset} bytes of Data-In for {blocks} blocks")
@@ -642,3 +642,28 @@ def _(ctx):
             pos, data_sn = pos + len(chunk), data_sn + 1
     if read_blocks(sess, 64, blocks) != data:
         raise ConformanceFailure("the blocks do not read back as written")
+
+
+@case("FFP-026", "13.13",
+      "A read longer than MaxBurstLength comes in Data-In sequences of at most MaxBurstLength "
+      "bytes each (F ends each sequence) while DataSN runs on across them")
+def _(ctx):
+    sess = ready(ctx, {"MaxBurstLength": "1024", "FirstBurstLength": "512",
+                       "MaxRecvDataSegmentLength": "512"})
+    sess.conn.framer.set_max_recv_data_segment_length(512)
+    mbl = int(negotiated(sess, "MaxBurstLength", "262144"))
+    bs = block_size(sess)
+    blocks = max(1, (4 * mbl) // bs)
+    status, data_in = sess.run_read(cdb_read10(0, blocks), blocks * bs)
+    expect_good(status, "READ(10)")
+    run = 0
+    for n, p in enumerate(data_in):
+        if p["data_sn"] != n:
+            raise ConformanceFailure(f"Data-In #{n} has DataSN {p['data_sn']} (DataSN runs on "
+                                     "across sequences)")
+        run += len(p["data"])
+        if run > mbl:
+            raise ConformanceFailure(f"a Data-In sequence carries {run} bytes, MaxBurstLength "
+                                     f"is {mbl}")
+        if p["final_pdu"]:
+            run = 0

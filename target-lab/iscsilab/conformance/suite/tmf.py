@@ -37,6 +37,28 @@ def _(ctx):
     sess.nop_ping(b"after the reset")
 
 
+@case("TMF-005", "11.6.1",
+      "ABORT TASK SET with no task outstanding is answered function complete (0), not supported "
+      "(5) or authorization failed (6), and the session stays usable")
+def _(ctx):
+    sess = ready(ctx)
+    rsp = sess.tmf(2)
+    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6):
+        raise ConformanceFailure(f"TMF response {rsp['response']} for ABORT TASK SET")
+    sess.nop_ping(b"after ABORT TASK SET")
+
+
+@case("TMF-006", "11.6.1",
+      "CLEAR TASK SET with no task outstanding is answered function complete (0), not supported "
+      "(5) or authorization failed (6), and the session stays usable")
+def _(ctx):
+    sess = ready(ctx)
+    rsp = sess.tmf(4)
+    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6):
+        raise ConformanceFailure(f"TMF response {rsp['response']} for CLEAR TASK SET")
+    sess.nop_ping(b"after CLEAR TASK SET")
+
+
 @case("TMF-003", "11.6.1",
       "A TMF request with a function code the RFC does not define is answered with not "
       "supported (5) or function rejected (255)")
