@@ -667,3 +667,22 @@ def _(ctx):
                                      f"is {mbl}")
         if p["final_pdu"]:
             run = 0
+
+
+@case("FFP-027", "13.19",
+      "With DataSequenceInOrder=Yes the R2Ts of a write ask for data at non-decreasing buffer "
+      "offsets")
+def _(ctx):
+    sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "Yes", "MaxBurstLength": "512",
+                       "MaxOutstandingR2T": "4", "DataSequenceInOrder": "Yes"})
+    if negotiated(sess, "DataSequenceInOrder", "Yes") != "Yes":
+        raise ConformanceFailure("DataSequenceInOrder=Yes (OR rule) did not come back Yes")
+    bs = block_size(sess)
+    blocks = max(8, 4096 // bs)
+    data = pattern(blocks * bs)
+    cmd = sess.scsi_pdu(cdb_write10(96, blocks), write=len(data))
+    status, r2ts = write_and_collect(sess, cmd, data)
+    expect_good(status, "WRITE(10)")
+    offsets = [p["buffer_offset"] for p in r2ts]
+    if offsets != sorted(offsets):
+        raise ConformanceFailure(f"R2T offsets in the order they came: {offsets}")

@@ -5,7 +5,7 @@ keys RFC 7143 made obsolete are refused. The rows repeat what the initiator's ne
 (initiator/proto/login/keys.cpp) says of each key; these tests judge the target with them."""
 from __future__ import annotations
 
-from ..driver import ConformanceFailure
+from ..driver import ConformanceFailure, decode_text
 from ..registry import case
 
 MAX_SEGMENT = (1 << 24) - 1
@@ -134,3 +134,17 @@ for _key in ("HeaderDigest", "DataDigest"):
     case(_next_id(), "6.2.1",
          f"{_key} offered as CRC32C alone is answered CRC32C or Reject, never a value that was "
          "not offered")(_list_test(_key, "CRC32C"))
+
+
+@case(_next_id(), "12.1",
+      "AuthMethod offered as CHAP alone is answered CHAP or Reject (or the login fails), never "
+      "with a method that was not offered")
+def _(ctx):
+    sess = ctx.connect()
+    rsp = sess.login_exchange(dict(sess.leading_keys(), AuthMethod="CHAP"),
+                              csg=0, nsg=1, transit=False)
+    if rsp["status_class"] != 0:
+        return
+    answer = dict(decode_text(rsp.get("data") or b"")).get("AuthMethod")
+    if answer not in ("CHAP", "Reject"):
+        raise ConformanceFailure(f"AuthMethod=CHAP answered {answer!r}")
