@@ -686,3 +686,18 @@ def _(ctx):
     offsets = [p["buffer_offset"] for p in r2ts]
     if offsets != sorted(offsets):
         raise ConformanceFailure(f"R2T offsets in the order they came: {offsets}")
+
+
+@case("FFP-045", "11.14",
+      "A Logout Request sent as an immediate command is answered (response 0, its ITT) and the "
+      "connection closed")
+def _(ctx):
+    sess = ctx.logged_in()
+    req = {"opcode": 0x06, "immediate": True, "reason": 0, "itt": sess.next_itt(), "cid": 0,
+           "cmd_sn": sess.cmd_sn, "exp_stat_sn": sess.exp_stat_sn}
+    sess.conn.send(req)
+    rsp = sess.recv_until(lambda p: p["opcode"] == 0x26, what="Logout Response")
+    if rsp["itt"] != req["itt"] or rsp["response"] != 0:
+        raise ConformanceFailure(f"Logout Response ITT 0x{rsp['itt']:x} response "
+                                 f"{rsp['response']}")
+    sess.conn.expect_closed(10.0)

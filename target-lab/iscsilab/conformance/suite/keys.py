@@ -148,3 +148,12 @@ def _(ctx):
     answer = dict(decode_text(rsp.get("data") or b"")).get("AuthMethod")
     if answer not in ("CHAP", "Reject"):
         raise ConformanceFailure(f"AuthMethod=CHAP answered {answer!r}")
+
+
+@case(_next_id(), "6.2.2", level="SHOULD",
+      requirement="A boolean key offered with a value that is neither Yes nor No (InitialR2T="
+                  "Maybe) is answered Reject, or the login fails")
+def _(ctx):
+    answer, failed = negotiate(ctx, "InitialR2T", "Maybe")
+    if not failed and answer != "Reject":
+        raise ConformanceFailure(f"InitialR2T=Maybe answered {answer!r}")

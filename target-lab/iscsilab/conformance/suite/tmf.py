@@ -59,6 +59,16 @@ def _(ctx):
     sess.nop_ping(b"after CLEAR TASK SET")
 
 
+@case("TMF-007", "11.6.1",
+      "LOGICAL UNIT RESET of a LUN the target does not have is answered LUN does not exist (2), "
+      "not supported (5) or authorization failed (6), never function complete")
+def _(ctx):
+    sess = ready(ctx)
+    rsp = sess.tmf(LOGICAL_UNIT_RESET, lun=200)
+    if rsp["response"] not in (2, NOT_SUPPORTED, 6):
+        raise ConformanceFailure(f"TMF response {rsp['response']} for a reset of LUN 200")
+
+
 @case("TMF-003", "11.6.1",
       "A TMF request with a function code the RFC does not define is answered with not "
       "supported (5) or function rejected (255)")
