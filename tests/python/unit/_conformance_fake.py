@@ -164,7 +164,8 @@ class _Connection:
         for k, v in keys:
             if k in ("InitiatorName", "TargetName", "SessionType"):
                 continue
-            answer.append(f"{k}={'NotUnderstood' if k.startswith('NoSuch') else v}")
+            unknown = k.startswith(("NoSuch", "X-"))
+            answer.append(f"{k}={'NotUnderstood' if unknown else v}")
         if p["csg"] == 0:
             answer.append("TargetPortalGroupTag=1")
         if p["transit"] and p["nsg"] == 3:

@@ -220,9 +220,9 @@ def _(ctx):
     sess = ctx.connect()
     sess.login({"X-org.example.conformance": "1", "NoSuchIscsiKey": "7"})
     answered = dict(sess.target_keys)
-    for key in ("NoSuchIscsiKey",):
+    for key in ("NoSuchIscsiKey", "X-org.example.conformance"):
         if answered.get(key) != "NotUnderstood":
-            raise ConformanceFailure(f"{key}=7 answered {answered.get(key)!r}, expected "
+            raise ConformanceFailure(f"{key} answered {answered.get(key)!r}, expected "
                                      "NotUnderstood")
 
 
