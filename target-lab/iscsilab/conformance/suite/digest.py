@@ -3,9 +3,10 @@ target PDU carries correct digests (proto's framer verifies them), and a PDU of 
 digest is never acted on as if it were good."""
 from __future__ import annotations
 
-from ..driver import (NOP_IN, REJECT, ConformanceFailure, NoAnswer, TargetClosed)
+from ..driver import (NOP_IN, R2T, REJECT, SCSI_RESPONSE, ConformanceFailure, NoAnswer,
+                      TargetClosed, cdb_write10)
 from ..registry import case
-from .ffp import pattern, read_blocks, ready
+from .ffp import block_size, expect_good, pattern, read_blocks, ready, write_and_collect
 
 DIGESTS = {"HeaderDigest": "CRC32C", "DataDigest": "CRC32C"}
 
@@ -77,3 +78,39 @@ def _(ctx):
 def _(ctx):
     sess = with_digests(ctx, header=False)
     expect_not_acted_on(sess, corrupted_ping(sess, "data"), "data")
+
+
+@case("DIG-004", "7.8",
+      "Write data in a Data-Out whose data digest is wrong never reaches the medium: the command "
+      "does not end GOOD and the blocks read back as before")
+def _(ctx):
+    sess = with_digests(ctx, header=False)
+    bs = block_size(sess)
+    before = pattern(bs)
+    cmd = sess.scsi_pdu(cdb_write10(128, 1), write=bs, data=b"")
+    status, _ = write_and_collect(sess, cmd, before)
+    expect_good(status, "WRITE(10) of the old data")
+    after = pattern(bs)
+    cmd = sess.scsi_pdu(cdb_write10(128, 1), write=bs)
+    sess.conn.send(cmd)
+    try:
+        r2t = sess.recv_until(lambda p: p["opcode"] in (R2T, SCSI_RESPONSE) and
+                              p["itt"] == cmd["itt"], what="R2T")
+    except TargetClosed:
+        raise ConformanceFailure("the target closed the connection on a plain write") from None
+    if r2t["opcode"] != R2T:
+        ctx.skip("the target completed the write without asking for data")
+    out = sess.data_out_pdu(cmd, 0, after, data_sn=0, ttt=r2t["ttt"], final=True)
+    wire = bytearray(sess.conn.send_prepared(out))
+    wire[-1] ^= 0x01
+    sess.conn.send_bytes(bytes(wire))
+    try:
+        status = sess.recv_until(lambda p: p["opcode"] == SCSI_RESPONSE and
+                                 p["itt"] == cmd["itt"], 5.0, what="status")
+        if status["status"] == 0 and status["response"] == 0:
+            raise ConformanceFailure("a write whose Data-Out had a bad data digest ended GOOD")
+    except (NoAnswer, TargetClosed):
+        pass
+    check = ready(ctx)
+    if read_blocks(check, 128, 1) == after:
+        raise ConformanceFailure("the data with the bad digest was written")

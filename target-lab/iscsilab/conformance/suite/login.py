@@ -491,3 +491,26 @@ def _(ctx):
     b.login()
     a.nop_ping(b"first session")
     b.nop_ping(b"second session")
+
+
+@case("LOGIN-039", "6.3", level="SHOULD",
+      requirement="A target that requires no authentication accepts a login that starts in the "
+                  "operational stage (no security stage)")
+def _(ctx):
+    sess = ctx.connect()
+    sess.login(security=False)
+    sess.nop_ping(b"no security stage")
+
+
+@case("LOGIN-040", "6.3.5",
+      "Once a session has logged out, a login naming its TSIH is answered 0x020a (session does "
+      "not exist)")
+def _(ctx):
+    old = ctx.logged_in()
+    rsp = old.logout(0)
+    if rsp["response"] != 0:
+        raise ConformanceFailure(f"logout response {rsp['response']}")
+    old.conn.expect_closed(10.0)
+    again = ctx.connect(isid=old.isid, tsih=old.tsih, cid=1)
+    rsp = first_response(again, dict(again.leading_keys(), AuthMethod="None"))
+    expect_initiator_error(rsp, SESSION_DOES_NOT_EXIST, f"TSIH {old.tsih} after logout")
