@@ -105,6 +105,52 @@ def _(ctx):
         raise ConformanceFailure(f"SendTargets= named {names}, only {ctx.target.iqn} expected")
 
 
+def discovery(ctx):
+    sess = ctx.connect()
+    sess.login(session_type="Discovery")
+    return sess
+
+
+@case("TEXT-002", "6.2",
+      "In a Discovery session a Text Request key the target does not understand is answered "
+      "NotUnderstood")
+def _(ctx):
+    pairs, _ = discovery(ctx).text_exchange({"NoSuchIscsiKey": "1"})
+    answer = dict(pairs).get("NoSuchIscsiKey")
+    if answer != "NotUnderstood":
+        raise ConformanceFailure(f"NoSuchIscsiKey=1 answered {answer!r}")
+
+
+@case("TEXT-003", "13.8",
+      "Every TargetAddress a SendTargets answer carries has the form address[:port][,tag] with "
+      "a port of 1..65535 and a tag of 0..65535")
+def _(ctx):
+    import re
+    pairs = discovery(ctx).send_targets("All")
+    addresses = [v for k, v in pairs if k == "TargetAddress"]
+    if not addresses:
+        raise ConformanceFailure("SendTargets=All carried no TargetAddress")
+    form = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^:,\[\]]+)(:(\d+))?(,(\d+))?$")
+    for a in addresses:
+        m = form.match(a)
+        if not m or (m.group(3) and not 1 <= int(m.group(3)) <= 65535) or \
+                (m.group(5) and not 0 <= int(m.group(5)) <= 65535):
+            raise ConformanceFailure(f"TargetAddress={a!r}")
+
+
+@case("TEXT-004", "13.3",
+      "SendTargets naming one target answers for that target only; naming a target that does "
+      "not exist answers with no TargetName")
+def _(ctx):
+    sess = discovery(ctx)
+    names = [v for k, v in sess.send_targets(ctx.target.iqn) if k == "TargetName"]
+    if names != [ctx.target.iqn]:
+        raise ConformanceFailure(f"SendTargets={ctx.target.iqn} named {names}")
+    names = [v for k, v in sess.send_targets(ctx.target.iqn + "-absent") if k == "TargetName"]
+    if names:
+        raise ConformanceFailure(f"SendTargets=<a name that does not exist> named {names}")
+
+
 @case("ERR-001", "11.16", level="SHOULD",
       requirement="A SNACK Request on a session that negotiated ErrorRecoveryLevel 0 is "
                   "answered with a Reject (reason 0x03, 0x04 or 0x05), not acted on")
