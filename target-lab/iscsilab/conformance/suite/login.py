@@ -514,3 +514,31 @@ def _(ctx):
     again = ctx.connect(isid=old.isid, tsih=old.tsih, cid=1)
     rsp = first_response(again, dict(again.leading_keys(), AuthMethod="None"))
     expect_initiator_error(rsp, SESSION_DOES_NOT_EXIST, f"TSIH {old.tsih} after logout")
+
+
+@case("LOGIN-041", "6.1", level="SHOULD",
+      requirement="A Login Request that offers the same key twice is refused with an initiator "
+                  "error")
+def _(ctx):
+    from ..driver import encode_text
+    sess = ctx.connect()
+    pairs = list(dict(sess.leading_keys(), AuthMethod="None").items())
+    text = encode_text(pairs + [("SessionType", "Normal")])
+    expect_initiator_error(first_response(sess, text), None, "SessionType twice")
+
+
+@case("LOGIN-042", "11.12.10",
+      "A Login Request whose data segment is longer than 8192 bytes is refused (an initiator "
+      "error, or the connection closed), never taken")
+def _(ctx):
+    from ..driver import encode_text
+    sess = ctx.connect()
+    pad = [(f"X-org.example.pad{i:03d}", "p" * 80) for i in range(110)]
+    text = encode_text(list(dict(sess.leading_keys(), AuthMethod="None").items()) + pad)
+    if len(text) <= 8192:
+        raise AssertionError("the padding is too short")
+    try:
+        rsp = first_response(sess, text)
+    except TargetClosed:
+        return
+    expect_initiator_error(rsp, None, f"{len(text)} bytes of login text in one PDU")
