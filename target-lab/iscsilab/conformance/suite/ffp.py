@@ -701,3 +701,23 @@ def _(ctx):
         raise ConformanceFailure(f"Logout Response ITT 0x{rsp['itt']:x} response "
                                  f"{rsp['response']}")
     sess.conn.expect_closed(10.0)
+
+
+@case("FFP-028", "11.4.5.1",
+      "A read whose expected length is 0 while the CDB transfers a block sends no Data-In and "
+      "ends with O set and the whole block as residual count")
+def _(ctx):
+    sess = ready(ctx)
+    bs = block_size(sess)
+    cmd = sess.scsi_pdu(cdb_read10(0, 1))
+    cmd["read"] = True
+    sess.conn.send(cmd)
+    keep: list = []
+    status = sess.wait_status(cmd["itt"], keep=keep)
+    data = sum(len(p["data"]) for p in keep if p["opcode"] == 0x25) + \
+        (len(status["data"]) if status["opcode"] == 0x25 else 0)
+    if data:
+        raise ConformanceFailure(f"{data} bytes of Data-In for an expected length of 0")
+    if not status["overflow"] or status["residual_count"] != bs:
+        raise ConformanceFailure(f"O={status['overflow']} residual {status['residual_count']}, "
+                                 f"O and {bs} expected")

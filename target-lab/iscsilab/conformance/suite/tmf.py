@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..driver import (REJECT, RESERVED_TAG, TEXT_RESPONSE, ConformanceFailure, TargetClosed,
-                      sn_add)
+                      sn_add, sn_lt)
 from ..registry import case
 from .ffp import ready, tur
 
@@ -67,6 +67,22 @@ def _(ctx):
     rsp = sess.tmf(LOGICAL_UNIT_RESET, lun=200)
     if rsp["response"] not in (2, NOT_SUPPORTED, 6):
         raise ConformanceFailure(f"TMF response {rsp['response']} for a reset of LUN 200")
+
+
+@case("TMF-008", "4.2.2.1",
+      "A non-immediate TMF request takes its place in the CmdSN order: its response "
+      "acknowledges its CmdSN")
+def _(ctx):
+    sess = ready(ctx)
+    req = sess.tmf_pdu(ABORT_TASK, referenced_task_tag=0x7FFF0001, ref_cmd_sn=sess.cmd_sn,
+                       immediate=False)
+    sess.conn.send(req)
+    rsp = sess.recv_until(lambda p: p["opcode"] == 0x22 and p["itt"] == req["itt"],
+                          what="TMF Response")
+    if not sn_lt(req["cmd_sn"], rsp["exp_cmd_sn"]):
+        raise ConformanceFailure(f"ExpCmdSN {rsp['exp_cmd_sn']} after a TMF with CmdSN "
+                                 f"{req['cmd_sn']}")
+    sess.nop_ping(b"after the TMF")
 
 
 @case("TMF-003", "11.6.1",
