@@ -721,3 +721,18 @@ def _(ctx):
     if not status["overflow"] or status["residual_count"] != bs:
         raise ConformanceFailure(f"O={status['overflow']} residual {status['residual_count']}, "
                                  f"O and {bs} expected")
+
+
+@case("FFP-014", "11.19",
+      "A ping with more data than the initiator's MaxRecvDataSegmentLength is answered with a "
+      "NOP-In that still fits that limit (the ping data cut, never a longer segment)")
+def _(ctx):
+    sess = ctx.logged_in({"MaxRecvDataSegmentLength": "512"})
+    sess.conn.framer.set_max_recv_data_segment_length(512)  # longer: a decode failure
+    target_limit = int(negotiated(sess, "MaxRecvDataSegmentLength", "8192"))
+    if target_limit < 1000:
+        ctx.skip(f"the target receives at most {target_limit} bytes per PDU")
+    data = pattern(1000)
+    rsp = sess.nop_ping(data)
+    if rsp["data"] != data[:len(rsp["data"])]:
+        raise ConformanceFailure("the NOP-In's data is not the start of the ping data")
