@@ -167,6 +167,37 @@ def _(ctx):
         raise ConformanceFailure(f"SendTargets=<a name that does not exist> named {names}")
 
 
+@case("TEXT-005", "11.10",
+      "A Text Request whose text is continued in a second PDU (C=1) is put back together: the "
+      "first part gets an empty Text Response, the whole text its answer")
+def _(ctx):
+    from ..driver import decode_text, encode_text
+    sess = discovery(ctx)
+    text = encode_text({"SendTargets": "All"})
+    first = sess.text_pdu(text[:6], final=False, cont=True)
+    sess.conn.send(first)
+    try:
+        rsp = sess.recv_until(lambda p: p["opcode"] == TEXT_RESPONSE, what="Text Response")
+    except TargetClosed:
+        raise ConformanceFailure("the target closed the connection on a Text Request with "
+                                 "C=1") from None
+    if rsp.get("data") or rsp["final_pdu"]:
+        raise ConformanceFailure(f"the first part was answered with F={rsp['final_pdu']} and "
+                                 f"{len(rsp.get('data') or b'')} bytes of text")
+    second = sess.text_pdu(text[6:], ttt=rsp["ttt"], itt=first["itt"])
+    sess.conn.send(second)
+    data = b""
+    while True:
+        rsp = sess.recv_until(lambda p: p["opcode"] == TEXT_RESPONSE, what="Text Response")
+        data += rsp.get("data") or b""
+        if rsp["final_pdu"]:
+            break
+        sess.conn.send(sess.text_pdu(b"", ttt=rsp["ttt"], itt=first["itt"]))
+    names = [v for k, v in decode_text(data) if k == "TargetName"]
+    if ctx.target.iqn not in names:
+        raise ConformanceFailure(f"the whole text was answered with TargetNames {names}")
+
+
 @case("ERR-001", "11.16", level="SHOULD",
       requirement="A SNACK Request on a session that negotiated ErrorRecoveryLevel 0 is "
                   "answered with a Reject (reason 0x03, 0x04 or 0x05), not acted on")
