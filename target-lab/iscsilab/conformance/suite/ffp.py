@@ -736,3 +736,40 @@ def _(ctx):
     rsp = sess.nop_ping(data)
     if rsp["data"] != data[:len(rsp["data"])]:
         raise ConformanceFailure("the NOP-In's data is not the start of the ping data")
+
+
+@case("FFP-035", "11.3.1",
+      "A write sent with F=1 and no data (nothing unsolicited follows) is solicited whole by "
+      "R2Ts from offset 0, even with InitialR2T=No")
+def _(ctx):
+    control = ctx.control if hasattr(ctx.control, "set_param") else None
+    if control is not None:
+        control.set_param("InitialR2T", "No")
+    try:
+        sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "No"})
+    finally:
+        if control is not None:
+            control.set_param("InitialR2T", "Yes")
+    bs = block_size(sess)
+    data = pattern(4 * bs)
+    cmd = sess.scsi_pdu(cdb_write10(160, 4), write=len(data), final=True)
+    status, r2ts = write_and_collect(sess, cmd, data)
+    expect_good(status, "WRITE(10) with F=1 and no data")
+    if not r2ts or min(p["buffer_offset"] for p in r2ts) != 0:
+        raise ConformanceFailure(f"R2Ts at {[p['buffer_offset'] for p in r2ts]}, the first "
+                                 "should ask for offset 0")
+
+
+@case("FFP-036", "11.4.6",
+      "The SCSI Response of a write carries ExpDataSN equal to the number of R2Ts the target "
+      "sent for it")
+def _(ctx):
+    sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "Yes", "MaxBurstLength": "1024"})
+    bs = block_size(sess)
+    blocks = max(4, 4096 // bs)
+    data = pattern(blocks * bs)
+    cmd = sess.scsi_pdu(cdb_write10(192, blocks), write=len(data))
+    status, r2ts = write_and_collect(sess, cmd, data)
+    expect_good(status, "WRITE(10)")
+    if status["exp_data_sn"] != len(r2ts):
+        raise ConformanceFailure(f"ExpDataSN {status['exp_data_sn']} after {len(r2ts)} R2Ts")
