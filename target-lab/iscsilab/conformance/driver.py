@@ -407,6 +407,9 @@ class Session:
             self.violation("11.19 NOP-In tags", "NOP-In answering a ping (ITT set) with a TTT")
         if op == DATA_IN and p["status_present"] and not p["final_pdu"]:
             self.violation("11.7.2 S bit", "Data-In with S=1 and F=0")
+        if op == DATA_IN and p["acknowledge"] and self.params.get("ErrorRecoveryLevel",
+                                                                  "0") == "0":
+            self.violation("11.7.2 A bit", "Data-In with A=1 at ErrorRecoveryLevel 0")
         if op == LOGIN_RESPONSE and p["cont"] and p["transit"]:
             self.violation("11.13.1 C/T", "Login Response with both C and T set")
         return p

@@ -85,6 +85,19 @@ def _(ctx):
     sess.nop_ping(b"after the TMF")
 
 
+@case("TMF-009", "11.6.1",
+      "TARGET WARM RESET is answered, with its ITT, by function complete (0), not supported (5) "
+      "or authorization failed (6) before any connection is dropped")
+def _(ctx):
+    sess = ready(ctx)
+    try:
+        rsp = sess.tmf(6, lun=0)
+    except TargetClosed:
+        raise ConformanceFailure("the connection was closed before the TMF Response") from None
+    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6):
+        raise ConformanceFailure(f"TMF response {rsp['response']} for TARGET WARM RESET")
+
+
 @case("TMF-003", "11.6.1",
       "A TMF request with a function code the RFC does not define is answered with not "
       "supported (5) or function rejected (255)")
