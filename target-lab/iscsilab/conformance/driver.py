@@ -491,12 +491,14 @@ class Session:
                 self.violation("11.13.3 TSIH", "the Login Final-Response carries TSIH 0")
 
     def login(self, operational: dict | None = None, *, session_type: str = "Normal",
-              security: bool = True) -> Pdu:
+              security: bool = True, names: bool = True) -> Pdu:
         """A complete login without authentication: a security stage (AuthMethod=None) unless
         `security` is False, then the operational stage with `operational` keys, until the
-        target answers T=1 NSG=full feature. Returns the final response; raises
-        ConformanceFailure if the target rejects the login."""
-        first = dict(self.leading_keys(session_type))  # on every connection (13.4, 13.5)
+        target answers T=1 NSG=full feature. The first request carries InitiatorName,
+        TargetName and SessionType unless `names` is False (a test sent them already). Returns
+        the final response; raises ConformanceFailure if the target rejects the login."""
+        # On every connection, not only the leading one (13.4, 13.5).
+        first = dict(self.leading_keys(session_type)) if names else {}
         rsp = None
         if security:
             keys = dict(first, AuthMethod="None")
