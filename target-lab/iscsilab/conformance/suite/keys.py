@@ -157,3 +157,17 @@ def _(ctx):
     answer, failed = negotiate(ctx, "InitialR2T", "Maybe")
     if not failed and answer != "Reject":
         raise ConformanceFailure(f"InitialR2T=Maybe answered {answer!r}")
+
+
+@case(_next_id(), "6.1",
+      "Key names are case-sensitive: a known key spelt in lower case is a key the target does "
+      "not understand (NotUnderstood), not the known one")
+def _(ctx):
+    sess = ctx.connect()
+    sess.login({"maxburstlength": "512"})
+    answers = dict(sess.target_keys)
+    if answers.get("maxburstlength") != "NotUnderstood":
+        raise ConformanceFailure(f"maxburstlength=512 answered "
+                                 f"{answers.get('maxburstlength')!r}")
+    if answers.get("MaxBurstLength") == "512":
+        raise ConformanceFailure("the lower-case key was taken as MaxBurstLength")
