@@ -773,3 +773,15 @@ def _(ctx):
     expect_good(status, "WRITE(10)")
     if status["exp_data_sn"] != len(r2ts):
         raise ConformanceFailure(f"ExpDataSN {status['exp_data_sn']} after {len(r2ts)} R2Ts")
+
+
+@case("FFP-037", "11.4",
+      "A command to a LUN the target does not have still gets a SCSI Response (not GOOD): no "
+      "command goes unanswered")
+def _(ctx):
+    sess = ready(ctx)
+    cmd = sess.scsi_pdu(cdb_test_unit_ready(), lun=200)
+    sess.conn.send(cmd)
+    status = sess.wait_status(cmd["itt"])
+    if status["status"] == GOOD and status["response"] == 0:
+        raise ConformanceFailure("TEST UNIT READY to LUN 200 ended GOOD")

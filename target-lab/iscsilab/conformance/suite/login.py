@@ -542,3 +542,14 @@ def _(ctx):
     except TargetClosed:
         return
     expect_initiator_error(rsp, None, f"{len(text)} bytes of login text in one PDU")
+
+
+@case("LOGIN-043", "11.12.4",
+      "A login whose version range is 0..5 is accepted and runs at version 0 (the target picks "
+      "from the range, never refuses it)")
+def _(ctx):
+    sess = ctx.connect()
+    keys = dict(sess.leading_keys(), AuthMethod="None")
+    rsp = first_response(sess, keys, version_max=5, version_min=0)
+    if rsp["status_class"] != 0:
+        raise ConformanceFailure(f"Version-max 5, Version-min 0 answered {status(rsp)}")
