@@ -553,3 +553,14 @@ def _(ctx):
     rsp = first_response(sess, keys, version_max=5, version_min=0)
     if rsp["status_class"] != 0:
         raise ConformanceFailure(f"Version-max 5, Version-min 0 answered {status(rsp)}")
+
+
+@case("LOGIN-044", "11.12.6",
+      "A login naming the TSIH of a live session with another ISID is answered 0x020a (session "
+      "does not exist): a TSIH belongs to one ISID")
+def _(ctx):
+    live = ctx.logged_in()
+    other = ctx.connect(isid=live.isid ^ 0x1, tsih=live.tsih, cid=1)
+    rsp = first_response(other, dict(other.leading_keys(), AuthMethod="None"))
+    expect_initiator_error(rsp, SESSION_DOES_NOT_EXIST, "a live TSIH with another ISID")
+    live.nop_ping(b"the live session is untouched")
