@@ -564,3 +564,37 @@ def _(ctx):
     rsp = first_response(other, dict(other.leading_keys(), AuthMethod="None"))
     expect_initiator_error(rsp, SESSION_DOES_NOT_EXIST, "a live TSIH with another ISID")
     live.nop_ping(b"the live session is untouched")
+
+
+@case("LOGIN-045", "6.3.1",
+      "A connection whose first PDU is not a Login Request is closed by the target without an "
+      "answer")
+def _(ctx):
+    from ..driver import NOP_IN
+    sess = ctx.connect()
+    sess.exp_stat_sn = 0
+    ping = sess.nop_out_pdu(b"before login", immediate=True)
+    sess.conn.send(ping)
+    got = sess.conn.expect_closed(10.0)
+    if any(p["opcode"] == NOP_IN for p in got):
+        raise ConformanceFailure("the target answered a ping sent before any login")
+
+
+@case("LOGIN-046", "6.3.1",
+      "A PDU other than a Login Request during the login phase is never acted on: the "
+      "connection is closed, after a login reject 0x020b (invalid during login) if one is sent")
+def _(ctx):
+    from ..driver import NOP_IN
+    sess = ctx.connect()
+    rsp = first_response(sess, dict(sess.leading_keys(), AuthMethod="None"), csg=SECURITY,
+                         transit=False)
+    if rsp["status_class"] != 0:
+        raise ConformanceFailure(f"the first login request was refused: {status(rsp)}")
+    sess.conn.send(sess.nop_out_pdu(b"during login", immediate=True))
+    got = sess.conn.expect_closed(10.0)
+    if any(p["opcode"] == NOP_IN for p in got):
+        raise ConformanceFailure("the target answered a ping sent during the login phase")
+    rejects = [p for p in got if p["opcode"] == LOGIN_RESPONSE]
+    if rejects and (rejects[0]["status_class"], rejects[0]["status_detail"]) != (2, 0x0B):
+        raise ConformanceFailure(f"the login reject carries {status(rejects[0])}, 0x020b "
+                                 "expected")
