@@ -2,7 +2,8 @@
 (RFC 7143 sections 11.5, 11.6, 11.10, 11.11, 11.16)."""
 from __future__ import annotations
 
-from ..driver import (REJECT, RESERVED_TAG, TEXT_RESPONSE, ConformanceFailure, TargetClosed,
+from ..driver import (REJECT, RESERVED_TAG, TEXT_RESPONSE, ConformanceFailure, NoAnswer,
+                      TargetClosed,
                       sn_add, sn_lt)
 from ..registry import case
 from .ffp import ready, tur
@@ -209,6 +210,24 @@ def _(ctx):
     names = [v for k, v in decode_text(data) if k == "TargetName"]
     if ctx.target.iqn not in names:
         raise ConformanceFailure(f"the whole text was answered with TargetNames {names}")
+
+
+@case("TEXT-006", "4.3", level="SHOULD",
+      requirement="A SCSI command in a Discovery session is not executed: the target rejects "
+                  "it or closes the connection, it sends no SCSI Response")
+def _(ctx):
+    from ..driver import SCSI_RESPONSE
+    sess = discovery(ctx)
+    cmd = sess.scsi_pdu(bytes(6))
+    sess.conn.send(cmd)
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] in (REJECT, SCSI_RESPONSE), 5.0,
+                            what="Reject")
+    except (TargetClosed, NoAnswer):
+        return
+    if p["opcode"] == SCSI_RESPONSE:
+        raise ConformanceFailure(f"a SCSI command in a Discovery session was answered with "
+                                 f"status {p['status']:#04x}")
 
 
 @case("ERR-001", "11.16", level="SHOULD",
