@@ -171,3 +171,20 @@ def _(ctx):
                                  f"{answers.get('maxburstlength')!r}")
     if answers.get("MaxBurstLength") == "512":
         raise ConformanceFailure("the lower-case key was taken as MaxBurstLength")
+
+
+@case(_next_id(), "6.2",
+      "Every negotiated key offered is answered, unless the offer alone settles the result (a "
+      "boolean OR offered Yes, AND offered No)")
+def _(ctx):
+    offer = {"InitialR2T": "No", "ImmediateData": "Yes", "MaxBurstLength": "131072",
+             "FirstBurstLength": "32768", "MaxOutstandingR2T": "1", "DataPDUInOrder": "No",
+             "DataSequenceInOrder": "No", "DefaultTime2Wait": "2", "DefaultTime2Retain": "20",
+             "ErrorRecoveryLevel": "0", "MaxConnections": "1", "HeaderDigest": "None",
+             "DataDigest": "None"}
+    sess = ctx.connect()
+    sess.login(offer)
+    answered = {k for k, _ in sess.target_keys}
+    missing = [k for k in offer if k not in answered]
+    if missing:
+        raise ConformanceFailure(f"offered and not answered: {', '.join(missing)}")
