@@ -410,6 +410,8 @@ class Session:
         if op == DATA_IN and p["acknowledge"] and self.params.get("ErrorRecoveryLevel",
                                                                   "0") == "0":
             self.violation("11.7.2 A bit", "Data-In with A=1 at ErrorRecoveryLevel 0")
+        if op == TEXT_RESPONSE and p["cont"] and p["final_pdu"]:
+            self.violation("11.11 C/F", "Text Response with both C and F set")
         if op == LOGIN_RESPONSE and p["cont"] and p["transit"]:
             self.violation("11.13.1 C/T", "Login Response with both C and T set")
         return p

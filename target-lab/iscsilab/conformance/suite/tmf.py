@@ -230,6 +230,17 @@ def _(ctx):
                                  f"status {p['status']:#04x}")
 
 
+@case("TEXT-007", "6.4",
+      "A key that may only be negotiated at login (HeaderDigest) offered in a Text Request of "
+      "the full feature phase is answered Reject")
+def _(ctx):
+    pairs, _ = discovery(ctx).text_exchange({"HeaderDigest": "None"})
+    answer = dict(pairs).get("HeaderDigest")
+    if answer != "Reject":
+        raise ConformanceFailure(f"HeaderDigest=None in the full feature phase answered "
+                                 f"{answer!r}")
+
+
 @case("ERR-001", "11.16", level="SHOULD",
       requirement="A SNACK Request on a session that negotiated ErrorRecoveryLevel 0 is "
                   "answered with a Reject (reason 0x03, 0x04 or 0x05), not acted on")
