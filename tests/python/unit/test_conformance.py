@@ -66,6 +66,17 @@ def test_framer_fails_on_an_initiator_opcode_and_reserved_violations_are_named()
     assert "reserved" in pdu.reserved_violation(bytes(bhs))
 
 
+def test_the_stub_names_exactly_what_the_module_exports():
+    import ast
+    from pathlib import Path
+    stub = Path(__file__).resolve().parents[3] / "target-lab" / "iscsilab" / "_pdu.pyi"
+    tree = ast.parse(stub.read_text())
+    names = {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    names |= {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign)}
+    exported = {n for n in dir(pdu_module()) if not n.startswith("_")}
+    assert exported == names
+
+
 # ---- driver helpers
 
 def test_text_keeps_order_and_duplicates_and_marks_a_pair_without_equals():
