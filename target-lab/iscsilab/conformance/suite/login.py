@@ -598,3 +598,17 @@ def _(ctx):
     if rejects and (rejects[0]["status_class"], rejects[0]["status_detail"]) != (2, 0x0B):
         raise ConformanceFailure(f"the login reject carries {status(rejects[0])}, 0x020b "
                                  "expected")
+
+
+@case("LOGIN-047", "6.3.6", level="SHOULD",
+      requirement="A leading login with the ISID of a live session that fails (an unknown "
+                  "TargetName) leaves that session alone: no reinstatement without a login "
+                  "that succeeds")
+def _(ctx):
+    live = ctx.logged_in()
+    failed = ctx.connect(isid=live.isid)
+    keys = dict(failed.leading_keys(), AuthMethod="None", TargetName=ctx.target.iqn + "-absent")
+    rsp = first_response(failed, keys)
+    if rsp["status_class"] == 0:
+        raise ConformanceFailure("a login to an unknown TargetName succeeded")
+    live.nop_ping(b"still alive")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..driver import (REJECT, RESERVED_TAG, TEXT_RESPONSE, ConformanceFailure, NoAnswer,
-                      TargetClosed,
+                      TargetClosed, patch,
                       sn_add, sn_lt)
 from ..registry import case
 from .ffp import ready, tur
@@ -273,3 +273,21 @@ def _(ctx):
     if p["opcode"] == TEXT_RESPONSE and p["final_pdu"]:
         raise ConformanceFailure("a Text Request with F=1 and C=1 was answered as a complete one")
     sess.nop_ping(b"after the reject")
+
+
+@case("ERR-003", "7.7", level="SHOULD",
+      requirement="A Logout Request carrying a data segment (the type has none) is treated as a "
+                  "format error (Reject or the connection closed), not as a logout")
+def _(ctx):
+    sess = ctx.logged_in()
+    req = {"opcode": 0x06, "immediate": True, "reason": 0, "itt": sess.next_itt(), "cid": 0,
+           "cmd_sn": sess.cmd_sn, "exp_stat_sn": sess.exp_stat_sn}
+    wire = sess.conn.send_prepared(req)
+    wire = patch(wire, {"data_segment_length": 4}) + b"junk"
+    sess.conn.send_bytes(wire)
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] in (REJECT, 0x26), 5.0, what="an answer")
+    except (TargetClosed, NoAnswer):
+        return
+    if p["opcode"] == 0x26:
+        raise ConformanceFailure("a Logout Request with a data segment was taken as a logout")
