@@ -612,3 +612,14 @@ def _(ctx):
     if rsp["status_class"] == 0:
         raise ConformanceFailure("a login to an unknown TargetName succeeded")
     live.nop_ping(b"still alive")
+
+
+@case("LOGIN-048", "6.3.4",
+      "A login with the ISID, TSIH and CID of a live connection reinstates that connection: the "
+      "login succeeds and the old connection is closed")
+def _(ctx):
+    old = ctx.logged_in()
+    new = ctx.connect(isid=old.isid, tsih=old.tsih, cid=old.cid)
+    new.login()
+    old.conn.expect_closed(10.0)
+    new.nop_ping(b"on the reinstated connection")
