@@ -43,6 +43,18 @@ class TgtdControl:
         self.tgtd.set_param(name, value)
 
 
+def warm_up(target: Target, timeout: float = 60.0) -> None:
+    """One login before the tests, with a long timeout: a target that has just been configured
+    (a lab under TCG) may take many seconds over its first login, which is no test's business."""
+    from .driver import Connection, Session
+    try:
+        sess = Session(Connection(target, timeout=timeout))
+        sess.login()
+        sess.conn.close()
+    except Exception as e:  # noqa: BLE001 - the tests report what is wrong in detail
+        print(f"warm-up login failed: {str(e).splitlines()[0]}", file=sys.stderr)
+
+
 def cmd_list(args) -> int:
     try:
         pick = matcher(args.k)
@@ -103,6 +115,7 @@ def cmd_run(args) -> int:
             name = args.name or "portal"
         expected = load_expected(args.expected or name)
         factory = ContextFactory(target, provides, control=control, timeout=args.timeout)
+        warm_up(target)
         results = []
         t0 = time.monotonic()
         for c in cases:

@@ -324,6 +324,16 @@ def advances_stat_sn(p: Pdu) -> bool | None:
     return None
 
 
+# The operational keys at their RFC 7143 defaults (section 13), offered by Session.login.
+OPERATIONAL_DEFAULTS = {
+    "HeaderDigest": "None", "DataDigest": "None", "MaxConnections": "1", "InitialR2T": "Yes",
+    "ImmediateData": "Yes", "MaxRecvDataSegmentLength": "8192", "MaxBurstLength": "262144",
+    "FirstBurstLength": "65536", "DefaultTime2Wait": "2", "DefaultTime2Retain": "20",
+    "MaxOutstandingR2T": "1", "DataPDUInOrder": "Yes", "DataSequenceInOrder": "Yes",
+    "ErrorRecoveryLevel": "0",
+}
+
+
 def default_isid() -> int:
     """A random-format ISID (type 10, section 11.12.5) drawn per session."""
     rnd = int.from_bytes(os.urandom(3), "big")
@@ -513,7 +523,10 @@ class Session:
             else:
                 raise ConformanceFailure("the target never left the security stage")
             first = {}
-        keys = dict(first, **(operational or {}))
+        # The operational keys are offered at their RFC defaults unless a test says otherwise:
+        # LIO does not leave the operational stage for a request that offers none.
+        keys = dict(first, **OPERATIONAL_DEFAULTS) if names else dict(first)
+        keys.update(operational or {})
         for _ in range(8):
             rsp = self.login_exchange(keys, csg=OPERATIONAL, nsg=FULL_FEATURE)
             self._login_ok(rsp)
