@@ -28,34 +28,34 @@ def _(ctx):
 
 
 @case("TMF-002", "11.6.1",
-      "LOGICAL UNIT RESET is answered with function complete (0), not supported (5) or "
-      "authorization failed (6), and the session stays usable")
+      "LOGICAL UNIT RESET is answered with function complete (0), not supported (5), "
+      "authorization failed (6) or function rejected (255), and the session stays usable")
 def _(ctx):
     sess = ready(ctx)
     rsp = sess.tmf(LOGICAL_UNIT_RESET)
-    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6):
+    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6, FUNCTION_REJECTED):
         raise ConformanceFailure(f"TMF response {rsp['response']} for LOGICAL UNIT RESET")
     sess.nop_ping(b"after the reset")
 
 
 @case("TMF-005", "11.6.1",
       "ABORT TASK SET with no task outstanding is answered function complete (0), not supported "
-      "(5) or authorization failed (6), and the session stays usable")
+      "(5), authorization failed (6) or function rejected (255); the session stays usable")
 def _(ctx):
     sess = ready(ctx)
     rsp = sess.tmf(2)
-    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6):
+    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6, FUNCTION_REJECTED):
         raise ConformanceFailure(f"TMF response {rsp['response']} for ABORT TASK SET")
     sess.nop_ping(b"after ABORT TASK SET")
 
 
 @case("TMF-006", "11.6.1",
       "CLEAR TASK SET with no task outstanding is answered function complete (0), not supported "
-      "(5) or authorization failed (6), and the session stays usable")
+      "(5), authorization failed (6) or function rejected (255); the session stays usable")
 def _(ctx):
     sess = ready(ctx)
     rsp = sess.tmf(4)
-    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6):
+    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6, FUNCTION_REJECTED):
         raise ConformanceFailure(f"TMF response {rsp['response']} for CLEAR TASK SET")
     sess.nop_ping(b"after CLEAR TASK SET")
 
@@ -87,15 +87,15 @@ def _(ctx):
 
 
 @case("TMF-009", "11.6.1",
-      "TARGET WARM RESET is answered, with its ITT, by function complete (0), not supported (5) "
-      "or authorization failed (6) before any connection is dropped")
+      "TARGET WARM RESET is answered, with its ITT, by function complete (0), not supported (5), "
+      "authorization failed (6) or function rejected (255) before any connection is dropped")
 def _(ctx):
     sess = ready(ctx)
     try:
         rsp = sess.tmf(6, lun=0)
     except TargetClosed:
         raise ConformanceFailure("the connection was closed before the TMF Response") from None
-    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6):
+    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6, FUNCTION_REJECTED):
         raise ConformanceFailure(f"TMF response {rsp['response']} for TARGET WARM RESET")
 
 
@@ -262,8 +262,9 @@ def _(ctx):
                   "Reject the session still answers a ping")
 def _(ctx):
     sess = ctx.logged_in()
-    req = sess.text_pdu({"SendTargets": "All"})
-    # A Text Request with both F and C set is malformed (11.10.2).
+    # Immediate, so that a target that drops it leaves no hole in the CmdSN order before the
+    # ping below. A Text Request with both F and C set is malformed (11.10.2).
+    req = sess.text_pdu({"SendTargets": "All"}, immediate=True)
     sess.conn.send(req, mangle={"flags": 0xC0})
     try:
         p = sess.recv_until(lambda p: p["opcode"] in (REJECT, TEXT_RESPONSE), 5.0,
