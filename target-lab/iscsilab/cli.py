@@ -220,6 +220,8 @@ def parser() -> argparse.ArgumentParser:
 
     from .scenario.commands import add_parsers   # iscsilab run, iscsilab schema
     add_parsers(sub)
+    from .conformance.commands import add_parsers as add_conformance_parsers
+    add_conformance_parsers(sub)                  # iscsilab conformance list|run
     return p
 
 

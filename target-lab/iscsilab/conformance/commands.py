@@ -1,0 +1,203 @@
+"""`iscsilab conformance list` and `iscsilab conformance run`: the RFC 7143 target conformance
+suite from the command line.
+
+    iscsilab conformance list [-k EXPR]
+    iscsilab conformance run --target tgtd [--out DIR] [-k EXPR]
+    iscsilab conformance run --portal HOST:PORT --target-iqn IQN [--lun N] [--provides nop-in]
+
+`--target tgtd` starts Debian's tgtd on loopback (iscsilab.peers.tgtd, needs root and the tgt
+package) and tests its file-backed LUN; `--target lio` boots a lab (default configuration) and
+runs the suite inside its namespace; `--portal` tests any target a vendor points it at. The
+exit status is 0 when nothing failed unexpectedly, 1 otherwise, 2 for a usage problem.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .driver import Target
+from .registry import all_cases, matcher
+from .runner import (ContextFactory, junit_xml, load_expected, ok, run_case, summary)
+
+SYMBOLS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP",
+           "xfailed": "XFAIL", "xpassed": "XPASS"}
+
+
+class TgtdControl:
+    """What a test may change on a tgtd the run started (its iSCSI parameters)."""
+
+    def __init__(self, tgtd):
+        self.tgtd = tgtd
+
+    def enable_nop_in(self, interval: int) -> None:
+        self.tgtd.set_param("nop_count", 3)
+        self.tgtd.set_param("nop_interval", interval)
+
+    def disable_nop_in(self) -> None:
+        self.tgtd.set_param("nop_interval", 0)
+
+    def set_param(self, name: str, value: str) -> None:
+        """An iSCSI key's value on the target side (for logins after the call)."""
+        self.tgtd.set_param(name, value)
+
+
+def warm_up(target: Target, timeout: float = 60.0) -> None:
+    """One login before the tests, with a long timeout: a target that has just been configured
+    (a lab under TCG) may take many seconds over its first login, which is no test's business."""
+    from .driver import Connection, Session
+    try:
+        sess = Session(Connection(target, timeout=timeout))
+        sess.login()
+        sess.conn.close()
+    except Exception as e:  # noqa: BLE001 - the tests report what is wrong in detail
+        print(f"warm-up login failed: {str(e).splitlines()[0]}", file=sys.stderr)
+
+
+def cmd_list(args) -> int:
+    try:
+        pick = matcher(args.k)
+    except ValueError as e:
+        print(f"iscsilab conformance: {e}", file=sys.stderr)
+        return 2
+    cases = [c for c in all_cases() if pick(c)]
+    for c in cases:
+        print(c.line())
+    print(f"{len(cases)} tests", file=sys.stderr)
+    return 0
+
+
+def _portal(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def cmd_run(args) -> int:
+    try:
+        pick = matcher(args.k)
+    except ValueError as e:
+        print(f"iscsilab conformance: {e}", file=sys.stderr)
+        return 2
+    cases = [c for c in all_cases() if pick(c)]
+    if not cases:
+        print("iscsilab conformance: no test matches", file=sys.stderr)
+        return 2
+    if bool(args.target) == bool(args.portal):
+        print("iscsilab conformance: give --target tgtd|lio or --portal HOST:PORT "
+              "--target-iqn IQN", file=sys.stderr)
+        return 2
+    started = None
+    provides = set(args.provides or ())
+    control = None
+    try:
+        if args.target == "tgtd":
+            from ..peers.tgtd import Tgtd, TgtdError
+            try:
+                started = Tgtd()
+            except TgtdError as e:
+                print(f"iscsilab conformance: tgtd: {e}", file=sys.stderr)
+                return 2
+            target = Target(started.host, started.port, started.iqn, lun=Tgtd.FILE_LUN)
+            control = TgtdControl(started)
+            name = "tgtd"
+        elif args.target == "lio":
+            return run_against_lab(args)
+        else:
+            if not args.target_iqn:
+                print("iscsilab conformance: --portal needs --target-iqn", file=sys.stderr)
+                return 2
+            host, port = args.portal
+            target = Target(host, port, args.target_iqn, lun=args.lun,
+                            facts={"nop_in_interval": args.nop_in_interval})
+            name = args.name or "portal"
+        expected = load_expected(args.expected or name)
+        factory = ContextFactory(target, provides, control=control, timeout=args.timeout)
+        warm_up(target)
+        results = []
+        t0 = time.monotonic()
+        for c in cases:
+            r = run_case(c, factory, expected)
+            results.append(r)
+            print(f"{SYMBOLS[r.outcome]:<5} {c.id:<10} {c.section:<9} {c.requirement}"
+                  + (f"\n      {r.message}" if r.message and r.outcome != "passed" else ""),
+                  flush=True)
+            if args.verbose and r.detail and r.outcome in ("failed", "error"):
+                print(r.detail, flush=True)
+        seconds = time.monotonic() - t0
+        print(f"{name}: {len(results)} tests, {summary(results)} in {seconds:.1f} s")
+        if args.out:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"conformance-{name}.xml").write_text(junit_xml(
+                results, f"conformance.{name}", seconds))
+            with open(out / f"conformance-{name}.log", "w") as f:
+                for r in results:
+                    f.write(f"{SYMBOLS[r.outcome]} {r.case.id} {r.case.section} "
+                            f"{r.case.requirement}\n")
+                    if r.message:
+                        f.write(f"  {r.message}\n")
+                    if r.detail and r.outcome in ("failed", "error", "xfailed"):
+                        f.write(r.detail.rstrip() + "\n")
+            print(f"JUnit: {out / f'conformance-{name}.xml'}")
+        return 0 if ok(results) else 1
+    finally:
+        if started is not None:
+            started.close()
+
+
+def run_against_lab(args) -> int:
+    """--target lio: boots a lab with the default configuration (one target, one 64 MiB block
+    LUN 0), then runs this command with --portal inside the lab's network namespace, where the
+    portal is reachable, and stops the lab. Boots a VM: on a shared machine, under /work/vmrun."""
+    import subprocess
+
+    from .. import net
+    from ..lab import Lab
+    lab = Lab(None, owned=True)
+    try:
+        lab.up()
+        portal = lab.portals()[0]
+        argv = [sys.executable, "-m", "iscsilab", "conformance", "run", "--portal",
+                portal.address, "--target-iqn", portal.target, "--lun", "0", "--name", "lio",
+                "--timeout", str(args.timeout)]
+        for flag, value in (("--out", args.out), ("-k", args.k), ("--expected", args.expected)):
+            if value:
+                argv += [flag, str(Path(value).resolve()) if flag == "--out" else value]
+        if args.verbose:
+            argv.append("-v")
+        return subprocess.run(net.exec_argv(lab.netns, argv), check=False).returncode
+    finally:
+        lab.down()
+
+
+def add_parsers(sub) -> None:
+    conf = sub.add_parser("conformance", help="RFC 7143 target conformance tests").add_subparsers(
+        dest="cmd", required=True)
+    ls = conf.add_parser("list", help="one test a line: ID, RFC section, level, requirement")
+    ls.add_argument("-k", metavar="EXPR", help="select tests: words of ID/section/requirement "
+                                               "with and/or/not")
+    ls.set_defaults(func=cmd_list)
+
+    run = conf.add_parser("run", help="run the tests against a target")
+    run.add_argument("--target", choices=("tgtd", "lio"),
+                     help="tgtd: Debian's tgtd started on loopback; lio: the lab")
+    run.add_argument("--portal", type=_portal, metavar="HOST:PORT", help="any target")
+    run.add_argument("--target-iqn", metavar="IQN")
+    run.add_argument("--lun", type=int, default=0, help="LUN for the data tests (default 0)")
+    run.add_argument("--name", help="name of a --portal run (JUnit suite, expected list)")
+    run.add_argument("--expected", metavar="FILE",
+                     help="expected-failure list (default: the one named after the target)")
+    run.add_argument("--provides", action="append", choices=("nop-in",),
+                     help="what the target does that some tests need (nop-in: it sends "
+                          "NOP-Ins by itself)")
+    run.add_argument("--nop-in-interval", type=float, default=5.0,
+                     help="with --provides nop-in: the target's NOP-In interval in seconds")
+    run.add_argument("--timeout", type=float, default=10.0,
+                     help="seconds to wait for an answer that is due")
+    run.add_argument("--out", metavar="DIR", help="write conformance-<name>.xml (JUnit) and .log")
+    run.add_argument("-k", metavar="EXPR", help="select tests (as for list)")
+    run.add_argument("-v", "--verbose", action="store_true", help="print transcripts of failures")
+    run.set_defaults(func=cmd_run)
