@@ -164,6 +164,10 @@ class Adm {
   }
 
   // --- -m discoverydb / -m discovery ----------------------------------------------------------
+  bool isns_requested() const { return o_.type && *o_.type == DiscoveryType::isns; }
+
+  // -p and -t as a discovery record's name: SendTargets portals default to port 3260, iSNS
+  // servers to 3205.
   std::optional<config::DiscoveryId> discovery_id(AdmStatus& st) {
     if (!o_.portal) {
       st = fail(AdmStatus::invalid, "discovery needs -p ip[:port]");
@@ -171,35 +175,30 @@ class Adm {
     }
     try {
       const auto p = portal_arg(*o_.portal);
-      return config::DiscoveryId{p.host, p.port_or_default()};
+      if (isns_requested()) {
+        return config::DiscoveryId{p.host, p.port.value_or(config::kIsnsPort), config::DiscoveryKind::isns};
+      }
+      return config::DiscoveryId{p.host, p.port_or_default(), config::DiscoveryKind::sendtargets};
     } catch (const std::exception& e) {
       st = fail(AdmStatus::invalid, "-p " + *o_.portal + ": " + e.what());
       return std::nullopt;
     }
   }
 
-  bool isns_requested() const { return o_.type && *o_.type == DiscoveryType::isns; }
-
+  // iscsiadm's exec_disc2_op: without --discover, -o new | update | delete | show on the record
+  // (SendTargets: send_targets/<ip>,<port>/st_config; iSNS: isns/<ip>,<port>/isns_config);
+  // with it, discovery through the record (made with defaults first unless -o nonpersistent).
   AdmStatus discoverydb() {
     if (!o_.type) return fail(AdmStatus::invalid, "-m discoverydb needs -t st or -t isns");
-    if (isns_requested()) {
-      if (!o_.discover || !o_.ops.empty()) {
-        return fail(AdmStatus::not_supported,
-                    "iSNS discovery records are not kept (only SendTargets ones are); "
-                    "use -m discovery -t isns -p <server> [-l]");
-      }
-      return isns_discovery();
-    }
     AdmStatus st = AdmStatus::success;
     auto id = discovery_id(st);
     if (!id) return st;
-    const bool record_ops = !o_.ops.empty() && !o_.discover;
-    if (record_ops || (!o_.discover && o_.ops.empty())) {
+    const std::string words = "[" + id->address + "," + std::to_string(id->port) + "]";
+    if (!o_.discover) {
       const DbOp op = o_.ops.empty() ? DbOp::show : o_.ops.front();
       if (op == DbOp::show) {
         auto text = db_.show_discovery(*id, o_.show_secrets);
-        if (!text) return fail(AdmStatus::no_objects, "Discovery record [" + id->address + "," +
-                                                          std::to_string(id->port) + "] not found.");
+        if (!text) return fail(AdmStatus::no_objects, "Discovery record " + words + " not found.");
         out_ << *text;
         return st;
       }
@@ -208,48 +207,60 @@ class Adm {
       auto h = host();
       if (!h) return fail(AdmStatus::invalid, h.message());
       if (op == DbOp::create) {
-        if (auto r = db_.new_discovery(*id, h->conf); !r) return db_fail("Could not add discovery record", r.message());
-        out_ << "New discovery record for [" << id->address << ',' << id->port << "] added.\n";
+        if (auto r = db_.new_discovery(*id, h->conf); !r) return db_fail("Could not add new discovery record", r.message());
+        out_ << "New discovery record for " << words << " added.\n";
       } else if (op == DbOp::update) {
         if (o_.settings.empty()) return fail(AdmStatus::invalid, "-o update needs -n name -v value");
         for (const auto& kv : o_.settings) {
           if (auto r = db_.update_discovery(*id, kv.name, kv.value); !r) {
             return fail(r.error() == make_error_code(config::Errc::record_not_found) ? AdmStatus::no_objects
                                                                                     : AdmStatus::invalid,
-                        "Could not update discovery record: " + r.message());
+                        "Could not update discovery record " + words + ": " + r.message());
           }
         }
       } else if (op == DbOp::remove) {
         if (auto r = db_.delete_discovery(*id); !r) {
-          return fail(AdmStatus::no_objects, "Could not delete discovery record: " + r.message());
+          return fail(AdmStatus::no_objects, "Could not delete discovery record " + words + ": " + r.message());
         }
       } else {
         return fail(AdmStatus::invalid, "-o nonpersistent is for --discover");
       }
       return st;
     }
-    // --discover: the record's settings (made from iscsid.conf if there is none yet).
+    // --discover: the record's settings (made from iscsid.conf if there is none yet and the
+    // discovery is persistent, as iscsiadm's exec_discover).
     config::SettingMap record;
     {
       auto l = lock(st);
       if (!l) return st;
       auto existing = db_.read_discovery(*id);
-      if (!existing) {
+      if (!existing && !o_.has_op(DbOp::nonpersistent)) {
         auto h = host();
         if (!h) return fail(AdmStatus::invalid, h.message());
-        if (auto r = db_.new_discovery(*id, h->conf); !r) return db_fail("Could not add discovery record", r.message());
+        if (auto r = db_.new_discovery(*id, h->conf); !r) return db_fail("Could not add new discovery record", r.message());
         existing = db_.read_discovery(*id);
         if (!existing) return db_fail("discovery record", existing.message());
       }
-      record = std::move(*existing);
+      if (existing) record = std::move(*existing);
     }
+    if (id->kind == config::DiscoveryKind::isns) return isns_discovery(net::Portal{id->address, id->port});
     return run_discovery(*id, record, {});
   }
 
   AdmStatus discovery() {
     if (!o_.portal && !o_.type) return list_discovery();
     if (!o_.type) return fail(AdmStatus::invalid, "-m discovery -p needs -t st or -t isns");
-    if (isns_requested()) return isns_discovery();
+    if (isns_requested()) {
+      // Like iscsiadm's exec_disc_op: no discovery record is kept for -m discovery -t isns.
+      if (!o_.portal) return fail(AdmStatus::invalid, "iSNS discovery needs -p <server>[:port]");
+      net::Portal server;
+      try {
+        server = net::isns_server(*o_.portal);
+      } catch (const std::exception& e) {
+        return fail(AdmStatus::invalid, "-p " + *o_.portal + ": " + e.what());
+      }
+      return isns_discovery(server);
+    }
     AdmStatus st = AdmStatus::success;
     auto id = discovery_id(st);
     if (!id) return st;
@@ -272,16 +283,9 @@ class Adm {
 
   // DevAttrQry at the iSNS server (port 3205 unless -p names one) as our initiator name; the
   // targets it shows us go through the same node database steps as a SendTargets answer.
-  AdmStatus isns_discovery() {
-    if (!o_.portal) return fail(AdmStatus::invalid, "iSNS discovery needs -p <server>[:port]");
+  AdmStatus isns_discovery(const net::Portal& server) {
     auto h = host();
     if (!h) return fail(AdmStatus::invalid, h.message());
-    net::Portal server;
-    try {
-      server = net::isns_server(*o_.portal);
-    } catch (const std::exception& e) {
-      return fail(AdmStatus::invalid, "-p " + *o_.portal + ": " + e.what());
-    }
     std::vector<text::DiscoveredTarget> found;
     try {
       found = net::isns_discover(server, h->initiator_name);
@@ -291,34 +295,53 @@ class Adm {
                                                                                   : AdmStatus::isns_query;
       return fail(s, std::string("Could not perform iSNS discovery: ") + e.what());
     }
-    return apply_discovery({server.host, server.port}, "isns", found, o_.settings, *h);
+    return apply_discovery({server.host, server.port, config::DiscoveryKind::isns}, found, o_.settings, *h);
   }
 
+  // iscsiadm -m discovery with no -p: every discovery record (idbm_print_all_discovery).
   AdmStatus list_discovery() {
     auto ids = db_.list_discovery();
     if (!ids) return db_fail("cannot list discovery records", ids.message());
     if (o_.print_level.value_or(0) == 0) {
       if (ids->empty()) return fail(AdmStatus::no_objects, "No discovery found.");
-      for (const auto& id : *ids) out_ << id.to_string() << " via sendtargets\n";
+      for (const auto& id : *ids) out_ << id.to_string() << " via " << config::to_string(id.kind) << '\n';
       return AdmStatus::success;
     }
     auto nodes = db_.list_nodes();
     if (!nodes) return db_fail("cannot list node records", nodes.message());
-    out_ << "SENDTARGETS:\n";
-    if (ids->empty()) out_ << "No targets found.\n";
-    for (const auto& id : *ids) {
-      out_ << "DiscoveryAddress: " << id.address << ',' << id.port << '\n';
-      std::vector<config::NodeId> from;
+    // The node records a discovery of `kind` wrote; `from`: only those from that server.
+    auto reported = [&](config::DiscoveryKind kind, const config::DiscoveryId* from) {
+      std::vector<config::NodeId> out;
       for (const auto& n : *nodes) {
         auto rec = db_.read_node(n);
-        if (rec && rec->get_or_default("node.discovery_address") == id.address &&
-            rec->get_or_default("node.discovery_port") == std::to_string(id.port)) {
-          from.push_back(n);
+        if (!rec || rec->get_or_default("node.discovery_type") != config::node_discovery_type(kind)) continue;
+        if (from != nullptr && (rec->get_or_default("node.discovery_address") != from->address ||
+                                rec->get_or_default("node.discovery_port") != std::to_string(from->port))) {
+          continue;
         }
+        out.push_back(n);
       }
-      print_tree(from);
+      return out;
+    };
+    for (const auto kind : {config::DiscoveryKind::sendtargets, config::DiscoveryKind::isns}) {
+      out_ << (kind == config::DiscoveryKind::isns ? "iSNS:\n" : "SENDTARGETS:\n");
+      bool any = false;
+      for (const auto& id : *ids) {
+        if (id.kind != kind) continue;
+        any = true;
+        out_ << "DiscoveryAddress: " << id.address << ',' << id.port << '\n';
+        print_tree(reported(kind, &id));
+      }
+      if (!any && kind == config::DiscoveryKind::isns) {
+        // No server record (-m discovery -t isns keeps none): its node records, as iscsiadm
+        // lists those of tools that kept no server record.
+        const auto loose = reported(kind, nullptr);
+        any = !loose.empty();
+        print_tree(loose);
+      }
+      if (!any) out_ << "No targets found.\n";
     }
-    out_ << "iSNS:\nNo targets found.\nSTATIC:\nNo targets found.\nFIRMWARE:\nNo targets found.\n";
+    out_ << "STATIC:\nNo targets found.\nFIRMWARE:\nNo targets found.\n";
     return AdmStatus::success;
   }
 
@@ -363,13 +386,13 @@ class Adm {
       err_ << kProg << "Could not perform SendTargets discovery: " << e.what() << '\n';
       return s;
     }
-    return apply_discovery(id, "send_targets", found, node_overrides, *h);
+    return apply_discovery(id, found, node_overrides, *h);
   }
 
   // iscsiadm's node database steps for a discovery answer from `id` (a SendTargets portal or an
-  // iSNS server; `type` is node.discovery_type), then the listing and --login. `h`: the
+  // iSNS server; its kind gives node.discovery_type), then the listing and --login. `h`: the
   // iscsid.conf and initiator name the caller already read.
-  AdmStatus apply_discovery(const config::DiscoveryId& id, const std::string& type,
+  AdmStatus apply_discovery(const config::DiscoveryId& id,
                             const std::vector<text::DiscoveredTarget>& found,
                             const std::vector<config::Override>& node_overrides, const HostConfig& h) {
     // The node records this answer stands for, one per portal and iface.
@@ -389,6 +412,7 @@ class Adm {
         }
       }
     }
+    const std::string type(config::node_discovery_type(id.kind));
     const bool persistent = !o_.has_op(DbOp::nonpersistent);
     config::SettingMap base;
     if (persistent || o_.login) {

@@ -8,6 +8,7 @@
 #include "config/node_settings.hpp"
 #include "net/errors.hpp"
 #include "net/from_settings.hpp"
+#include "net/isns_client.hpp"
 
 namespace iscsi::cli {
 
@@ -369,42 +370,55 @@ std::chrono::milliseconds IscsidServer::poll_discovery(std::chrono::steady_clock
   if (!records) return next;
   for (const auto& id : *records) {
     auto record = db_.read_discovery(id);
-    if (!record || record->get_or_default("discovery.sendtargets.use_discoveryd") != "Yes") continue;
-    const auto interval_s = number(record->get_or_default("discovery.sendtargets.discoveryd_poll_inval"));
+    const bool isns = id.kind == config::DiscoveryKind::isns;
+    if (!record ||
+        record->get_or_default(isns ? "discovery.isns.use_discoveryd" : "discovery.sendtargets.use_discoveryd") != "Yes") {
+      continue;
+    }
+    // discoveryd_poll_inval: SendTargets 0..; iSNS -1 (open-iscsi: the server's SCNs, which we
+    // do not take, so every 30 s as its SendTargets default) or 0 (once, at start).
+    const std::string_view inval_text =
+        record->get_or_default(isns ? "discovery.isns.discoveryd_poll_inval" : "discovery.sendtargets.discoveryd_poll_inval");
+    const bool once = isns && inval_text == "0";
+    const auto interval_s = number(inval_text);
     const seconds interval(std::max<std::uint64_t>(interval_s.value_or(30), 1));
     auto due = next_discovery_.find(id);
-    if (due != next_discovery_.end() && now < due->second) {
-      next = std::min(next, duration_cast<milliseconds>(due->second - now) + milliseconds(1));
+    if (due != next_discovery_.end() && (once || now < due->second)) {
+      if (!once) next = std::min(next, duration_cast<milliseconds>(due->second - now) + milliseconds(1));
       continue;
     }
     next_discovery_[id] = now + interval;
-    next = std::min(next, duration_cast<milliseconds>(interval));
+    if (!once) next = std::min(next, duration_cast<milliseconds>(interval));
     auto h = host();
     if (!h) {
       log("discovery " + id.to_string() + ": " + h.message());
       continue;
     }
-    config::SettingSources sources;
-    sources.iscsid_conf = &h->conf;
-    sources.record = &*record;
-    sources.initiator_name = h->initiator_name;
-    sources.initiator_alias = h->initiator_alias;
-    auto settings = config::resolve_discovery_settings(sources);
-    if (!settings) {
-      log("discovery " + id.to_string() + ": " + settings.message());
-      continue;
-    }
     std::vector<text::DiscoveredTarget> found;
     try {
-      found = initiator_.discover(net::Portal{id.address, id.port}, net::discovery_options_from(*settings));
+      if (isns) {
+        found = net::isns_discover(net::Portal{id.address, id.port}, h->initiator_name);
+      } else {
+        config::SettingSources sources;
+        sources.iscsid_conf = &h->conf;
+        sources.record = &*record;
+        sources.initiator_name = h->initiator_name;
+        sources.initiator_alias = h->initiator_alias;
+        auto settings = config::resolve_discovery_settings(sources);
+        if (!settings) {
+          log("discovery " + id.to_string() + ": " + settings.message());
+          continue;
+        }
+        found = initiator_.discover(net::Portal{id.address, id.port}, net::discovery_options_from(*settings));
+      }
     } catch (const std::exception& e) {
-      log("discovery " + id.to_string() + " failed: " + e.what());
+      log(std::string(isns ? "iSNS discovery " : "discovery ") + id.to_string() + " failed: " + e.what());
       continue;
     }
     config::SettingMap base = h->conf.only({config::Scope::node, config::Scope::iface});
     (void)base.set("node.discovery_address", id.address);
     (void)base.set("node.discovery_port", std::to_string(id.port));
-    (void)base.set("node.discovery_type", "send_targets");
+    (void)base.set("node.discovery_type", config::node_discovery_type(id.kind));
     for (const auto& t : found) {
       for (const auto& addr : t.addresses) {
         config::NodeId node;

@@ -49,9 +49,10 @@ class IscsidServer {
   // At start: log in to every node record whose node.startup is automatic (onboot too: there is
   // no boot here), and discover through each discovery record with use_discoveryd = Yes.
   void start_automatic();
-  // Runs the discoveries whose poll interval has passed (use_discoveryd records), adding node
-  // records for new portals and logging in to the new automatic ones. Returns the time until the
-  // next one is due (or a minute when none is).
+  // Runs the discoveries whose poll interval has passed (SendTargets records with
+  // discovery.sendtargets.use_discoveryd, iSNS ones with discovery.isns.use_discoveryd: a
+  // DevAttrQry as our initiator name), adding node records for new portals and logging in to the
+  // new automatic ones. Returns the time until the next one is due (or a minute when none is).
   std::chrono::milliseconds poll_discovery(std::chrono::steady_clock::time_point now);
   // Logins asked for with no_wait (-W): answered at once, run after the answer is sent.
   void run_pending();

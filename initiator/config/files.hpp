@@ -18,7 +18,8 @@ inline constexpr std::string_view kRecordVersion = "2.1.8";
 inline constexpr std::string_view kMasked = "********";
 
 // node: nodes/<target>/<ip>,<port>,<tpgt>/<iface> (node.* and iface.* keys);
-// discovery: send_targets/<ip>,<port>/st_config (discovery.*); iface: ifaces/<name> (iface.*).
+// discovery: send_targets/<ip>,<port>/st_config or isns/<ip>,<port>/isns_config (discovery.*);
+// iface: ifaces/<name> (iface.*).
 enum class RecordKind : std::uint8_t { node, discovery, iface };
 std::string_view to_string(RecordKind k) noexcept;
 bool record_holds(RecordKind kind, Scope scope) noexcept;

@@ -19,6 +19,28 @@ constexpr std::string_view kNodes = "nodes";
 constexpr std::string_view kSendTargets = "send_targets";
 constexpr std::string_view kIfaces = "ifaces";
 constexpr std::string_view kStConfig = "st_config";
+constexpr std::string_view kIsns = "isns";
+constexpr std::string_view kIsnsConfig = "isns_config";
+
+// The keys an iSNS discovery record holds (open-iscsi's idbm_recinfo_discovery for
+// DISCOVERY_TYPE_ISNS); SendTargets records hold every other discovery key.
+bool isns_record_key(std::string_view key) {
+  return key == "discovery.startup" || key == "discovery.type" ||
+         key == "discovery.sendtargets.address" || key == "discovery.sendtargets.port" ||
+         key.starts_with("discovery.isns.");
+}
+bool kind_holds(DiscoveryKind kind, std::string_view key) {
+  if (kind == DiscoveryKind::isns) return isns_record_key(key);
+  return !key.starts_with("discovery.isns.");
+}
+SettingMap only_kind(const SettingMap& settings, DiscoveryKind kind) {
+  SettingMap out;
+  for (const auto& [info, value] : settings.entries()) {
+    if (info->scope == Scope::discovery && kind_holds(kind, info->key))
+      out.set_canonical(*info, *value);
+  }
+  return out;
+}
 
 Diagnostic bad_id(std::string_view what, std::string_view value, std::string_view why) {
   std::string shown(value.substr(0, 80));
@@ -123,12 +145,19 @@ void force_identity(SettingMap& settings, const NodeId& id) {
 }
 
 void force_identity(SettingMap& settings, const DiscoveryId& id) {
-  (void)settings.set("discovery.type", "sendtargets");
+  (void)settings.set("discovery.type", to_string(id.kind));
   (void)settings.set("discovery.sendtargets.address", id.address);
   (void)settings.set("discovery.sendtargets.port", std::to_string(id.port));
 }
 
 }  // namespace
+
+std::string_view to_string(DiscoveryKind k) noexcept {
+  return k == DiscoveryKind::isns ? "isns" : "sendtargets";
+}
+std::string_view node_discovery_type(DiscoveryKind k) noexcept {
+  return k == DiscoveryKind::isns ? "isns" : "send_targets";
+}
 
 std::string NodeId::to_string() const {
   const bool v6 = address.find(':') != std::string::npos;
@@ -156,6 +185,7 @@ Checked<fs::path> RecordDb::node_path(const NodeId& id) const {
 Checked<fs::path> RecordDb::discovery_path(const DiscoveryId& id) const {
   if (auto d = check_component("portal address", id.address, false)) return *d;
   if (id.port == 0) return bad_id("portal", id.to_string(), "has port 0");
+  if (id.kind == DiscoveryKind::isns) return root_ / kIsns / portal_dir(id.address, id.port) / kIsnsConfig;
   return root_ / kSendTargets / portal_dir(id.address, id.port) / kStConfig;
 }
 
@@ -280,17 +310,26 @@ Checked<std::string> RecordDb::show_node(const NodeId& id, bool show_secrets) co
 
 Checked<std::vector<DiscoveryId>> RecordDb::list_discovery() const {
   std::vector<DiscoveryId> out;
-  auto portals = entries_of(root_ / kSendTargets);
-  if (!portals) return portals.diagnostics();
-  for (const auto& portal : *portals) {
-    DiscoveryId id;
-    if (!is_dir(portal) ||
-        !parse_portal(portal.path().filename().string(), id.address, id.port, nullptr))
-      continue;
-    std::error_code ec;
-    if (fs::is_regular_file(portal.path() / kStConfig, ec)) out.push_back(id);
+  for (const DiscoveryKind kind : {DiscoveryKind::sendtargets, DiscoveryKind::isns}) {
+    const bool isns = kind == DiscoveryKind::isns;
+    auto portals = entries_of(root_ / (isns ? kIsns : kSendTargets));
+    if (!portals) return portals.diagnostics();
+    std::vector<DiscoveryId> these;
+    for (const auto& portal : *portals) {
+      DiscoveryId id;
+      id.kind = kind;
+      // open-iscsi before 2.0-872 kept node links ("<target>,<ip>,<port>,<tpgt>,<iface>") right
+      // in isns/: not directories, so skipped here.
+      if (!is_dir(portal) ||
+          !parse_portal(portal.path().filename().string(), id.address, id.port, nullptr))
+        continue;
+      std::error_code ec;
+      if (fs::is_regular_file(portal.path() / (isns ? kIsnsConfig : kStConfig), ec))
+        these.push_back(id);
+    }
+    std::sort(these.begin(), these.end());
+    out.insert(out.end(), these.begin(), these.end());
   }
-  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -303,8 +342,13 @@ Checked<SettingMap> RecordDb::read_discovery(const DiscoveryId& id) const {
 Status RecordDb::new_discovery(const DiscoveryId& id, const SettingMap& base) {
   auto path = discovery_path(id);
   if (!path) return path.diagnostics();
-  SettingMap record = defaults_for({Scope::discovery});
-  record.merge_from(base.only({Scope::discovery}));
+  SettingMap record = only_kind(defaults_for({Scope::discovery}), id.kind);
+  if (id.kind == DiscoveryKind::isns) {
+    // Not written by default to a SendTargets record, always to an iSNS one.
+    for (std::string_view key : {"discovery.isns.use_discoveryd", "discovery.isns.discoveryd_poll_inval"})
+      (void)record.set(key, find_setting(key)->default_value);
+  }
+  record.merge_from(only_kind(base, id.kind));
   force_identity(record, id);
   return write_record(*path, record, RecordKind::discovery);
 }
@@ -313,6 +357,16 @@ Status RecordDb::update_discovery(const DiscoveryId& id, std::string_view key,
                                   std::string_view value) {
   auto path = discovery_path(id);
   if (!path) return path.diagnostics();
+  if (const SettingInfo* info = find_setting(key);
+      info != nullptr && info->scope == Scope::discovery && !kind_holds(id.kind, key)) {
+    return Diagnostic{{}, 0, make_error_code(Errc::wrong_scope),
+                      std::string(key) + " cannot be set in " +
+                          (id.kind == DiscoveryKind::isns
+                               ? "an iSNS discovery record (it holds discovery.startup and "
+                                 "discovery.isns.*)"
+                               : "a SendTargets discovery record (discovery.isns.* belong in "
+                                 "iSNS ones)")};
+  }
   return update_record(*path, RecordKind::discovery, key, value);
 }
 
@@ -321,13 +375,14 @@ Status RecordDb::delete_discovery(const DiscoveryId& id) {
   if (!path) return path.diagnostics();
   if (auto st = unlink_record(*path); !st) return st;
   remove_if_empty(path->parent_path());
-  // The node records this portal reported go with it (iscsiadm -m discoverydb -o delete).
+  // The node records this portal (or server) reported go with it (iscsiadm -m discoverydb -o
+  // delete).
   auto nodes = list_nodes();
   if (!nodes) return nodes.diagnostics();
   for (const NodeId& node : *nodes) {
     auto settings = read_node(node);
     if (!settings) continue;  // a damaged record is left for the user to look at
-    if (settings->get_or_default("node.discovery_type") == "send_targets" &&
+    if (settings->get_or_default("node.discovery_type") == node_discovery_type(id.kind) &&
         settings->get_or_default("node.discovery_address") == id.address &&
         settings->get_or_default("node.discovery_port") == std::to_string(id.port)) {
       if (auto st = delete_node(node); !st) return st;

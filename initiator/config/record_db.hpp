@@ -2,6 +2,7 @@
 // parameter, e.g. /var/lib/iscsi-lab), in its flat-file layout:
 //   nodes/<target name>/<address>,<port>,<tpgt>/<iface name>    node record
 //   send_targets/<address>,<port>/st_config                     SendTargets discovery record
+//   isns/<address>,<port>/isns_config                           iSNS discovery record (server)
 //   ifaces/<iface name>                                         iface record
 // The operations are iscsiadm's -o new | update | delete | show for -m node, -m discoverydb and
 // -m iface. Writes are atomic and 0600 (records hold CHAP secrets); directories are 0700.
@@ -36,9 +37,20 @@ struct NodeId {
   auto operator<=>(const NodeId&) const = default;
 };
 
+// discovery.type of a discovery record (the two kinds that keep one).
+enum class DiscoveryKind : std::uint8_t { sendtargets, isns };
+std::string_view to_string(DiscoveryKind k) noexcept;  // "sendtargets", "isns" (discovery.type)
+// node.discovery_type of the node records a discovery of this kind writes
+// ("send_targets", "isns").
+std::string_view node_discovery_type(DiscoveryKind k) noexcept;
+inline constexpr std::uint16_t kIsnsPort = 3205;
+
 struct DiscoveryId {
-  std::string address;         // discovery.sendtargets.address
-  std::uint16_t port = 3260;   // discovery.sendtargets.port
+  // discovery.sendtargets.address and .port; open-iscsi keeps an iSNS server's address in the
+  // same two keys (its DISC_ISNS_ADDR is "discovery.sendtargets.address").
+  std::string address;
+  std::uint16_t port = 3260;
+  DiscoveryKind kind = DiscoveryKind::sendtargets;
   std::string to_string() const;  // "10.0.0.1:3260"
   auto operator<=>(const DiscoveryId&) const = default;
 };
@@ -67,12 +79,15 @@ class RecordDb {
   // -o show: the record, secrets masked ("********") unless show_secrets (iscsiadm --show).
   Checked<std::string> show_node(const NodeId& id, bool show_secrets = false) const;
 
-  // --- -m discoverydb -t sendtargets -----------------------------------------------------------
-  Checked<std::vector<DiscoveryId>> list_discovery() const;
+  // --- -m discoverydb -t sendtargets | isns ----------------------------------------------------
+  // A SendTargets record holds every discovery.sendtargets.* key; an iSNS record, as open-iscsi
+  // writes it, only discovery.startup, discovery.type, the server's address and port and the
+  // discovery.isns.* keys (update refuses the others with the reason).
+  Checked<std::vector<DiscoveryId>> list_discovery() const;  // SendTargets first, then iSNS
   Checked<SettingMap> read_discovery(const DiscoveryId& id) const;
   Status new_discovery(const DiscoveryId& id, const SettingMap& base = {});
   Status update_discovery(const DiscoveryId& id, std::string_view key, std::string_view value);
-  // Also deletes the node records found through this portal, as iscsiadm does.
+  // Also deletes the node records found through this portal (or iSNS server), as iscsiadm does.
   Status delete_discovery(const DiscoveryId& id);
   Checked<std::string> show_discovery(const DiscoveryId& id, bool show_secrets = false) const;
 

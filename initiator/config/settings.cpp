@@ -230,9 +230,12 @@ constexpr std::array kTable{
             "seconds to wait for the SendTargets reply"),
     integer("discovery.sendtargets.iscsi.MaxRecvDataSegmentLength", D, "32768", 512,
             kMaxDataLength, "MaxRecvDataSegmentLength declared in discovery"),
-    hidden(unused(boolean("discovery.isns.use_discoveryd", D, "No", "iSNS (not supported)"))),
-    hidden(unused(integer("discovery.isns.discoveryd_poll_inval", D, "-1", -1, kIntMax,
-                          "iSNS (not supported)"))),
+    // --- iSNS discovery records (isns/<ip>,<port>/isns_config) -------------------------------
+    // Hidden: never written to a SendTargets record; an iSNS record always has both.
+    hidden(boolean("discovery.isns.use_discoveryd", D, "No",
+                   "lab-iscsid queries the iSNS server at each poll")),
+    hidden(integer("discovery.isns.discoveryd_poll_inval", D, "-1", -1, kIntMax,
+                   "seconds between lab-iscsid's iSNS queries (-1: 30, as no SCNs; 0: once)")),
 };
 
 bool iequals(std::string_view a, std::string_view b) noexcept {

@@ -274,6 +274,16 @@ def settings_table() -> list[dict[str, Any]]: ...
 def conn_errors() -> list[tuple[int, str, str]]: ...       # (22, "ISCSI_ERR_NOP_TIMEDOUT", words)
 def login_statuses() -> list[tuple[int, str]]: ...         # (0x0201, "authentication failure")
 
+# --- iSNS (bind_isns.cpp) -----------------------------------------------------------------------
+
+def isns_register_target(server: str, target: str, portals: list[tuple[str, int, int]],
+                         entity: str = "", registration_period: int | None = None,
+                         timeout: float = 10.0) -> None: ...
+def isns_deregister_target(server: str, target: str, entity: str = "",
+                           timeout: float = 10.0) -> None: ...
+def isns_discover(server: str, initiator_name: str,
+                  timeout: float = 10.0) -> list[DiscoveredTarget]: ...
+
 # --- workloads (bind_workload.cpp) --------------------------------------------------------------
 
 class IoJob:

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import host, net, state
+from . import host, isns, net, state
 from .agent.client import AgentClient
 from .errors import GuestGone, LabError
 from .faults.faults import Faults
@@ -62,6 +62,7 @@ class Lab:
         self.faults = Faults(self.netns, self.links, self.run_dir / "qmp.sock", self.agent,
                              self.provisioner, self.run_dir, tie_to_parent=owned)
         self.console = ConsoleLog(self.run_dir / "console.log")
+        self.isns: isns.IsnsServer | None = None   # lab.isns: the namespace's iSNS server
 
     # ------------------------------------------------------------ lifecycle
     def __enter__(self) -> "Lab":
@@ -85,6 +86,9 @@ class Lab:
         try:
             self._record(status="starting")
             net.create(self.netns, self.links)
+            if self.config.isns:
+                self.isns = isns.IsnsServer(self.netns, self.run_dir, tie_to_parent=self.owned).start()
+                self.provisioner.listeners.append(self._isns_sync)
             boot_script = self._write_boot_script()
             replace = {}
             if self.config.guard == "kernel":
@@ -118,6 +122,8 @@ class Lab:
             if ping.get("boot_error"):
                 raise LabError(f"provisioning at boot failed in the guest: {ping['boot_error']}")
             applied = None if boot_script else self.provisioner.apply(self.config)
+            if boot_script:
+                self.provisioner.track(self.config)   # provisioned at boot: what LIO serves
             if self.config.guard == "nftables":
                 from .guard import nft
                 nft.install(self.agent, [(p.ip, p.port) for p in self.portals()])
@@ -137,6 +143,10 @@ class Lab:
     def down(self) -> None:
         if self._probe is not None:
             self._probe.cancel()
+        if self.isns is not None:
+            self.provisioner.listeners.remove(self._isns_sync)
+            self.isns.stop()
+            self.isns = None
         if self._proc is not None:
             try:
                 with QMP(self.run_dir / "qmp.sock", timeout=2) as q:
@@ -208,6 +218,11 @@ class Lab:
         return QMP(self.run_dir / "qmp.sock")
 
     # ------------------------------------------------------------ internals
+    def _isns_sync(self) -> None:
+        """LIO's targets and portals changed (or were provisioned): the iSNS server follows."""
+        if self.isns is not None:
+            self.isns.sync(isns.entities_of(self.provisioner.live))
+
     def _write_boot_script(self) -> Path | None:
         """The configfs script for the guest's boot, or None when the config needs rtslib-fb
         (ISCSILAB_PROVISION=rtslib forces the rtslib-fb path, to compare the two)."""

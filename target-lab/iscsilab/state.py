@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import net
+from . import isns, net
 from .faults.faults import stop_all_helpers
 from .host import RUNTIME_ROOT
 from .vm import qemu
@@ -64,6 +64,7 @@ def teardown(run_dir: Path, record: dict | None) -> None:
     if record.get("qemu_pid"):
         qemu.kill(record["qemu_pid"], run_dir)
     stop_all_helpers(run_dir)
+    isns.stop(run_dir)
     net.delete(record.get("netns") or net.NS_PREFIX + run_dir.name)
     shutil.rmtree(run_dir, ignore_errors=True)
 

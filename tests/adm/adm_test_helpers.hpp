@@ -16,11 +16,12 @@ inline std::filesystem::path make_temp_root(const char* prefix) {
   return tmpl;
 }
 
-inline std::string without_port(std::string text, std::uint16_t port) {
+// `name`: what stands for the port ("PORT" for tgtd's, e.g. "ISNS" for an isnsd's).
+inline std::string without_port(std::string text, std::uint16_t port, const std::string& name = "PORT") {
   const std::string p = std::to_string(port);
   for (const std::string sep : {":", ","}) {
     const std::string from = "127.0.0.1" + sep + p;
-    const std::string to = "127.0.0.1" + sep + "PORT";
+    const std::string to = "127.0.0.1" + sep + name;
     for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
       text.replace(at, from.size(), to);
     }

@@ -16,6 +16,7 @@
 #include "config/record_db.hpp"
 #include "net/isns_client.hpp"
 #include "support/isnsd_fixture.hpp"
+#include "support/scripted_isns.hpp"
 #include "support/tgtd_fixture.hpp"
 
 namespace iscsi::cli {
@@ -323,7 +324,173 @@ TEST_F(AdmTgtd, IsnsDiscoveryFindsWhatSendTargetsFindsAndFollowsChanges) {
   auto none = adm({"-m", "discovery", "-t", "isns", "-p", at});
   EXPECT_EQ(none.status, AdmStatus::isns_unavailable) << none.err;
   EXPECT_NE(none.err.find("Could not perform iSNS discovery: iSNS server 127.0.0.1:"), std::string::npos) << none.err;
-  EXPECT_EQ(adm({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "new"}).status, AdmStatus::not_supported);
+}
+
+// -m discoverydb -t isns keeps the server's record as open-iscsi does (isns/<ip>,<port>/
+// isns_config with only the keys iSNS uses), discovers through it, lists it, and its delete
+// takes the nodes it found along.
+TEST_F(AdmTgtd, IsnsDiscoverydbRecordLifecycleAsOpenIscsiKeepsIt) {
+  test::Isnsd isnsd;
+  const net::Portal server{isnsd.host(), isnsd.port()};
+  net::isns_register_target(server, {"lab-t0", target(), {{"127.0.0.1", tgtd().port(), 1}}, std::nullopt});
+  const std::string at = "127.0.0.1:" + std::to_string(isnsd.port());
+  // The server's free port as "ISNS" (in "127.0.0.1:p", "127.0.0.1,p" and "port = p").
+  auto golden = [&](std::string text) {
+    text = test::without_port(std::move(text), isnsd.port(), "ISNS");
+    const std::string from = "port = " + std::to_string(isnsd.port()) + "\n";
+    for (auto i = text.find(from); i != std::string::npos; i = text.find(from, i)) text.replace(i, from.size(), "port = ISNS\n");
+    return text;
+  };
+  auto run = [&](std::vector<std::string> args) {
+    Outcome o = adm(std::move(args));
+    o.out = golden(o.out);
+    o.err = golden(o.err);
+    return o;
+  };
+  auto shown_missing = run({"-m", "discoverydb", "-t", "isns", "-p", at});
+  EXPECT_EQ(shown_missing.status, AdmStatus::no_objects);
+  EXPECT_EQ(shown_missing.err, "lab-iscsiadm: Discovery record [127.0.0.1,ISNS] not found.\n");
+
+  auto n = run({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "new"});
+  ASSERT_EQ(n.status, AdmStatus::success) << n.err;
+  EXPECT_EQ(n.out, "New discovery record for [127.0.0.1,ISNS] added.\n");
+  const fs::path file = root_ / "isns" / ("127.0.0.1," + std::to_string(isnsd.port())) / "isns_config";
+  ASSERT_TRUE(fs::is_regular_file(file));
+  EXPECT_EQ(fs::status(file).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_FALSE(fs::exists(root_ / "send_targets"));
+  const std::string record_text =
+      "# BEGIN RECORD 2.1.8\n"
+      "discovery.startup = manual\n"
+      "discovery.type = isns\n"
+      "discovery.sendtargets.address = 127.0.0.1\n"
+      "discovery.sendtargets.port = ISNS\n"
+      "discovery.isns.use_discoveryd = No\n"
+      "discovery.isns.discoveryd_poll_inval = -1\n"
+      "# END RECORD\n";
+  std::ifstream in(file);
+  std::stringstream body;
+  body << in.rdbuf();
+  EXPECT_EQ(golden(body.str()), record_text);
+  EXPECT_EQ(run({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "show"}).out, record_text);
+
+  // Updates: the iSNS keys and discovery.startup; SendTargets keys are refused in words.
+  ASSERT_EQ(run({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "update", "-n", "discovery.isns.use_discoveryd",
+                 "-v", "yes", "-n", "discovery.isns.discoveryd_poll_inval", "-v", "5"})
+                .status,
+            AdmStatus::success);
+  auto shown = run({"-m", "discoverydb", "-t", "isns", "-p", at});
+  EXPECT_NE(shown.out.find("discovery.isns.use_discoveryd = Yes\ndiscovery.isns.discoveryd_poll_inval = 5\n"),
+            std::string::npos)
+      << shown.out;
+  auto refused = run({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "update", "-n",
+                      "discovery.sendtargets.auth.authmethod", "-v", "CHAP"});
+  EXPECT_EQ(refused.status, AdmStatus::invalid);
+  EXPECT_EQ(refused.err,
+            "lab-iscsiadm: Could not update discovery record [127.0.0.1,ISNS]: discovery.sendtargets.auth.authmethod "
+            "cannot be set in an iSNS discovery record (it holds discovery.startup and discovery.isns.*)\n");
+  auto bad_value = run({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "update", "-n",
+                        "discovery.isns.discoveryd_poll_inval", "-v", "-5"});
+  EXPECT_EQ(bad_value.status, AdmStatus::invalid);
+  EXPECT_NE(bad_value.err.find("discovery.isns.discoveryd_poll_inval: -5 is outside -1.."), std::string::npos)
+      << bad_value.err;
+
+  // --discover through the record: the listing, node records that name the server.
+  auto d = run({"-m", "discoverydb", "-t", "isns", "-p", at, "--discover"});
+  ASSERT_EQ(d.status, AdmStatus::success) << d.err;
+  EXPECT_EQ(d.out, "127.0.0.1:PORT,1 " + target() + "\n");
+  auto rec = run({"-m", "node", "-T", target(), "-o", "show"});
+  EXPECT_NE(rec.out.find("node.discovery_address = 127.0.0.1\nnode.discovery_port = ISNS\nnode.discovery_type = isns\n"),
+            std::string::npos)
+      << rec.out;
+  EXPECT_EQ(run({"-m", "discovery"}).out, "127.0.0.1:ISNS via isns\n");
+  EXPECT_EQ(run({"-m", "discovery", "-P", "1"}).out,
+            "SENDTARGETS:\nNo targets found.\n"
+            "iSNS:\nDiscoveryAddress: 127.0.0.1,ISNS\nTarget: " + target() +
+                "\n\tPortal: 127.0.0.1:PORT,1\n\t\tIface Name: default\n"
+                "STATIC:\nNo targets found.\nFIRMWARE:\nNo targets found.\n");
+
+  // --discover --login: the session comes from the iSNS-found record.
+  auto l = run({"-m", "discoverydb", "-t", "isns", "-p", at, "--discover", "--login"});
+  ASSERT_EQ(l.status, AdmStatus::success) << l.err;
+  EXPECT_NE(l.out.find("Login to [iface: default, target: " + target() + ", portal: 127.0.0.1,PORT] successful."),
+            std::string::npos)
+      << l.out;
+  ASSERT_EQ(run({"-m", "node", "-u"}).status, AdmStatus::success);
+
+  // Deleting the server's record deletes the nodes found through it.
+  ASSERT_EQ(run({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "delete"}).status, AdmStatus::success);
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_EQ(run({"-m", "node"}).status, AdmStatus::no_objects);
+  EXPECT_EQ(run({"-m", "discovery"}).status, AdmStatus::no_objects);
+
+  // -o nonpersistent --discover: the listing, and no record of any kind.
+  auto np = run({"-m", "discoverydb", "-t", "isns", "-p", at, "--discover", "-o", "nonpersistent"});
+  ASSERT_EQ(np.status, AdmStatus::success) << np.err;
+  EXPECT_EQ(np.out, "127.0.0.1:PORT,1 " + target() + "\n");
+  EXPECT_FALSE(fs::exists(root_ / "isns" / ("127.0.0.1," + std::to_string(isnsd.port()))));
+  EXPECT_EQ(run({"-m", "node"}).status, AdmStatus::no_objects);
+}
+
+// lab-iscsid polls the iSNS records that ask for it (discovery.isns.use_discoveryd = Yes) every
+// discoveryd_poll_inval seconds, adding node records for what is new; others are left alone.
+TEST_F(AdmTgtd, DaemonPollsIsnsRecordsThatAskForIt) {
+  test::Isnsd isnsd;
+  const net::Portal server{isnsd.host(), isnsd.port()};
+  const std::string at = "127.0.0.1:" + std::to_string(isnsd.port());
+  ASSERT_EQ(adm({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "new"}).status, AdmStatus::success);
+  net::isns_register_target(server, {"lab-t0", target(), {{"127.0.0.1", tgtd().port(), 1}}, std::nullopt});
+  auto t0 = std::chrono::steady_clock::now();
+  (void)server_->poll_discovery(t0);
+  EXPECT_EQ(adm({"-m", "node"}).status, AdmStatus::no_objects);  // use_discoveryd = No: not polled
+
+  ASSERT_EQ(adm({"-m", "discoverydb", "-t", "isns", "-p", at, "-o", "update", "-n", "discovery.isns.use_discoveryd",
+                 "-v", "Yes", "-n", "discovery.isns.discoveryd_poll_inval", "-v", "5"})
+                .status,
+            AdmStatus::success);
+  const auto wait = server_->poll_discovery(t0);
+  EXPECT_LE(wait, std::chrono::milliseconds(5000));
+  auto listed = adm({"-m", "node"});
+  EXPECT_EQ(listed.out, "127.0.0.1:PORT,1 " + target() + "\n");
+  auto rec = adm({"-m", "node", "-T", target(), "-o", "show"});
+  EXPECT_NE(rec.out.find("node.discovery_type = isns\n"), std::string::npos) << rec.out;
+
+  // A second portal registered: not before the interval, then on the next poll.
+  net::isns_register_target(
+      server, {"lab-t0", target(), {{"127.0.0.1", tgtd().port(), 1}, {"127.0.0.2", tgtd().port(), 2}}, std::nullopt});
+  (void)server_->poll_discovery(t0 + std::chrono::seconds(2));
+  EXPECT_EQ(adm({"-m", "node"}).out, "127.0.0.1:PORT,1 " + target() + "\n");
+  (void)server_->poll_discovery(t0 + std::chrono::seconds(6));
+  EXPECT_EQ(adm({"-m", "node"}).out,
+            "127.0.0.1:PORT,1 " + target() + "\n127.0.0.2:" + std::to_string(tgtd().port()) + ",2 " + target() + "\n");
+}
+
+// Names from an iSNS server cannot escape the database or forge a record: an answer with a name
+// that is not an iSCSI name ('/', control characters) is refused whole and writes nothing; a
+// legal name that holds ".." stays one directory under nodes/.
+TEST_F(AdmTgtd, HostileIsnsNamesAreRefusedWholeAndWriteNothing) {
+  for (const std::string& name : {std::string("iqn.2026-12.org.example:t/../../../escaped"),
+                                 std::string("iqn.2026-12.org.example:t\nnode.startup = automatic"),
+                                 std::string("iqn.2026-12.org.example:t\x1b]0;pwned\x07")}) {
+    test::ScriptedIsns scripted(test::query_answer(test::target_objects(name, 3260, 1)));
+    auto d = adm({"-m", "discovery", "-t", "isns", "-p", scripted.portal().to_string()});
+    EXPECT_EQ(d.status, AdmStatus::isns_query) << d.err;
+    EXPECT_NE(d.err.find("lab-iscsiadm: Could not perform iSNS discovery: iSNS server 127.0.0.1:"), std::string::npos)
+        << d.err;
+    EXPECT_NE(d.err.find("tag 32"), std::string::npos) << d.err;  // the iSCSI Name attribute
+    EXPECT_EQ(d.err.find('\x1b'), std::string::npos);
+    EXPECT_EQ(d.out, "");
+    EXPECT_FALSE(fs::exists(root_ / "nodes"));
+    EXPECT_FALSE(fs::exists(root_.parent_path() / "escaped"));
+  }
+  const std::string dotted = "iqn.2026-12.org.example:..";
+  test::ScriptedIsns scripted(test::query_answer(test::target_objects(dotted, 3260, 1)));
+  auto d = adm({"-m", "discovery", "-t", "isns", "-p", scripted.portal().to_string()});
+  ASSERT_EQ(d.status, AdmStatus::success) << d.err;
+  EXPECT_EQ(d.out, "192.0.2.7:3260,1 " + dotted + "\n");
+  EXPECT_TRUE(fs::is_regular_file(root_ / "nodes" / dotted / "192.0.2.7,3260,1" / "default"));
+  std::vector<std::string> top;
+  for (const auto& e : fs::directory_iterator(root_ / "nodes")) top.push_back(e.path().filename().string());
+  EXPECT_EQ(top, std::vector<std::string>{dotted});
 }
 
 TEST_F(AdmTgtd, AnIfaceBindsTheSessionToASourceAddressAndDevice) {

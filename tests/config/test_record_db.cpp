@@ -265,6 +265,48 @@ TEST_F(RecordDbTest, DiscoveryRecordLifecycle) {
   EXPECT_TRUE(db.list_discovery()->empty());
 }
 
+TEST_F(RecordDbTest, IsnsDiscoveryRecordsLiveBesideSendTargetsOnesWithOnlyTheirKeys) {
+  RecordDb db(root_);
+  const DiscoveryId st{"192.0.2.10", 3260};
+  const DiscoveryId isns{"192.0.2.10", kIsnsPort, DiscoveryKind::isns};
+  SettingMap conf;
+  ASSERT_FALSE(conf.set("discovery.sendtargets.auth.authmethod", "CHAP"));  // not an iSNS key
+  ASSERT_TRUE(db.new_discovery(isns, conf).ok());
+  ASSERT_TRUE(db.new_discovery(st, conf).ok());
+  const fs::path file = root_ / "isns/192.0.2.10,3205/isns_config";
+  ASSERT_TRUE(fs::is_regular_file(file));
+  EXPECT_EQ(mode_of(file), 0600u);
+  EXPECT_THAT(slurp(file), ::testing::Not(HasSubstr("discovery.sendtargets.auth")));
+  EXPECT_THAT(slurp(file), HasSubstr("\ndiscovery.type = isns\n"));
+  EXPECT_THAT(slurp(root_ / "send_targets/192.0.2.10,3260/st_config"),
+              ::testing::Not(HasSubstr("discovery.isns.")));
+  EXPECT_EQ(db.update_discovery(isns, "discovery.sendtargets.auth.username", "u").error(),
+            make_error_code(Errc::wrong_scope));
+  EXPECT_EQ(db.update_discovery(st, "discovery.isns.use_discoveryd", "Yes").error(),
+            make_error_code(Errc::wrong_scope));
+  ASSERT_TRUE(db.update_discovery(isns, "discovery.isns.discoveryd_poll_inval", "0").ok());
+  EXPECT_EQ(*db.read_discovery(isns)->get("discovery.isns.discoveryd_poll_inval"), "0");
+  EXPECT_EQ(*db.list_discovery(), (std::vector<DiscoveryId>{st, isns}));
+  // An old-style (before open-iscsi 2.0-872) node link in isns/ is not a server record.
+  std::ofstream(root_ / "isns/iqn.2003-01.org.example:t1,192.0.2.1,3260,1,default") << "x";
+  EXPECT_EQ(db.list_discovery()->size(), 2u);
+
+  // Deleting the iSNS record takes only the nodes it found, not SendTargets' ones.
+  NodeId by_isns = node();
+  NodeId by_st = node();
+  by_st.target = "iqn.2003-01.org.linux-iscsi.lab:st";
+  for (auto [id, type, port] : {std::tuple{by_isns, "isns", "3205"}, std::tuple{by_st, "send_targets", "3260"}}) {
+    SettingMap rec;
+    ASSERT_FALSE(rec.set("node.discovery_type", type));
+    ASSERT_FALSE(rec.set("node.discovery_address", "192.0.2.10"));
+    ASSERT_FALSE(rec.set("node.discovery_port", port));
+    ASSERT_TRUE(db.new_node(id, rec).ok());
+  }
+  ASSERT_TRUE(db.delete_discovery(isns).ok());
+  EXPECT_EQ(*db.list_nodes(), std::vector<NodeId>{by_st});
+  EXPECT_EQ(*db.list_discovery(), std::vector<DiscoveryId>{st});
+}
+
 TEST_F(RecordDbTest, IfaceRecordsAndTheirUseByNewNodes) {
   RecordDb db(root_);
   SettingMap base;

@@ -5,17 +5,21 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "support/spawn_daemon.hpp"
 #include "support/tgtd_fixture.hpp"
 
 namespace iscsi::test {
@@ -23,6 +27,27 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+// The one way the fixtures start a daemon: its own process group, stdin from /dev/null, both
+// output streams appended to the log, and a failed exec seen as status 127.
+TEST(SpawnDaemon, OwnGroupNullStdinOutputInTheLog) {
+  const auto log = std::filesystem::temp_directory_path() / ("spawn-daemon-" + std::to_string(::getpid()) + ".log");
+  std::filesystem::remove(log);
+  const pid_t pid = spawn_daemon({"/bin/sh", "-c", "echo out; echo err >&2; read x && echo got:$x || echo eof"}, log);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(::getpgid(pid), pid);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "out\nerr\neof\n");
+  const pid_t missing = spawn_daemon({"/nonexistent/daemon"}, log);
+  ASSERT_GT(missing, 0);
+  ASSERT_EQ(::waitpid(missing, &status, 0), missing);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+  std::filesystem::remove(log);
+}
 
 constexpr const char* kIscsiLs = "/usr/bin/iscsi-ls";
 constexpr const char* kReadCapacity16 = "/usr/bin/iscsi-readcapacity16";

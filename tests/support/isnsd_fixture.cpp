@@ -13,6 +13,8 @@
 // - SIGTERM ends it.
 #include "support/isnsd_fixture.hpp"
 
+#include "support/spawn_daemon.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -112,27 +114,8 @@ Isnsd::Isnsd(std::chrono::milliseconds start_timeout) {
     const std::string conf = (dir_ / "isnsd.conf").string();
     const std::string log = log_path().string();
     std::vector<std::string> args = {kIsnsd, "-f", "-c", conf, "-d", "all"};
-    std::vector<char*> cargv;
-    for (auto& a : args) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
+    const pid_t pid = spawn_daemon(args, log);
     if (pid < 0) throw IsnsdError("fork: " + errno_text(errno));
-    if (pid == 0) {
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) _exit(126);
-      const int devnull = ::open("/dev/null", O_RDONLY);
-      if (devnull >= 0) ::dup2(devnull, 0);
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      ::execv(cargv[0], cargv.data());
-      _exit(127);
-    }
-    ::setpgid(pid, pid);
     const auto deadline = std::chrono::steady_clock::now() + start_timeout;
     for (;;) {
       int status = 0;

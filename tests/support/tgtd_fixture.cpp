@@ -17,6 +17,8 @@
 //   session (libiscsi: "did not return CHAP_N during SECNEG").
 #include "support/tgtd_fixture.hpp"
 
+#include "support/spawn_daemon.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -306,30 +308,12 @@ void TgtdTarget::start() {
     if (options_.debug_level > 0) {
       args.insert(args.begin() + 1, {"-d", std::to_string(options_.debug_level)});
     }
-    auto cargv = c_argv(args);
     const std::string log = log_path().string();
     {
       std::ofstream(log, std::ios::app) << "=== fixture: " << printable(args) << "\n";
     }
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
+    const pid_t pid = spawn_daemon(args, log);
     if (pid < 0) throw TgtdError("fork: " + errno_text(errno));
-    if (pid == 0) {
-      // Child: own process group (teardown signals the group); die with the creating thread.
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) _exit(126);
-      const int devnull = ::open("/dev/null", O_RDONLY);
-      if (devnull >= 0) ::dup2(devnull, 0);
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      ::execv(cargv[0], cargv.data());
-      _exit(127);
-    }
-    ::setpgid(pid, pid);  // also here, so it holds before we might signal the group
     pid_ = pid;
 
     const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;

@@ -116,6 +116,7 @@ class LabConfig:
     targets: list[Target] = field(default_factory=list)
     discovery_auth: Auth | None = None
     guard: str = "none"
+    isns: bool = False            # run isnsd in the namespace with LIO's targets (iscsilab/isns.py)
     source: str = "<default>"
 
     def backstores(self) -> list[Backstore]:
@@ -211,6 +212,7 @@ class _Builder:
         if "discovery_auth" in f:
             cfg.discovery_auth = self.auth(("discovery_auth",), "lab.discovery_auth")
         cfg.guard = f.get("guard", cfg.guard)
+        cfg.isns = f.get("isns", cfg.isns)
         names = set()
         for i, t in enumerate(f["targets"]):
             target = self.target(("targets", i), cfg)

@@ -3,6 +3,7 @@ operations (LUN add/remove, resize, TPG enable, portals, attributes, saveconfig 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 from ..agent.client import AgentClient
@@ -13,6 +14,22 @@ class Provisioner:
     def __init__(self, agent: AgentClient, guest_ips: dict[str, str]):
         self.agent = agent
         self.guest_ips = guest_ips  # nic name -> guest address on that NIC
+        # What LIO serves now, as far as this object changed it: {(target, tag): {"enable":
+        # bool, "portals": [(ip, port), ...]}}; listeners are called after each change (the
+        # lab's iSNS server registers LIO's portals again).
+        self.live: dict[tuple[str, int], dict] = {}
+        self.listeners: list[Callable[[], None]] = []
+
+    def track(self, config: LabConfig) -> None:
+        """Sets `live` from the config LIO was provisioned with (at boot or by apply)."""
+        self.live = {(t.name, tpg.tag): {"enable": tpg.enable,
+                                         "portals": [(self.guest_ips[p.nic], p.port) for p in tpg.portals]}
+                     for t in config.targets for tpg in t.tpgs}
+        self._changed()
+
+    def _changed(self) -> None:
+        for listener in list(self.listeners):
+            listener()
 
     def wire(self, config: LabConfig) -> dict:
         """The config as the guest agent takes it: portals resolved, secrets in plain fields."""
@@ -37,7 +54,9 @@ class Provisioner:
         return {"targets": targets, "discovery_auth": auth(config.discovery_auth)}
 
     def apply(self, config: LabConfig) -> dict:
-        return self.agent.call("lio.apply", timeout=180, **self.wire(config))
+        applied = self.agent.call("lio.apply", timeout=180, **self.wire(config))
+        self.track(config)
+        return applied
 
     def add_lun(self, target: str, lun: int, backstore: Backstore, tag: int = 1) -> None:
         self.agent.call("lio.add_lun", target=target, tag=tag, lun=lun, backstore=asdict(backstore))
@@ -52,9 +71,19 @@ class Provisioner:
 
     def tpg_enable(self, target: str, enable: bool, tag: int = 1) -> None:
         self.agent.call("lio.tpg_enable", target=target, tag=tag, enable=enable)
+        if (target, tag) in self.live:
+            self.live[(target, tag)]["enable"] = enable
+            self._changed()
 
     def portal(self, target: str, nic: str, add: bool, port: int = 3260, tag: int = 1) -> None:
         self.agent.call("lio.portal", target=target, tag=tag, ip=self.guest_ips[nic], port=port, add=add)
+        tpg = self.live.setdefault((target, tag), {"enable": True, "portals": []})
+        where = (self.guest_ips[nic], port)
+        if add and where not in tpg["portals"]:
+            tpg["portals"].append(where)
+        elif not add and where in tpg["portals"]:
+            tpg["portals"].remove(where)
+        self._changed()
 
     def acl_add(self, target: str, acl, tag: int = 1) -> None:
         """Adds a node ACL (a config.Acl) to a running TPG."""
@@ -98,3 +127,5 @@ class Provisioner:
 
     def clear(self) -> None:
         self.agent.call("lio.clear", timeout=120)
+        self.live = {}
+        self._changed()

@@ -200,6 +200,13 @@ LAB = {
                   "description": "Split-brain guard: `kernel` boots LIO with iscsi-lab's patched "
                                  "iscsi_target_mod (TPG attribute `single_session`), `nftables` "
                                  "limits each portal to one TCP connection, `none` (default)."},
+        "isns": {"type": "boolean",
+                 "description": "Run open-isns's `isnsd` in the lab's namespace at "
+                                "`127.0.0.1:3205` with LIO's targets and portals registered "
+                                "on LIO's behalf (LIO has no iSNS client) and registered again "
+                                "whenever a step changes a portal or enables/disables a TPG; "
+                                "`{isns}` in `iscsiadm:` arguments is its address. Needs "
+                                "Debian's `open-isns-server`. Default false."},
         "targets": {"type": "array", "items": TARGET, "minItems": 1},
     },
 }

@@ -65,7 +65,8 @@ class AdmDaemon:
 
 
 def expand(ctx, text: str) -> str:
-    """{nic0}, {nic1}: portal addresses; {target} / {target:NAME}: target IQNs."""
+    """{nic0}, {nic1}: portal addresses; {target} / {target:NAME}: target IQNs; {isns}: the
+    lab's iSNS server."""
     targets = [p.target for p in ctx.lab.portals()]
 
     def one(m: re.Match) -> str:
@@ -80,7 +81,11 @@ def expand(ctx, text: str) -> str:
             raise StepFailed(f"{{{key}}}: no target {name} in the lab")
         if re.fullmatch(r"nic\d+", key):
             return ctx.portal_address(targets[0], key)
-        raise StepFailed(f"{{{key}}}: expected {{nicN}}, {{target}} or {{target:NAME}}")
+        if key == "isns":
+            if getattr(ctx.lab, "isns", None) is None:
+                raise StepFailed("{isns}: the lab runs no iSNS server (set `isns: true` in `lab:`)")
+            return ctx.lab.isns.address
+        raise StepFailed(f"{{{key}}}: expected {{nicN}}, {{target}}, {{target:NAME}} or {{isns}}")
 
     return re.sub(r"\{([^{}]+)\}", one, text)
 
@@ -121,5 +126,11 @@ def do_iscsiadm(ctx, step, ini: str) -> dict:
         why = golden_mismatch(ctx, Path(b["golden"]), res.stdout)
         if why:
             raise StepFailed(f"{shown}: output differs from its golden file: {why}")
+    if "output" in b:
+        want_lines = sorted(expand(ctx, line) for line in b["output"])
+        got_lines = sorted(res.stdout.splitlines())
+        if got_lines != want_lines:
+            raise StepFailed(f"{shown} printed {got_lines!r} on standard output, expected exactly "
+                             f"{want_lines!r} (in any order)")
     return {"command": shown, "status": res.returncode, "stdout": res.stdout[-4000:],
             "stderr": res.stderr[-2000:]}

@@ -420,9 +420,9 @@ STEPS: dict[str, dict] = {
     "iscsiadm": step_body(
         "iscsiadm", "Runs lab-iscsiadm in the lab's namespace, as open-iscsi users type iscsiadm "
         "(`iscsiadm: -m node -l`). lab-iscsid is started for the cell on the first such step, "
-        "with a database of its own, and stopped (logging out) when the cell ends. In `args` and "
-        "`prints`, `{nic0}` is that portal's address, `{target}` the first target's IQN, "
-        "`{target:NAME}` a named target's.",
+        "with a database of its own, and stopped (logging out) when the cell ends. In `args`, "
+        "`prints` and `output`, `{nic0}` is that portal's address, `{target}` the first target's "
+        "IQN, `{target:NAME}` a named target's, `{isns}` the lab's iSNS server (`lab: isns: true`).",
         {"args": {"type": "string", "description": "lab-iscsiadm's arguments."},
          "status": {"type": "integer", "minimum": 0, "maximum": 255,
                     "description": "Expected exit status (default 0; open-iscsi's numbers)."},
@@ -432,7 +432,10 @@ STEPS: dict[str, dict] = {
                     "description": "A file (relative to the scenario file) that standard output "
                                    "must match line by line: `{nic0}`, `{target}` and "
                                    "`{target:NAME}` as in `args`, and `{*}` for any text within a "
-                                   "line (addresses, ports, counters that change run to run)."}},
+                                   "line (addresses, ports, counters that change run to run)."},
+         "output": {"type": "array", "items": {"type": "string"},
+                    "description": "Standard output's lines must be exactly these, in any order "
+                                   "(`[\"{nic0},1 {target}\"]`: one portal, nothing else)."}},
         required=("args",), shorthand={"type": "string"}),
     "nbd": step_body(
         "nbd", "Serves a LUN of the lab over NBD with nbdkit and our plugin "

@@ -119,3 +119,18 @@ def test_single_session_needs_the_guard_module():
 def test_guard_errors_name_what_was_expected(text, words):
     with pytest.raises(LabError, match=words):
         parse_config(text, "g.yaml")
+
+
+ISNS = """lab:
+  isns: VALUE
+  targets:
+    - name: iqn.2026-11.org.example:t0
+"""
+
+
+def test_isns_is_off_unless_asked_and_a_boolean():
+    assert parse_config(ISNS.replace("  isns: VALUE\n", "")).isns is False
+    assert parse_config(ISNS.replace("VALUE", "true")).isns is True
+    with pytest.raises(LabError) as e:
+        parse_config(ISNS.replace("VALUE", "sometimes"), "i.yaml")
+    assert str(e.value).startswith("i.yaml:2:") and "lab.isns: expected true or false, got 'sometimes'" in str(e.value)
