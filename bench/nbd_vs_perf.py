@@ -33,16 +33,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perf_vs_libiscsi import (DEFAULT_OURS, TOP, Run, Series, Tgtd, print_ratio_table,  # noqa: E402
-                              run_once, unavailable_reason, write_record)
+from perf_vs_libiscsi import (BLOCK_BYTES, DEFAULT_OURS, POINTS, TOP, Run, Series, Tgtd,  # noqa: E402
+                              print_ratio_table, run_once, unavailable_reason, write_record)
 
 DEFAULT_PLUGIN = TOP / "build" / "default" / "initiator" / "nbd" / "nbdkit-lab-iscsi-plugin.so"
 NBDKIT = "/usr/bin/nbdkit"
 FIO = "/usr/bin/fio"
-BLOCK_BYTES = 512
-
-# (label, blocks per request at 512-byte blocks, requests in flight)
-POINTS = [("4 KiB QD1", 8, 1), ("4 KiB QD32", 8, 32), ("1 MiB QD8", 2048, 8)]
 
 
 def run_nbd(plugin_args: list[str], seconds: int, blocks: int, qd: int, work: Path) -> Run:
