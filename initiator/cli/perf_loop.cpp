@@ -4,6 +4,7 @@
 // calling thread only starts the first batch, watches for signals and waits for the end.
 #include "cli/perf_loop.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -26,11 +27,10 @@ constexpr std::uint8_t kStatusBusy = 0x08;
 
 class Loop {
  public:
-  Loop(PerfSubmit s, std::uint16_t lun, const net::Capacity& cap, const PerfOptions& o,
+  Loop(std::vector<PerfTarget> targets, const net::Capacity& cap, const PerfOptions& o,
        const std::atomic<int>& interrupts, std::FILE* out, std::FILE* err,
        std::function<void()> tick)
-      : s_(std::move(s)),
-        lun_(lun),
+      : targets_(std::move(targets)),
         cap_(cap),
         o_(o),
         interrupts_(interrupts),
@@ -38,6 +38,13 @@ class Loop {
         err_(err),
         tick_(std::move(tick)),
         rng_(std::random_device{}()) {
+    // -m credits per target, interleaved so the first fill spreads over every session.
+    ready_.resize(targets_.size() * std::size_t{o_.max_in_flight});
+    for (std::size_t i = 0; i < ready_.size(); ++i) {
+      ready_[i] = static_cast<std::uint32_t>(i % targets_.size());
+    }
+    ready_count_ = ready_.size();
+    good_per_target_.assign(targets_.size(), 0);
     const std::size_t io_bytes = std::size_t{o_.blocks_per_io} * cap_.block_length;
     if (o_.write) {
       write_buffer_.assign(io_bytes, 0);
@@ -82,6 +89,9 @@ class Loop {
     // After an abort, commands may still be in flight: their callbacks must find us ignoring
     // them (done_), not destroyed (see run_perf).
     done_ = true;
+    const auto [lo, hi] = std::minmax_element(good_per_target_.begin(), good_per_target_.end());
+    t_.min_per_target = *lo;
+    t_.max_per_target = *hi;
     return t_;
   }
 
@@ -98,9 +108,10 @@ class Loop {
       slot = free_slots_.back();
       free_slots_.pop_back();
     }
-    in_flight_slots_[slot] = InFlight{lba, blocks};
+    const std::uint32_t target = take_credit();
+    in_flight_slots_[slot] = InFlight{lba, blocks, target};
     net::ScsiCommand cmd;
-    cmd.lun = lun_;
+    cmd.lun = targets_[target].lun;
     auto cdb = o_.write ? scsi::write16(lba, blocks) : scsi::read16(lba, blocks);
     if (!cdb) throw net::NetError(net::Errc::invalid_argument, cdb.error().message());
     cmd.cdb.assign(cdb->bytes.begin(), cdb->bytes.begin() + cdb->length);
@@ -114,9 +125,10 @@ class Loop {
       cmd.read_into = MutableByteSpan(scratch_).first(bytes);
     }
     ++in_flight_;
-    s_(std::move(cmd), [loop = this, slot](session::ScsiResult* r, std::exception_ptr e) {
-      loop->on_done(r, std::move(e), slot);
-    });
+    targets_[target].submit(std::move(cmd),
+                            [loop = this, slot](session::ScsiResult* r, std::exception_ptr e) {
+                              loop->on_done(r, std::move(e), slot);
+                            });
   }
 
   // The engine's thread: account for one completion, then top the queue up again.
@@ -125,9 +137,10 @@ class Loop {
     --in_flight_;
     const InFlight io = in_flight_slots_[slot];
     free_slots_.push_back(slot);
+    return_credit(io.target);
     if (done_) return;
     try {
-      complete(r, std::move(e), io.lba, io.blocks);
+      complete(r, std::move(e), io.lba, io.blocks, io.target);
       if (!t_.aborted) {
         progress(Clock::now());
         fill();
@@ -144,7 +157,7 @@ class Loop {
     if (finished_) return;
     const std::uint64_t n = cap_.blocks;
     if (pos_ >= n) pos_ = 0;
-    while (in_flight_ < o_.max_in_flight && pos_ < n && !t_.aborted) {
+    while (ready_count_ != 0 && pos_ < n && !t_.aborted) {
       if (o_.random) pos_ = std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_);
       std::uint32_t blocks = o_.blocks_per_io;
       if (n - pos_ < blocks) blocks = static_cast<std::uint32_t>(n - pos_);
@@ -152,6 +165,19 @@ class Loop {
       start(pos_, blocks);
       pos_ += blocks;
     }
+  }
+
+  // The targets with a command slot free, oldest first: a FIFO ring of target indices (one
+  // entry per free slot), so taking and returning a slot is O(1) at any number of sessions.
+  std::uint32_t take_credit() {
+    const std::uint32_t t = ready_[ready_head_];
+    ready_head_ = (ready_head_ + 1) % ready_.size();
+    --ready_count_;
+    return t;
+  }
+  void return_credit(std::uint32_t target) {
+    ready_[(ready_head_ + ready_count_) % ready_.size()] = target;
+    ++ready_count_;
   }
 
   const char* verb() const { return o_.write ? "Write16" : "Read16"; }
@@ -164,7 +190,7 @@ class Loop {
   }
 
   void complete(session::ScsiResult* result, std::exception_ptr e, std::uint64_t lba,
-                std::uint32_t blocks) {
+                std::uint32_t blocks, std::uint32_t target) {
     if (e) {
       // The session failed (not the command): -n does not cover that, as in iscsi-perf.
       try {
@@ -182,7 +208,7 @@ class Loop {
     if (good && (r.status == kStatusBusy || unit_attention)) {
       // As iscsi-perf: send it again, but not for ever.
       if (r.status == kStatusBusy) ++t_.busy;
-      if (++retries_ > 4ull * o_.max_in_flight) {
+      if (++retries_ > 4ull * ready_.size()) {
         failed("too many retries (BUSY or UNIT ATTENTION)");
         return;
       }
@@ -192,6 +218,7 @@ class Loop {
     if (good && r.status == kStatusGood) {
       retries_ = 0;
       ++t_.ios;
+      ++good_per_target_[target];
       t_.bytes += std::uint64_t{blocks} * cap_.block_length;
       return;
     }
@@ -246,8 +273,7 @@ class Loop {
     std::fflush(out_);
   }
 
-  PerfSubmit s_;
-  std::uint16_t lun_;
+  std::vector<PerfTarget> targets_;
   net::Capacity cap_;
   const PerfOptions& o_;
   const std::atomic<int>& interrupts_;
@@ -260,6 +286,7 @@ class Loop {
   struct InFlight {
     std::uint64_t lba = 0;
     std::uint32_t blocks = 0;
+    std::uint32_t target = 0;  // index into targets_
   };
   std::vector<InFlight> in_flight_slots_;  // by the slot a command's callback names
   std::vector<std::uint32_t> free_slots_;
@@ -267,6 +294,10 @@ class Loop {
   // callback before returning.
   std::recursive_mutex mu_;
   std::condition_variable_any cv_;
+  std::vector<std::uint32_t> ready_;  // see take_credit()
+  std::vector<std::uint64_t> good_per_target_;
+  std::size_t ready_head_ = 0;
+  std::size_t ready_count_ = 0;
   std::uint32_t in_flight_ = 0;
   bool done_ = false;
   PerfTotals t_;
@@ -282,15 +313,16 @@ class Loop {
 
 }  // namespace
 
-PerfTotals run_perf(PerfSubmit submit, std::uint16_t lun, const net::Capacity& capacity,
+PerfTotals run_perf(std::vector<PerfTarget> targets, const net::Capacity& capacity,
                     const PerfOptions& options, const std::atomic<int>& interrupts, std::FILE* out,
                     std::FILE* err, const std::function<void()>& tick) {
+  if (targets.empty()) throw net::NetError(net::Errc::invalid_argument, "run_perf: no session");
   // The options, streams and counter the loop refers to live for the whole program
   // (perf_main). Commands still in flight when the run ends (aborted, or unanswered) call back
   // when their session closes, later: the loop they name then stays alive until the program
   // exits, ignoring them.
-  auto loop = std::make_unique<Loop>(std::move(submit), lun, capacity, options, interrupts, out,
-                                     err, tick);
+  auto loop = std::make_unique<Loop>(std::move(targets), capacity, options, interrupts, out, err,
+                                     tick);
   const PerfTotals totals = loop->run();
   if (loop->in_flight() != 0) {
     static std::mutex kept_mu;
@@ -299,6 +331,14 @@ PerfTotals run_perf(PerfSubmit submit, std::uint16_t lun, const net::Capacity& c
     kept.push_back(std::move(loop));
   }
   return totals;
+}
+
+PerfTotals run_perf(PerfSubmit submit, std::uint16_t lun, const net::Capacity& capacity,
+                    const PerfOptions& options, const std::atomic<int>& interrupts, std::FILE* out,
+                    std::FILE* err, const std::function<void()>& tick) {
+  std::vector<PerfTarget> one;
+  one.push_back({std::move(submit), lun});
+  return run_perf(std::move(one), capacity, options, interrupts, out, err, tick);
 }
 
 PerfTotals run_perf(net::Session& session, std::uint16_t lun, const net::Capacity& capacity,

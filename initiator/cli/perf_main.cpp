@@ -2,8 +2,11 @@
 // our initiator (net::Initiator / net::Session), so one script can time either tool. Several
 // URLs (the paths of one LU) run over a multipath device (mpath::Device), so one run shows what
 // a second path adds.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +20,7 @@
 #include "cli/iscsi_url.hpp"
 #include "cli/perf_loop.hpp"
 #include "cli/perf_options.hpp"
+#include "cli/perf_sessions.hpp"
 #include "cli/perf_watch.hpp"
 #include "mpath/device.hpp"
 #include "mpath/settings.hpp"
@@ -35,6 +39,29 @@ constexpr int kExitIo = 1;
 constexpr int kExitSetup = 10;
 
 std::atomic<int> g_interrupts{0};
+
+// The process's peak resident set (VmHWM in /proc/self/status), in KiB; 0 if unreadable.
+unsigned long long peak_rss_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  unsigned long long kib = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "VmHWM: %llu kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
+// User plus system time of the whole process so far.
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const auto sec = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
+  };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
 
 extern "C" void on_signal(int) { g_interrupts.fetch_add(1); }
 
@@ -115,9 +142,11 @@ int run(int argc, char** argv) {
     credentials_from_env(urls.back());
   }
   const cli::IscsiUrl& url = urls.front();
-  // Several URLs: multipath.conf's settings, multibus with round-robin 0 unless -M says.
+  // Several URLs without --sessions: the paths of one LU, over a multipath device.
+  const bool multipath = o.sessions == 0 && urls.size() > 1;
+  // multipath.conf's settings, multibus with round-robin 0 unless -M says.
   mpath::Settings mp;
-  if (urls.size() > 1) {
+  if (multipath) {
     std::map<std::string, std::string> conf = {{"path_grouping_policy", "multibus"},
                                                {"path_selector", "round-robin 0"}};
     for (const auto& [k, v] : o.mpath) conf[k] = v;
@@ -134,31 +163,86 @@ int run(int argc, char** argv) {
 
   net::Initiator initiator;
   std::vector<std::shared_ptr<net::Session>> sessions;
-  for (const auto& u : urls) {
-    auto opts = session_options(o, u);
-    // What multipathd does for iSCSI paths: fast_io_fail_tmo becomes replacement_timeout.
-    if (urls.size() > 1) {
-      if (auto tmo = mpath::fast_io_fail_tmo(mp)) opts.replacement_timeout = net::Seconds{*tmo};
+  std::vector<std::size_t> url_of;  // per session: index into urls
+  if (o.sessions != 0) {
+    const std::size_t total = std::size_t{o.sessions} * urls.size();
+    if (total > 65535) {
+      std::fprintf(stderr, "lab-iscsi-perf: --sessions %u x %zu URLs is more than 65535 sessions\n",
+                   o.sessions, urls.size());
+      return kExitUsage;
     }
-    try {
-      sessions.push_back(initiator.login(u.target, net::Portal{u.host, u.port}, opts));
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "Login Failed. %s\n", e.what());
+    if (const auto why = cli::raise_fd_limit(total); !why.empty()) {
+      std::fprintf(stderr, "lab-iscsi-perf: %s\n", why.c_str());
       return kExitSetup;
     }
-    std::printf("connected to %s\n", u.redacted().c_str());
+    auto many = cli::login_sessions(initiator, urls, o.sessions, o.login_concurrency,
+                                    [&o](const cli::IscsiUrl& u) { return session_options(o, u); });
+    sessions = std::move(many.sessions);
+    url_of = std::move(many.url_of);
+    if (!many.failures.empty()) {
+      for (const auto& f : many.failures) std::fprintf(stderr, "Login Failed: %s\n", f.c_str());
+      std::fprintf(stderr, "Login Failed for %zu of %zu sessions (%zu logged in, %zu not tried)\n",
+                   many.failures.size(), total, sessions.size(), many.not_started);
+      for (auto& s : sessions) {
+        try {
+          s->logout();
+        } catch (const std::exception&) {
+          // The run is already a failure; the Session's destructor closes the connection.
+        }
+      }
+      return kExitSetup;
+    }
+    for (const auto& u : urls) {
+      std::printf("connected to %s (%u sessions)\n", u.redacted().c_str(), o.sessions);
+    }
+    std::printf("logged in %zu sessions in %.3f s (%.0f logins/s, at most %u at once)\n", total,
+                many.seconds, static_cast<double>(total) / std::max(many.seconds, 1e-9),
+                o.login_concurrency);
+  } else {
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+      const auto& u = urls[i];
+      auto opts = session_options(o, u);
+      // What multipathd does for iSCSI paths: fast_io_fail_tmo becomes replacement_timeout.
+      if (multipath) {
+        if (auto tmo = mpath::fast_io_fail_tmo(mp)) opts.replacement_timeout = net::Seconds{*tmo};
+      }
+      try {
+        sessions.push_back(initiator.login(u.target, net::Portal{u.host, u.port}, opts));
+        url_of.push_back(i);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "Login Failed. %s\n", e.what());
+        return kExitSetup;
+      }
+      std::printf("connected to %s\n", u.redacted().c_str());
+    }
   }
   std::shared_ptr<net::Session> session = sessions.front();
   std::shared_ptr<mpath::Device> device;
   net::Capacity cap;
+  std::size_t asking = 0;  // the session READ CAPACITY is asked on, for the message
   try {
-    // READ CAPACITY on every path also consumes each new I_T nexus's power-on UNIT ATTENTION.
-    for (std::size_t i = 0; i < sessions.size(); ++i) cap = sessions[i]->read_capacity(urls[i].lun);
+    // READ CAPACITY on every session also consumes each new I_T nexus's power-on UNIT
+    // ATTENTION. With --sessions the LUs may differ: the run walks the smallest.
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+      asking = i;
+      const auto c = sessions[i]->read_capacity(urls[url_of[i]].lun);
+      if (i != 0 && c.block_length != cap.block_length) {
+        std::fprintf(stderr, "%s has %u-byte blocks, %s %u-byte ones\n",
+                     urls[url_of[i]].redacted().c_str(), c.block_length,
+                     urls[url_of[0]].redacted().c_str(), cap.block_length);
+        return kExitSetup;
+      }
+      if (i == 0 || c.blocks < cap.blocks) cap = c;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "failed to send readcapacity command: %s\n", e.what());
+    if (o.sessions != 0) {
+      std::fprintf(stderr, "(on %s, ISID %s)\n", urls[url_of[asking]].redacted().c_str(),
+                   pdu::to_string(sessions[asking]->isid()).c_str());
+    }
     return kExitSetup;
   }
-  if (sessions.size() > 1) {
+  if (multipath) {
     std::vector<mpath::PathSpec> paths;
     for (std::size_t i = 0; i < sessions.size(); ++i) paths.push_back({sessions[i], urls[i].lun});
     try {
@@ -200,17 +284,36 @@ int run(int argc, char** argv) {
 
   install_signals();
   // Every session and path event on stderr as it happens; the counts for the verdict.
-  cli::EventWatch watch(sessions, device, stderr);
+  cli::EventWatch watch(sessions, device, stderr, /*name_isid=*/o.sessions != 0);
   const auto tick = [&watch] { watch.poll(); };
   cli::PerfTotals t;
+  const double cpu_before = process_cpu_seconds();
+  const auto run_started = std::chrono::steady_clock::now();
   try {
-    t = device ? cli::run_perf(device->submit_function(), url.lun, cap, o, g_interrupts, stdout,
-                               stderr, tick)
-               : cli::run_perf(*session, url.lun, cap, o, g_interrupts, stdout, stderr, tick);
+    if (device) {
+      t = cli::run_perf(device->submit_function(), url.lun, cap, o, g_interrupts, stdout, stderr,
+                        tick);
+    } else if (o.sessions != 0) {
+      // -m commands in flight on every session.
+      std::vector<cli::PerfTarget> targets;
+      for (std::size_t i = 0; i < sessions.size(); ++i) {
+        net::Session* s = sessions[i].get();
+        targets.push_back({[s](net::ScsiCommand cmd, net::Session::ScsiCallback done) {
+                             return s->start_with_callback(std::move(cmd), std::move(done));
+                           },
+                           urls[url_of[i]].lun});
+      }
+      t = cli::run_perf(std::move(targets), cap, o, g_interrupts, stdout, stderr, tick);
+    } else {
+      t = cli::run_perf(*session, url.lun, cap, o, g_interrupts, stdout, stderr, tick);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\n%s\n", e.what());
     t.aborted = true;
   }
+  const double run_cpu = process_cpu_seconds() - cpu_before;
+  const double run_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count();
   watch.poll();
   cli::RunProblems problems;
   problems.failed = t.errors;
@@ -232,6 +335,17 @@ int run(int argc, char** argv) {
                   static_cast<unsigned long long>(p.completed), p.dm_state.c_str(), p.group);
     }
     device.reset();
+  }
+  if (o.sessions != 0) {
+    // The I/O phase's own cost, without the logins, READ CAPACITYs and logouts around it (the
+    // process's user+system time over it: every thread, so the engine's too).
+    std::printf(
+        "I/O phase: %llu commands over %zu sessions (%llu to %llu each) in %.3f s, CPU %.3f s "
+        "(%.2f us/IO), peak RSS %llu KiB\n",
+        static_cast<unsigned long long>(t.ios), sessions.size(),
+        static_cast<unsigned long long>(t.min_per_target),
+        static_cast<unsigned long long>(t.max_per_target), run_s, run_cpu,
+        t.ios == 0 ? 0.0 : run_cpu * 1e6 / static_cast<double>(t.ios), peak_rss_kib());
   }
   std::fflush(stdout);
   // A target that left commands unanswered will not answer a Logout either: those sessions

@@ -23,6 +23,8 @@ enum class Opt : int {
   max_reconnects,
   write,
   mpath,
+  sessions,
+  login_concurrency,
   help
 };
 
@@ -40,6 +42,8 @@ constexpr OptionSpec kOpts[] = {
     {'x', "max-reconnects", true, id(Opt::max_reconnects)},
     {'w', "write", false, id(Opt::write)},
     {'M', "mpath", true, id(Opt::mpath)},
+    {0, "sessions", true, id(Opt::sessions)},
+    {0, "login-concurrency", true, id(Opt::login_concurrency)},
     {'h', "help", false, id(Opt::help)},
 };
 
@@ -89,6 +93,14 @@ void apply(PerfOptions& o, const OptionSpec& s, std::string_view v) {
       o.mpath.emplace_back(std::string(v.substr(0, eq)), std::string(v.substr(eq + 1)));
       break;
     }
+    // 65535: each session's ISID qualifier is its index (16 bits).
+    case id(Opt::sessions):
+      o.sessions = static_cast<std::uint32_t>(option_number(s, v, 1, 65535, "sessions per URL"));
+      break;
+    case id(Opt::login_concurrency):
+      o.login_concurrency =
+          static_cast<std::uint32_t>(option_number(s, v, 1, 65535, "logins at once"));
+      break;
     case id(Opt::help):
       o.help = true;
       break;
@@ -115,6 +127,10 @@ PerfOptions parse_perf_options(std::span<const std::string_view> args) {
                        " arguments ('" + std::string(positional[i]) + "' is extra)");
     }
   }
+  if (o.sessions != 0 && !o.mpath.empty()) {
+    throw UsageError("--sessions and -M do not mix: with --sessions, several URLs are separate "
+                     "LUs, not the paths of one");
+  }
   for (const auto& p : positional) o.urls.emplace_back(p);
   o.url = std::string(positional.front());
   return o;
@@ -123,7 +139,8 @@ PerfOptions parse_perf_options(std::span<const std::string_view> args) {
 std::string perf_usage() {
   return "Usage: lab-iscsi-perf [-i <initiator-name>] [-m <max_requests>] [-b blocks_per_request] "
          "[-t timeout] [-r|--random] [-R|--random-blocks] [-l|--logging] [-n|--ignore-errors] "
-         "[-x <max_reconnects>] [-w|--write] [-M key=value]... <LUN> [<LUN>...]\n"
+         "[-x <max_reconnects>] [-w|--write] [-M key=value]... "
+         "[--sessions N [--login-concurrency C]] <LUN> [<LUN>...]\n"
          "  <LUN>  iscsi://[<user>[%<password>]@]<host>[:<port>]/<target-iqn>/<lun>\n"
          "         (or the CHAP password in LIBISCSI_CHAP_PASSWORD); several: the paths of one\n"
          "         LU, run over a multipath device (multibus, round-robin 0 unless -M says)\n"
@@ -139,6 +156,10 @@ std::string perf_usage() {
          "  -w, --write           WRITE(16) instead of READ(16) (not in libiscsi's iscsi-perf)\n"
          "  -M, --mpath key=value a multipath.conf setting for several URLs (path_selector,\n"
          "                        path_grouping_policy, rr_min_io_rq, fast_io_fail_tmo, ...)\n"
+         "      --sessions N      N sessions to each URL (own ISIDs, -m in flight each), all on\n"
+         "                        one initiator; several URLs are then separate LUs, not paths.\n"
+         "                        Prints the time the logins took and logins per second\n"
+         "      --login-concurrency C  logins in progress at once with --sessions (default 64)\n"
          "Every connection error, session recovery, relogin, path event and failed command is\n"
          "printed on stderr as it happens, with the seconds since the start. The exit status is 1\n"
          "when the run was not clean (with -n too): commands failed, commands still unanswered\n"

@@ -3,7 +3,8 @@
 //
 //   lab-iscsi-perf [-i <initiator-name>] [-m <max_requests>] [-b <blocks_per_request>]
 //                  [-t <seconds>] [-r|--random] [-R|--random-blocks] [-l|--logging]
-//                  [-n|--ignore-errors] [-x <max_reconnects>] [-w|--write] <iscsi-url>
+//                  [-n|--ignore-errors] [-x <max_reconnects>] [-w|--write]
+//                  [--sessions N [--login-concurrency C]] <iscsi-url>...
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,10 @@ struct PerfOptions {
   std::string url;                   // the first positional argument
   std::vector<std::string> urls;     // every one: more than one is a multipath run
   std::vector<std::pair<std::string, std::string>> mpath;  // -M key=value, in order
+  // --sessions: N sessions to each URL (each its own ISID, -m commands in flight each), all on
+  // the one Initiator; several URLs are then independent LUs, not paths. 0 = not given.
+  std::uint32_t sessions = 0;
+  std::uint32_t login_concurrency = 64;  // --login-concurrency: logins in progress at once
 };
 
 // `args` excludes argv[0]. Accepts "-m 8", "-m8", "--max 8", "--max=8" and grouped flags

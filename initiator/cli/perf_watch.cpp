@@ -9,9 +9,13 @@
 namespace iscsi::cli {
 
 EventWatch::EventWatch(std::vector<std::shared_ptr<net::Session>> sessions,
-                       std::shared_ptr<mpath::Device> device, std::FILE* err)
+                       std::shared_ptr<mpath::Device> device, std::FILE* err, bool name_isid)
     : sessions_(std::move(sessions)), device_(std::move(device)), err_(err), t0_(Clock::now()) {
-  for (const auto& s : sessions_) seen_.push_back(s->events().size());
+  for (const auto& s : sessions_) {
+    seen_.push_back(s->events().size());
+    names_.push_back(s->portal().to_string() +
+                     (name_isid ? " ISID " + pdu::to_string(s->isid()) : std::string()));
+  }
   if (auto d = device_.lock()) {
     for (const auto& e : d->events()) device_last_ = std::max(device_last_, e.steady);
   }
@@ -25,7 +29,7 @@ void EventWatch::poll() {
   std::lock_guard lock(mu_);
   for (std::size_t i = 0; i < sessions_.size(); ++i) {
     const auto events = sessions_[i]->events();
-    const std::string who = sessions_[i]->portal().to_string();
+    const std::string& who = names_[i];
     for (std::size_t k = seen_[i]; k < events.size(); ++k) {
       const auto& e = events[k];
       if (e.type == net::EventType::conn_error) {
@@ -56,9 +60,10 @@ void EventWatch::fill(RunProblems& p) const {
   p.conn_errors = conn_errors_;
   p.first_conn_error = first_conn_error_;
   p.recoveries = recoveries_;
-  for (const auto& s : sessions_) {
+  for (std::size_t i = 0; i < sessions_.size(); ++i) {
+    const auto& s = sessions_[i];
     if (s->state() != session::SessionState::logged_in) {
-      p.not_logged_in.push_back(s->portal().to_string() + " was " + s->state_name());
+      p.not_logged_in.push_back(names_[i] + " was " + s->state_name());
     }
   }
 }

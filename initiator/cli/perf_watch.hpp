@@ -20,8 +20,9 @@ namespace iscsi::cli {
 
 class EventWatch {
  public:
+  // `name_isid`: many sessions share a portal (--sessions), so each is named by portal and ISID.
   EventWatch(std::vector<std::shared_ptr<net::Session>> sessions,
-             std::shared_ptr<mpath::Device> device, std::FILE* err);
+             std::shared_ptr<mpath::Device> device, std::FILE* err, bool name_isid = false);
 
   // Prints what was logged since the last call. Any thread; calls do not interleave.
   void poll();
@@ -33,6 +34,7 @@ class EventWatch {
   double since_start(Clock::time_point t) const;
 
   std::vector<std::shared_ptr<net::Session>> sessions_;
+  std::vector<std::string> names_;  // per session, for the event lines
   std::weak_ptr<mpath::Device> device_;  // not kept alive: the tool stops it before logging out
   std::FILE* err_;
   Clock::time_point t0_;
