@@ -82,6 +82,22 @@ TEST(PerfOptions, HelpNeedsNoUrl) {
   EXPECT_THAT(perf_usage(), HasSubstr("[-t timeout] [-r|--random]"));
 }
 
+TEST(PerfOptions, SessionsAndLoginConcurrency) {
+  auto o = parse({kUrl});
+  EXPECT_EQ(o.sessions, 0u) << "not given: one session per URL, several URLs are paths";
+  EXPECT_EQ(o.login_concurrency, 64u);
+  o = parse({"--sessions", "1000", "--login-concurrency=8", kUrl, "iscsi://127.0.0.1/iqn.x:u/1"});
+  EXPECT_EQ(o.sessions, 1000u);
+  EXPECT_EQ(o.login_concurrency, 8u);
+  EXPECT_EQ(o.urls.size(), 2u);
+  EXPECT_THAT(error_of({"--sessions", "0", kUrl}),
+              HasSubstr("--sessions: expected sessions per URL"));
+  EXPECT_THAT(error_of({"--sessions", "65536", kUrl}), HasSubstr("--sessions"));
+  EXPECT_THAT(error_of({"--login-concurrency", "0", kUrl}), HasSubstr("--login-concurrency"));
+  EXPECT_THAT(error_of({"--sessions", "2", "-M", "path_selector=round-robin 0", kUrl}),
+              HasSubstr("--sessions and -M do not mix"));
+}
+
 TEST(PerfOptions, ErrorsNameTheOptionAndTheValue) {
   EXPECT_THAT(error_of({"-m", "0", kUrl}), HasSubstr("-m/--max: expected requests in flight"));
   EXPECT_THAT(error_of({"-m", "abc", kUrl}), HasSubstr("got 'abc'"));
