@@ -117,8 +117,10 @@ def final_figures(out: str) -> tuple[int, int] | None:
     return found
 
 
-def run_once(argv: list[str], seconds: int, blocks: int) -> Run:
-    """Runs one tool to completion; figures from its final line, CPU from wait4()."""
+def run_tool(argv: list[str]) -> tuple[str, "os.struct_rusage"]:
+    """Runs one tool to completion: its stdout and stderr (together) and its wait4() usage (user
+    and system time; not ru_maxrss, which Linux carries over from the forked Python across exec);
+    raises if it exits non-zero."""
     r_fd, w_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: stdout and stderr into the pipe, then exec
@@ -139,10 +141,13 @@ def run_once(argv: list[str], seconds: int, blocks: int) -> Run:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {code}:\n{out[-2000:]}")
-    m = TRANSFER.search(out)
-    if not m or int(m.group(1)) != blocks or int(m.group(2)) != blocks * BLOCK_BYTES:
-        raise RuntimeError(f"{argv[0]}: unexpected transfer size (want {blocks} x {BLOCK_BYTES} "
-                           f"bytes):\n{out[-2000:]}")
+    return out, usage
+
+
+def run_once(argv: list[str], seconds: int, blocks: int) -> Run:
+    """Runs one tool to completion; figures from its final line, CPU from wait4()."""
+    out, usage = run_tool(argv)
+    check_transfer(argv, out, blocks)
     figures = final_figures(out)
     if figures is None:
         raise RuntimeError(f"{argv[0]}: no final 'iops average N (M MB/s)' line:\n{out[-2000:]}")
@@ -150,6 +155,14 @@ def run_once(argv: list[str], seconds: int, blocks: int) -> Run:
     cpu_s = usage.ru_utime + usage.ru_stime
     ios = max(1, iops * seconds)
     return Run(iops, mbps, cpu_s * 1e6 / ios)
+
+
+def check_transfer(argv: list[str], out: str, blocks: int) -> None:
+    """The tool's banner must show the request size asked for, in 512-byte blocks."""
+    m = TRANSFER.search(out)
+    if not m or int(m.group(1)) != blocks or int(m.group(2)) != blocks * BLOCK_BYTES:
+        raise RuntimeError(f"{argv[0]}: unexpected transfer size (want {blocks} x {BLOCK_BYTES} "
+                           f"bytes):\n{out[-2000:]}")
 
 
 CALLGRIND_TOTAL = re.compile(r"==\d+== Collected : (\d+)")
