@@ -25,8 +25,11 @@
 #include <cstddef>
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "proto/pdu/pdu.hpp"
 
@@ -60,6 +63,27 @@ struct FrameView {
   // The data digest did not match (only with recover_data_in_digest_errors): `data` must not be
   // used; Framer::damage() says what was received and computed.
   bool data_damaged = false;
+};
+
+// std::allocator whose value-less construct() default-initialises: resize() of a byte vector
+// then leaves the new bytes unwritten (and their pages untouched) instead of zeroing them.
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() = default;
+  template <class U>
+  UninitAllocator(const UninitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
 };
 
 class Framer {
@@ -148,7 +172,11 @@ class Framer {
   Diagnostic damage_;
   std::uint64_t damaged_pdus_ = 0;
   bool last_damaged_ = false;
-  ByteVector buf_;
+  // Grown without zero-filling (only [begin_, end_) is ever read, and all of it was written):
+  // the engine asks for 64 KiB per socket read, and zero-filling made all of it resident for
+  // every connection, though one doing small I/O only ever touches its first pages. That was
+  // 64 of the 81 KiB each of 1000 sessions cost (bench/scale_sessions.py).
+  std::vector<std::uint8_t, UninitAllocator<std::uint8_t>> buf_;
   std::size_t begin_ = 0;  // first unconsumed byte
   std::size_t end_ = 0;    // one past the last received byte
   std::uint64_t consumed_ = 0;
