@@ -168,6 +168,7 @@ std::string format_session_stats(const SessionView& s) {
   out += "\tdatain_discarded: " + std::to_string(st.datain_discarded) + "\n";
   out += "\tdatain_recovered: " + std::to_string(st.datain_recovered) + "\n";
   out += "\tstatus_recovered: " + std::to_string(st.status_recovered) + "\n";
+  out += "\tr2t_recovered: " + std::to_string(st.r2t_recovered) + "\n";
   return out;
 }
 

@@ -97,10 +97,11 @@ py::dict stats_dict(const session::Stats& s) {
   d["digest_err"] = s.digest_err;
   d["timeout_err"] = s.timeout_err;
   // Ours (ERL 1): Data-In PDUs discarded for a data digest error, Data-In PDUs and statuses
-  // received again after a SNACK.
+  // and R2Ts received again after a SNACK.
   d["datain_discarded"] = s.datain_discarded;
   d["datain_recovered"] = s.datain_recovered;
   d["status_recovered"] = s.status_recovered;
+  d["r2t_recovered"] = s.r2t_recovered;
   return d;
 }
 

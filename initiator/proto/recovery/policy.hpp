@@ -4,8 +4,9 @@
 // which the engine reinstates (RFC 7143 6.3.5). At ERL 1 the session core asks again for a
 // Data-In that was lost or damaged (Data SNACK, within-command recovery, RFC 7143 7.1.4.1),
 // asks for a lost status (Status SNACK, within-connection recovery, 7.1.4.2) and acknowledges
-// data when the target asks (DataACK); a lost R2T still fails the connection, which fails the
-// session as at ERL 0 (a lower recovery class is always open at a higher level). ERL 2
+// data when the target asks (DataACK) and asks for a lost R2T (R2T SNACK, 7.1.4.1); anything
+// else fails the connection, which fails the session as at ERL 0 (a lower recovery class is
+// always open at a higher level). ERL 2
 // (connection recovery with TASK REASSIGN) is not written. A login never offers a level above
 // kHighestImplemented (net/offer.cpp); ERL 1 is proved against LIO by
 // scenarios/erl1-data-digest.yaml.
@@ -51,8 +52,11 @@ class Policy {
   constexpr OnPduError on_data_sn_gap() const noexcept {
     return level_ >= 1 ? OnPduError::request_again : OnPduError::fail_connection;
   }
-  // An R2T whose R2TSN is not the task's next one (an R2T SNACK; not written yet).
-  constexpr OnPduError on_r2t_sn_gap() const noexcept { return OnPduError::fail_connection; }
+  // An R2T whose R2TSN is ahead of the task's next one: ERL 1 asks for the missing run with an
+  // R2T SNACK (a second copy of one already had is passed over).
+  constexpr OnPduError on_r2t_sn_gap() const noexcept {
+    return level_ >= 1 ? OnPduError::request_again : OnPduError::fail_connection;
+  }
   // A digest error. Only a data digest error on a Data-In can be recovered (ERL 1): its header
   // was sound, so the stream is still in step. A header digest error leaves the length in
   // doubt; without markers (gone in RFC 7143) the connection cannot find the next PDU.

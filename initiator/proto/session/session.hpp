@@ -31,7 +31,8 @@
 //  - A status-bearing PDU whose StatSN is not ExpStatSN fails the connection with
 //    ConnError::proto at ERL 0 (there is no SNACK to recover the gap).
 //  - R2T: offset + length past the expected transfer length -> data_offset; length 0 or over
-//    MaxBurstLength -> datalen; R2TSN out of order -> r2tsn; more than MaxOutstandingR2T
+//    MaxBurstLength -> datalen; R2TSN out of order -> r2tsn (at ERL 0; ERL 1 asks for the
+//    missing R2Ts with an R2T SNACK); more than MaxOutstandingR2T
 //    unanswered R2Ts -> proto (iscsi_tcp_r2t_rsp "Target has sent more R2Ts than it negotiated").
 //  - Data-In: DataSN not the next one -> datasn; data beyond the read buffer, or (with
 //    DataPDUInOrder=Yes) not at the next offset -> data_offset. The A bit is ignored at ERL 0.
@@ -234,6 +235,11 @@ class Session {
                     TimePoint now);
   void take_open_tail(Task& t, const pdu::DataIn& p);
   void acknowledge_data(Task& t, Connection& c, const pdu::DataIn& p);
+  // An R2T SNACK for `run` R2TSNs from `first`; the R2Ts held behind missing ones, answered in
+  // R2TSN order once nothing before them is missing; one R2T's Data-Out sequence queued.
+  void ask_for_r2ts(Task& t, Connection& c, SerialNumber first, std::uint32_t run, TimePoint now);
+  void release_held_r2ts(Task& t, Connection& c);
+  void answer_r2t(Task& t, Connection& c, const Task::HeldR2T& r2t);
   void on_snack_timers(TimePoint now);
   void note_sense(const scsi::SenseData& sense, std::uint16_t cid, std::optional<TaskId> task);
   void abort_tasks_for(const Task& tmf);

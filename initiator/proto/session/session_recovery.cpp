@@ -143,6 +143,8 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
     t.read_next = 0;
     t.next_data_sn = SerialNumber{0};
     t.missing_data_in.clear();
+    t.missing_r2t.clear();
+    t.held_r2t.clear();
     t.snack_deadline.reset();
     t.snack_tries = 0;
     t.held_status.reset();

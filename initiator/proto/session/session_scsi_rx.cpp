@@ -145,15 +145,12 @@ ConnError Session::on_r2t(Connection& c, const pdu::R2T& p, Received& rx) {
     rx.detail = "R2T for a command that writes no data";
     return ConnError::proto;
   }
-  if (p.r2t_sn != t->next_r2t_sn) {
-    // The policy's decision point for a lost R2T (an R2T SNACK is not written yet).
-    switch (policy_.on_r2t_sn_gap()) {
-      case recovery::OnPduError::request_again:
-      case recovery::OnPduError::fail_connection:
-        rx.detail = "R2TSN " + std::to_string(p.r2t_sn.value()) + ", expected " +
-                    std::to_string(t->next_r2t_sn.value());
-        return ConnError::r2tsn;
-    }
+  // > 0: R2Ts before this one were lost; < 0: one asked for again (or a second copy of it).
+  const std::int64_t ahead = SerialNumber::distance(t->next_r2t_sn, p.r2t_sn);
+  if (ahead != 0 && policy_.on_r2t_sn_gap() == recovery::OnPduError::fail_connection) {
+    rx.detail = "R2TSN " + std::to_string(p.r2t_sn.value()) + ", expected " +
+                std::to_string(t->next_r2t_sn.value());
+    return ConnError::r2tsn;
   }
   if (p.ttt == pdu::kReservedTag) {
     rx.detail = "R2T with the reserved TTT 0xffffffff";
@@ -172,22 +169,46 @@ ConnError Session::on_r2t(Connection& c, const pdu::R2T& p, Received& rx) {
                 "]";
     return ConnError::datalen;
   }
-  if (t->outstanding_r2t >= config_.params.max_outstanding_r2t) {
+  bool resent = false;  // one of ours asked for again: counted as outstanding when it was lost
+  if (ahead < 0) {
+    auto it = std::find(t->missing_r2t.begin(), t->missing_r2t.end(), p.r2t_sn);
+    // A copy we no longer need (an R2T SNACK asked twice and both were answered): its data
+    // went out with the first copy, and sending it again would give LIO data outside its
+    // current sequence.
+    if (it == t->missing_r2t.end()) return ConnError::none;
+    t->missing_r2t.erase(it);
+    ++stats_.r2t_recovered;
+    resent = true;
+  }
+  // The R2Ts lost before this one are outstanding too: the target counts them.
+  const std::uint64_t adds = resent ? 0 : (ahead > 0 ? static_cast<std::uint64_t>(ahead) + 1 : 1);
+  if (t->outstanding_r2t + adds > config_.params.max_outstanding_r2t) {
     rx.detail = "more R2Ts outstanding than MaxOutstandingR2T " +
                 std::to_string(config_.params.max_outstanding_r2t);
     return ConnError::proto;
   }
-  ++t->next_r2t_sn;
-  ++t->outstanding_r2t;
+  t->outstanding_r2t += static_cast<std::uint32_t>(adds);
+  if (ahead > 0) ask_for_r2ts(*t, c, t->next_r2t_sn, static_cast<std::uint32_t>(ahead), rx.now);
+  if (ahead >= 0) t->next_r2t_sn = p.r2t_sn + 1;
+  const Task::HeldR2T r2t{p.r2t_sn, p.ttt, p.buffer_offset, static_cast<std::uint32_t>(end)};
+  if (t->missing_r2t.empty() && t->held_r2t.empty()) {
+    answer_r2t(*t, c, r2t);  // the usual case: nothing lost before it
+  } else {
+    t->held_r2t.push_back(r2t);
+    release_held_r2ts(*t, c);
+  }
+  return ConnError::none;
+}
+
+void Session::answer_r2t(Task& t, Connection& c, const Task::HeldR2T& r2t) {
   detail::OutItem seq;
-  seq.task = t->id;
-  seq.ttt = p.ttt;
-  seq.offset = p.buffer_offset;
-  seq.end = static_cast<std::uint32_t>(end);
+  seq.task = t.id;
+  seq.ttt = r2t.ttt;
+  seq.offset = r2t.offset;
+  seq.end = r2t.end;
   seq.data_sn = SerialNumber{0};
   seq.solicited = true;
   c.out.push_back(std::move(seq));
-  return ConnError::none;
 }
 
 }  // namespace iscsi::session

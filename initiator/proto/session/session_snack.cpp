@@ -1,6 +1,7 @@
-// ERL 1 within-command recovery of reads (RFC 7143 7.1.4.1, 11.16): Data SNACKs for Data-In PDUs
-// that were damaged (data digest) or never came (DataSN gap), the PDUs the target sends again,
-// DataACKs when the target asks, and the timer that asks once more and then gives up.
+// ERL 1 within-command recovery (RFC 7143 7.1.4.1, 11.16): Data SNACKs for Data-In PDUs that
+// were damaged (data digest) or never came (DataSN gap), the PDUs the target sends again,
+// DataACKs when the target asks, R2T SNACKs for R2Ts lost on the way to a write, Status SNACKs
+// for skipped StatSNs, and the timers that ask once more and then give up.
 #include "proto/session/session.hpp"
 
 #include <algorithm>
@@ -144,6 +145,47 @@ void Session::acknowledge_data(Task& t, Connection& c, const pdu::DataIn& p) {
   queue(c, std::move(s));
 }
 
+// --- R2T SNACK (RFC 7143 7.1.4.1, 11.16): R2Ts lost on the way to a write ------------------
+
+void Session::ask_for_r2ts(Task& t, Connection& c, SerialNumber first, std::uint32_t run,
+                           TimePoint now) {
+  for (std::uint32_t i = 0; i < run; ++i) t.missing_r2t.push_back(first + i);
+  // LIO 6.1 sends again every R2T of [BegRun, BegRun + RunLength) that it had sent
+  // (iscsit_handle_r2t_snack), with its R2TSN, and rejects a run past its newest R2T.
+  pdu::SnackRequest s;
+  s.type = pdu::SnackType::data_r2t;
+  s.lun = t.req.lun;
+  s.itt = t.itt;
+  s.ttt = pdu::kReservedTag;
+  s.beg_run = first.value();
+  s.run_length = run;
+  queue(c, std::move(s));
+  if (!t.snack_deadline) t.snack_deadline = now + config_.snack_timeout;
+  t.snack_tries = std::max(t.snack_tries, 1u);
+}
+
+void Session::release_held_r2ts(Task& t, Connection& c) {
+  // Data-Out sequences go out in R2TSN order, which is offset order (DataSequenceInOrder):
+  // an R2T waits while one before it is missing.
+  std::sort(t.held_r2t.begin(), t.held_r2t.end(), [](const auto& a, const auto& b) {
+    return SerialNumber::distance(a.r2t_sn, b.r2t_sn) > 0;
+  });
+  std::size_t n = 0;
+  for (; n < t.held_r2t.size(); ++n) {
+    const SerialNumber sn = t.held_r2t[n].r2t_sn;
+    const bool blocked = std::any_of(t.missing_r2t.begin(), t.missing_r2t.end(), [&](auto m) {
+      return SerialNumber::distance(m, sn) > 0;
+    });
+    if (blocked) break;
+    answer_r2t(t, c, t.held_r2t[n]);
+  }
+  t.held_r2t.erase(t.held_r2t.begin(), t.held_r2t.begin() + static_cast<std::ptrdiff_t>(n));
+  if (t.missing_r2t.empty() && t.missing_data_in.empty()) {
+    t.snack_deadline.reset();
+    t.snack_tries = 0;
+  }
+}
+
 // --- Status SNACK (RFC 7143 11.16.2): a StatSN skipped on a connection ----------------------
 
 ConnError Session::take_stat_sn(Connection& c, SerialNumber sn, std::string_view what,
@@ -279,13 +321,36 @@ void Session::on_snack_timers(TimePoint now) {
   }
 
   const auto due = tasks_.ids_where([&](const Task& t) {
-    return t.snack_deadline && *t.snack_deadline <= now && !t.missing_data_in.empty();
+    return t.snack_deadline && *t.snack_deadline <= now &&
+           (!t.missing_data_in.empty() || !t.missing_r2t.empty());
   });
   for (TaskId id : due) {
     Task* t = tasks_.find(id);
     if (t == nullptr) continue;
     Connection* c = conn(t->cid);
     if (c == nullptr || !c->sm.usable()) continue;
+    if (!t->missing_r2t.empty()) {
+      if (t->snack_tries >= kSnackTries) {
+        fail_connection(*c, ConnError::r2tsn,
+                        "R2TSN " + std::to_string(t->missing_r2t.front().value()) +
+                            " not received after " + std::to_string(kSnackTries) +
+                            " R2T SNACKs");
+        continue;
+      }
+      ++t->snack_tries;
+      t->snack_deadline = now + config_.snack_timeout;
+      for (SerialNumber sn : t->missing_r2t) {
+        pdu::SnackRequest s;
+        s.type = pdu::SnackType::data_r2t;
+        s.lun = t->req.lun;
+        s.itt = t->itt;
+        s.ttt = pdu::kReservedTag;
+        s.beg_run = sn.value();
+        s.run_length = 1;
+        queue(*c, std::move(s));
+      }
+      continue;
+    }
     const SerialNumber first = t->missing_data_in.front().data_sn;
     if (t->snack_tries >= kSnackTries) {
       fail_connection(*c, ConnError::datasn,

@@ -80,7 +80,9 @@ std::optional<TimePoint> Session::next_deadline() const {
   };
   tasks_.for_each([&](const Task& t) {
     if (t.deadline) consider(*t.deadline);
-    if (t.snack_deadline && !t.missing_data_in.empty()) consider(*t.snack_deadline);
+    if (t.snack_deadline && (!t.missing_data_in.empty() || !t.missing_r2t.empty())) {
+      consider(*t.snack_deadline);
+    }
   });
   if (sm_.state() == SessionState::logged_in && config_.noop_out_interval.count() > 0) {
     for (const auto& [cid, c] : conns_) {

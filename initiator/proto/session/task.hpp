@@ -46,6 +46,18 @@ struct Task {
     bool open_tail = false;
   };
   std::vector<MissingDataIn> missing_data_in;
+  // ERL 1 recovery of a write's lost R2Ts: the R2TSNs asked for again by an R2T SNACK, and the
+  // R2Ts that came after them, held back until they are in, so that Data-Out sequences still go
+  // out in offset order (DataSequenceInOrder, RFC 7143 13.19).
+  struct HeldR2T {
+    SerialNumber r2t_sn;
+    std::uint32_t ttt = pdu::kReservedTag;
+    std::uint32_t offset = 0;
+    std::uint32_t end = 0;
+  };
+  std::vector<SerialNumber> missing_r2t;
+  std::vector<HeldR2T> held_r2t;
+  // When to ask again for what is missing (Data-In or R2Ts), and how often it was asked.
   std::optional<TimePoint> snack_deadline;
   unsigned snack_tries = 0;
   std::optional<ScsiResult> held_status;

@@ -193,6 +193,8 @@ struct Stats {
   std::uint64_t datain_recovered = 0;
   // Statuses received in answer to a Status SNACK (a StatSN that had been skipped).
   std::uint64_t status_recovered = 0;
+  // R2Ts received in answer to an R2T SNACK (an R2TSN that had been skipped).
+  std::uint64_t r2t_recovered = 0;
 };
 
 // The parameters a target's Async Message asked for (kept until the next one of its kind, or

@@ -93,6 +93,7 @@ class FakeTarget {
   // Called on every PDU the target sends; return false to drop it.
   std::function<bool(pdu::Pdu&)> tamper;
   bool answer_snacks = true;    // ERL 1: resend the Data-In PDUs a Data SNACK asks for
+  unsigned resend_r2t_copies = 1;  // copies of each R2T an R2T SNACK asks for
   std::vector<pdu::SnackRequest> snacks;
   // Sense to return (CHECK CONDITION) on the next SCSI command instead of executing it.
   std::optional<ByteVector> pending_sense;
@@ -103,6 +104,7 @@ class FakeTarget {
   std::vector<pdu::ScsiCommand> commands;
   std::size_t max_outstanding_r2t_seen = 0;
   std::size_t r2ts_sent = 0;
+  std::size_t r2ts_resent = 0;  // in answer to R2T SNACKs
   std::size_t data_outs = 0;
 
   ByteVector& disk() { return disk_; }
@@ -182,6 +184,7 @@ class FakeTarget {
     std::uint32_t length = 0;
     std::uint32_t received = 0;
     SerialNumber next_data_sn{0};
+    pdu::R2T sent;  // as first sent: an R2T SNACK sends it again (ERL 1)
   };
   struct WriteTask {
     std::uint32_t itt = 0;
@@ -446,7 +449,6 @@ class FakeTarget {
     while (t.next_r2t_offset < t.length && t.r2ts.size() < cfg_.max_outstanding_r2t) {
       const std::uint32_t len = std::min(t.length - t.next_r2t_offset, cfg_.max_burst_length);
       const std::uint32_t ttt = next_ttt_++;
-      t.r2ts[ttt] = R2tState{t.next_r2t_offset, len, 0, SerialNumber{0}};
       pdu::R2T r;
       r.itt = itt;
       r.lun = t.lun;
@@ -456,6 +458,7 @@ class FakeTarget {
       r.desired_data_transfer_length = len;
       r.stat_sn = stat_sn_;
       stamp(r);
+      t.r2ts[ttt] = R2tState{t.next_r2t_offset, len, 0, SerialNumber{0}, r};
       t.next_r2t_offset += len;
       ++r2ts_sent;
       emit(std::move(r));
@@ -498,6 +501,16 @@ class FakeTarget {
     auto r = t.r2ts.find(d.ttt);
     if (r == t.r2ts.end()) { violation("Data-Out with an unknown TTT"); return; }
     R2tState& s = r->second;
+    // DataSequenceInOrder=Yes (as LIO negotiates it): LIO keeps one current sequence and dumps
+    // Data-Out outside it (iscsit_dataout_check_sequence), so an R2T's data must not start
+    // while an R2T at a lower offset still waits for its data.
+    for (const auto& [ttt, other] : t.r2ts) {
+      if (other.offset < s.offset && other.received < other.length && s.received == 0) {
+        violation("Data-Out for offset " + std::to_string(s.offset) + " while the R2T for " +
+                  std::to_string(other.offset) + " is unanswered (DataSequenceInOrder=Yes)");
+        break;
+      }
+    }
     if (d.data_sn != s.next_data_sn) violation("solicited Data-Out DataSN out of order");
     ++s.next_data_sn;
     if (d.buffer_offset != s.offset + s.received) violation("solicited Data-Out offset gap");
@@ -639,6 +652,10 @@ class FakeTarget {
       return;
     }
     if (!answer_snacks || sn.type != pdu::SnackType::data_r2t) return;
+    if (auto w = writes_.find(sn.itt); w != writes_.end()) {
+      on_r2t_snack(w->second, sn);
+      return;
+    }
     auto it = sent_data_in_.find(sn.itt);
     if (it == sent_data_in_.end()) {
       violation(freed_reads_.count(sn.itt) != 0
@@ -667,6 +684,31 @@ class FakeTarget {
       pdu::DataIn again = it->second[i];
       stamp(again);
       emit(std::move(again));
+    }
+  }
+
+  // As LIO 6.1 (iscsit_handle_r2t_snack): every R2T of [BegRun, BegRun + RunLength) that is
+  // still open is sent again with its R2TSN (RunLength 0: up to the newest); a run past the
+  // newest R2T is rejected (BOOKMARK_INVALID), modelled as a violation.
+  void on_r2t_snack(WriteTask& t, const pdu::SnackRequest& sn) {
+    const std::uint32_t end = sn.run_length == 0 ? t.next_r2t_sn.value()
+                                                 : sn.beg_run + sn.run_length;
+    if (std::uint64_t{sn.beg_run} + sn.run_length > t.next_r2t_sn.value()) {
+      violation("R2T SNACK BegRun " + std::to_string(sn.beg_run) + " RunLength " +
+                std::to_string(sn.run_length) + " past the newest R2TSN, which LIO rejects");
+      return;
+    }
+    for (std::uint32_t r2t_sn = sn.beg_run; r2t_sn != end; ++r2t_sn) {
+      for (const auto& [ttt, s] : t.r2ts) {
+        if (s.sent.r2t_sn.value() != r2t_sn) continue;
+        for (unsigned copy = 0; copy < resend_r2t_copies; ++copy) {
+          pdu::R2T again = s.sent;
+          again.stat_sn = stat_sn_;
+          stamp(again);
+          ++r2ts_resent;
+          emit(std::move(again));
+        }
+      }
     }
   }
 
