@@ -20,6 +20,7 @@ from .driver import ConformanceFailure, decode_text
 from .registry import case
 
 INITIATOR_ERROR = 2
+SESSION_DOES_NOT_EXIST = 0x0A          # status detail of class 0x02 (section 11.13.5)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..driver import (FULL_FEATURE, LOGIN_RESPONSE, OPERATIONAL, SECURITY, ConformanceFailure,
                       NoAnswer, TargetClosed, decode_text)
-from ..registry import case
+from ..registry import add_needs, case
 from ..shapes import (FAIL, PASS, Offer, Refusal, leading, not_number_below, number_at_most,
                       one_of, register)
 
@@ -302,7 +302,7 @@ def _(ctx):
     first.nop_ping(b"the first connection lives on")
 
 
-@case("LOGIN-036", "6.2",
+@case("LOGIN-036", "6.1",
       "Login text split over two Login Requests with C=1 is put back together: the first part "
       "is answered with an empty Login Response (T=0), and the login then succeeds")
 def _(ctx):
@@ -466,15 +466,46 @@ def _(ctx):
     live.nop_ping(b"still alive")
 
 
-@case("LOGIN-048", "6.3.4",
-      "A login with the ISID, TSIH and CID of a live connection reinstates that connection: the "
-      "login succeeds and the old connection is closed")
+@case("LOGIN-048", "6.3.4", level="SHOULD",
+      requirement="At ErrorRecoveryLevel 0 a login with the ISID, TSIH and CID of a live "
+                  "connection reinstates that connection: the login succeeds and the old "
+                  "connection is closed")
 def _(ctx):
     old = ctx.logged_in()
     new = ctx.connect(isid=old.isid, tsih=old.tsih, cid=old.cid)
     new.login()
     old.conn.expect_closed(10.0)
     new.nop_ping(b"on the reinstated connection")
+
+
+@case("LOGIN-049", "6.3.4",
+      "When a target takes a login that reinstates a live connection (same ISID, TSIH, CID), "
+      "the old connection is logged out: closed, its commands no longer answered")
+def _(ctx):
+    old = ctx.logged_in()
+    new = ctx.connect(isid=old.isid, tsih=old.tsih, cid=old.cid)
+    try:
+        new.login()
+    except ConformanceFailure:
+        ctx.skip(f"the target refused the reinstating login "
+                 f"({status(new.last_login_response) if new.last_login_response else 'no answer'}"
+                 "): nothing to check")
+    old.conn.expect_closed(10.0)
+
+
+@case("LOGIN-050", "6.3.5",
+      "After a session is reinstated, the old session's TSIH with its ISID names no session "
+      "(0x020a) unless the new session got the same TSIH")
+def _(ctx):
+    old = ctx.logged_in()
+    new = ctx.connect(isid=old.isid)
+    new.login()
+    old.conn.expect_closed(15.0)
+    if new.tsih == old.tsih:
+        ctx.skip("the reinstated session got the old TSIH again")
+    probe = ctx.connect(isid=old.isid, tsih=old.tsih, cid=1)
+    rsp = first_response(probe, dict(probe.leading_keys(), AuthMethod="None"))
+    expect_initiator_error(rsp, SESSION_DOES_NOT_EXIST, f"the old TSIH {old.tsih}")
 
 
 # ---- one row per test: login refusals and key offers (shapes.py)
@@ -536,3 +567,12 @@ register([
           "larger than the offer", {"ErrorRecoveryLevel": "0"},
           {"ErrorRecoveryLevel": one_of("0")}),
 ])
+
+
+# These tests build the security stage by hand with AuthMethod=None: a run against a target that
+# requires CHAP (--chap) skips them.
+add_needs(("LOGIN-002", "LOGIN-005", "LOGIN-006", "LOGIN-009", "LOGIN-010", "LOGIN-011",
+           "LOGIN-012", "LOGIN-013", "LOGIN-014", "LOGIN-015", "LOGIN-031", "LOGIN-032",
+           "LOGIN-033", "LOGIN-035", "LOGIN-036", "LOGIN-037", "LOGIN-039", "LOGIN-040",
+           "LOGIN-041", "LOGIN-042", "LOGIN-043", "LOGIN-044", "LOGIN-046", "LOGIN-047",
+           "LOGIN-050"), "no-auth")

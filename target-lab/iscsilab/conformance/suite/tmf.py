@@ -48,7 +48,7 @@ def _(ctx):
     sess.nop_ping(b"after the TMF")
 
 
-@case("TMF-004", "11.6",
+@case("TMF-004", "4.2.2.1",
       "A TMF Response does not advance the window wrongly: an immediate TMF leaves ExpCmdSN "
       "where it was")
 def _(ctx):
@@ -253,7 +253,61 @@ register([
         "LUN does not exist (2), not supported (5) or authorization failed (6), never function "
         "complete", LOGICAL_UNIT_RESET, (LUN_DOES_NOT_EXIST, NOT_SUPPORTED, AUTHORIZATION_FAILED),
         lun=200),
+    Tmf("TMF-010", "11.6.1", "CLEAR ACA with no ACA condition is answered function complete (0), "
+        "not supported (5), authorization failed (6) or function rejected (255); the session "
+        "stays usable", CLEAR_ACA, DEFINED, ping_after=True),
+    Tmf("TMF-011", "11.6.1", "TASK REASSIGN on a session at ErrorRecoveryLevel 0 is answered "
+        "allegiance reassignment not supported (4) or not supported (5), never function "
+        "complete", TASK_REASSIGN, (REASSIGNMENT_NOT_SUPPORTED, NOT_SUPPORTED),
+        ping_after=True),
     Tmf("TMF-009", "11.6.1", "TARGET WARM RESET is answered, with its ITT, by function complete "
         "(0), not supported (5), authorization failed (6) or function rejected (255) before any "
         "connection is dropped", TARGET_WARM_RESET, DEFINED, lun=0),
 ])
+
+
+@case("TMF-012", "11.5.1",
+      "ABORT TASK naming a task never received whose RefCmdSN is in the window and below the "
+      "TMF's CmdSN is answered function complete (0), and that CmdSN then counts as received")
+def _(ctx):
+    sess = ready(ctx)
+    sess.nop_ping(b"window")
+    hole = sess.take_cmd_sn()          # a command with this CmdSN is never sent
+    rsp = sess.tmf(ABORT_TASK, referenced_task_tag=0x7FFE0001, ref_cmd_sn=hole)
+    if rsp["response"] != FUNCTION_COMPLETE:
+        raise ConformanceFailure(f"TMF response {rsp['response']} for ABORT TASK of a task "
+                                 f"never received with RefCmdSN {hole} in the window, 0 "
+                                 "expected")
+    # The next command (CmdSN hole + 1) runs only if the hole now counts as received.
+    tur(sess)
+
+
+@case("TMF-013", "11.5.1",
+      "ABORT TASK naming a task that does not exist with a RefCmdSN outside the command window "
+      "is answered task does not exist (1)")
+def _(ctx):
+    sess = ready(ctx)
+    sess.nop_ping(b"window")
+    outside = sn_add(sess.max_cmd_sn, 0x10000)
+    rsp = sess.tmf(ABORT_TASK, referenced_task_tag=0x7FFE0002, ref_cmd_sn=outside)
+    if rsp["response"] != TASK_DOES_NOT_EXIST:
+        raise ConformanceFailure(f"TMF response {rsp['response']} for ABORT TASK with RefCmdSN "
+                                 f"{outside} outside the window, 1 expected")
+    sess.nop_ping(b"after the TMF")
+
+
+@case("ERR-004", "11.10",
+      "A Text Request with both F and C set and no data is rejected (or ends the connection), "
+      "never answered as complete; after a Reject the session still answers a ping")
+def _(ctx):
+    sess = ctx.logged_in()
+    req = sess.text_pdu(b"", immediate=True)
+    sess.conn.send(req, mangle={"flags": 0xC0})
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] in (REJECT, TEXT_RESPONSE), 5.0,
+                            what="Reject or Text Response")
+    except TargetClosed:
+        return
+    if p["opcode"] == TEXT_RESPONSE and p["final_pdu"]:
+        raise ConformanceFailure("a Text Request with F=1 and C=1 was answered as a complete one")
+    sess.nop_ping(b"after the reject")
