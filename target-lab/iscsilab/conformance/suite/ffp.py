@@ -877,3 +877,64 @@ def _(ctx):
                                  "unsolicited data ended with F=1")
     if p["status"] == GOOD and p["response"] == 0:
         raise ConformanceFailure("a write whose unsolicited data stopped short ended GOOD")
+
+
+@case("FFP-049", "13.14", level="SHOULD",
+      requirement="Immediate data beyond FirstBurstLength (which bounds unsolicited data) is not "
+                  "taken: CHECK CONDITION, a Reject or the connection closed, never written")
+def _(ctx):
+    sess = ready(ctx, {"ImmediateData": "Yes", "InitialR2T": "Yes", "FirstBurstLength": "512",
+                       "MaxBurstLength": "8192"})
+    if negotiated(sess, "ImmediateData", "Yes") != "Yes":
+        ctx.skip("the target negotiated ImmediateData=No")
+    fbl = int(negotiated(sess, "FirstBurstLength", "65536"))
+    mrdsl = int(negotiated(sess, "MaxRecvDataSegmentLength", "8192"))
+    bs = block_size(sess)
+    blocks = max(2, (2 * fbl) // bs)
+    data = pattern(blocks * bs)
+    if fbl >= len(data) or len(data) > mrdsl:
+        ctx.skip(f"FirstBurstLength {fbl} and MaxRecvDataSegmentLength {mrdsl} leave no room "
+                 "for immediate data beyond the first burst in one PDU")
+    cmd = sess.scsi_pdu(cdb_write10(288, blocks), write=len(data), data=data)
+    sess.conn.send(cmd)
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] == REJECT or (
+            p["itt"] == cmd["itt"] and p["opcode"] in (SCSI_RESPONSE, R2T)), what="status")
+    except TargetClosed:
+        p = None
+    if p is not None and p["opcode"] == SCSI_RESPONSE and p["status"] == GOOD and \
+            p["response"] == 0:
+        raise ConformanceFailure(f"{len(data)} bytes of immediate data with FirstBurstLength "
+                                 f"{fbl} ended GOOD")
+    check = ready(ctx)
+    if read_blocks(check, 288, blocks) == data:
+        raise ConformanceFailure(f"{len(data)} bytes of immediate data beyond FirstBurstLength "
+                                 f"{fbl} were written")
+
+
+@case("ERR-005", "7.9",
+      "A Data-Out at a buffer offset no R2T asked for (ErrorRecoveryLevel 0) never completes "
+      "the write GOOD: the command fails, the PDU is rejected, or the connection ends")
+def _(ctx):
+    sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "Yes", "ErrorRecoveryLevel": "0"})
+    bs = block_size(sess)
+    data = pattern(2 * bs)
+    cmd = sess.scsi_pdu(cdb_write10(300, 2), write=len(data))
+    sess.conn.send(cmd)
+    try:
+        r2t = sess.recv_until(lambda p: p["opcode"] == R2T and p["itt"] == cmd["itt"],
+                              what="R2T")
+    except TargetClosed:
+        raise ConformanceFailure("the target closed the connection on a plain write") from None
+    wrong = r2t["buffer_offset"] + r2t["desired_data_transfer_length"] + bs
+    sess.conn.send(sess.data_out_pdu(cmd, wrong, data[:bs], data_sn=0, ttt=r2t["ttt"],
+                                     final=True))
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] == REJECT or (
+            p["itt"] == cmd["itt"] and p["opcode"] == SCSI_RESPONSE), 5.0, what="status")
+    except (NoAnswer, TargetClosed):
+        return
+    if p["opcode"] == SCSI_RESPONSE and p["status"] == GOOD and p["response"] == 0:
+        raise ConformanceFailure(f"a write whose only Data-Out came at offset {wrong}, outside "
+                                 f"the R2T ({r2t['buffer_offset']}+"
+                                 f"{r2t['desired_data_transfer_length']}), ended GOOD")
