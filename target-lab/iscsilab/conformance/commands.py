@@ -192,9 +192,11 @@ def run_against_lab(args) -> int:
     from ..lab import Lab
     from ..provision.config import default_config
     config = default_config()
-    # LIO's TPGs negotiate ErrorRecoveryLevel 0 unless told otherwise; at 2 a session offering
-    # 1 gets 1 and the ERL/SNACK tests run (every other test offers 0, and gets 0).
-    config.targets[0].tpgs[0].parameters["ErrorRecoveryLevel"] = "2"
+    # LIO negotiates ErrorRecoveryLevel from the node ACL's default_erl (a demo-mode ACL copies
+    # the TPG attribute; iscsi_target_login.c overrides the TPG's ErrorRecoveryLevel parameter
+    # with it at every login), 0 unless told otherwise. At 2 a session offering 1 gets 1 and
+    # the ERL/SNACK tests run; every other test offers 0 and gets 0.
+    config.targets[0].tpgs[0].attributes["default_erl"] = "2"
     lab = Lab(config, owned=True)
     try:
         lab.up()

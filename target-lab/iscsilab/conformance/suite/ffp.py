@@ -818,7 +818,8 @@ def expect_not_written(ctx, sess, cmd, lba: int, data: bytes, what: str) -> None
       "CONDITION (ABORTED COMMAND), a Reject or the connection closed; nothing is written")
 def _(ctx):
     sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "Yes"})
-    if negotiated(sess, "ImmediateData", "Yes") != "No":
+    # Offered No, AND leaves only No: a target need not answer it (LIO does not).
+    if negotiated(sess, "ImmediateData", "No") != "No":
         raise ConformanceFailure("ImmediateData=No (AND rule) did not come back No")
     bs = block_size(sess)
     data = pattern(bs)
