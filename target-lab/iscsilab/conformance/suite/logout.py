@@ -129,3 +129,21 @@ def _(ctx):
 
 
 add_needs(("LOGOUT-004",), "no-auth")   # AuthMethod=None by hand (see login.py)
+
+
+@case("TEXT-009", "4.3",
+      "A Discovery session takes only Text (SendTargets) and Logout Requests: a SCSI Data-Out "
+      "is rejected or ends the connection, never passed over in silence")
+def _(ctx):
+    from ..driver import DATA_OUT
+    sess = discovery(ctx)
+    sess.conn.send({"opcode": DATA_OUT, "final_pdu": True, "lun": 0, "itt": sess.next_itt(),
+                    "ttt": 0xFFFFFFFF, "exp_stat_sn": sess.exp_stat_sn or 0, "data_sn": 0,
+                    "buffer_offset": 0, "data": b"\0" * 512})
+    try:
+        sess.recv_until(lambda p: p["opcode"] == REJECT, 5.0, what="Reject")
+    except TargetClosed:
+        return
+    except NoAnswer:
+        raise ConformanceFailure("a Data-Out in a Discovery session got no Reject within 5 s "
+                                 "(the connection stayed open)") from None
