@@ -197,6 +197,9 @@ def run_against_lab(args) -> int:
     # with it at every login), 0 unless told otherwise. At 2 a session offering 1 gets 1 and
     # the ERL/SNACK tests run; every other test offers 0 and gets 0.
     config.targets[0].tpgs[0].attributes["default_erl"] = "2"
+    # InitialR2T is OR: with the TPG at No a session offering No gets No (FFP-032, FFP-048 run)
+    # and one offering Yes, every other test, still gets Yes.
+    config.targets[0].tpgs[0].parameters["InitialR2T"] = "No"
     lab = Lab(config, owned=True)
     try:
         lab.up()
