@@ -358,3 +358,29 @@ def test_cli_refuses_chap_without_a_portal_and_an_unknown_target(capsys):
     assert args.func(args) == 2
     err = capsys.readouterr().err
     assert "--chap is for --portal" in err and "not 'lio,nvmet'" in err
+
+
+def test_target_lio_tgtd_runs_each_and_prints_where_they_differ(tmp_path, capsys, monkeypatch):
+    import subprocess
+    from iscsilab.cli import parser
+    seen = []
+
+    def fake_run(argv, check=False):
+        target = argv[argv.index("--target") + 1]
+        seen.append(target)
+        outcome = {"lio": "passed", "tgtd": "xfailed"}[target]
+        Path(argv[argv.index("--results") + 1]).write_text(
+            f"FFP-010 {outcome}\nLOGIN-001 passed\n")
+        return subprocess.CompletedProcess(argv, 0)
+
+    from pathlib import Path
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    args = parser().parse_args(["conformance", "run", "--target", "lio,tgtd", "-k",
+                                "FFP-010 or LOGIN-001", "--out", str(tmp_path)])
+    assert args.func(args) == 0
+    assert seen == ["lio", "tgtd"]
+    out = capsys.readouterr().out
+    assert "where lio and tgtd differ (1 tests)" in out
+    row = [line for line in out.splitlines() if line.startswith("FFP-010")][0]
+    assert "passed" in row and "xfailed" in row and " lio " in row
+    assert "FFP-010" in (tmp_path / "conformance-diff.txt").read_text()
