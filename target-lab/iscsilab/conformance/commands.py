@@ -4,6 +4,11 @@ suite from the command line.
     iscsilab conformance list [-k EXPR]
     iscsilab conformance run --target tgtd [--out DIR] [-k EXPR]
     iscsilab conformance run --portal HOST:PORT --target-iqn IQN [--lun N] [--provides nop-in]
+                             [--chap USER:SECRET [--chap-target USER:SECRET]] [--show]
+    iscsilab conformance run --target lio,tgtd [--out DIR] [-k EXPR]
+
+`--target lio,tgtd` runs the suite against both (one after the other), then prints the tests
+whose results differ and, for each, which side follows the RFC as the test's requirement reads.
 
 `--target tgtd` starts Debian's tgtd on loopback (iscsilab.peers.tgtd, needs root and the tgt
 package) and tests its file-backed LUN; `--target lio` boots a lab (default configuration) and
@@ -43,13 +48,17 @@ class TgtdControl:
         self.tgtd.set_param(name, value)
 
 
-def warm_up(target: Target, timeout: float = 60.0) -> None:
+def warm_up(target: Target, timeout: float = 60.0, chap=None) -> None:
     """One login before the tests, with a long timeout: a target that has just been configured
     (a lab under TCG) may take many seconds over its first login, which is no test's business."""
+    from .chap import chap_login
     from .driver import Connection, Session
     try:
         sess = Session(Connection(target, timeout=timeout))
-        sess.login()
+        if chap is not None:
+            chap_login(sess, chap)
+        else:
+            sess.login()
         sess.conn.close()
     except Exception as e:  # noqa: BLE001 - the tests report what is wrong in detail
         print(f"warm-up login failed: {str(e).splitlines()[0]}", file=sys.stderr)
@@ -86,8 +95,22 @@ def cmd_run(args) -> int:
         print("iscsilab conformance: no test matches", file=sys.stderr)
         return 2
     if bool(args.target) == bool(args.portal):
-        print("iscsilab conformance: give --target tgtd|lio or --portal HOST:PORT "
+        print("iscsilab conformance: give --target tgtd|lio[,...] or --portal HOST:PORT "
               "--target-iqn IQN", file=sys.stderr)
+        return 2
+    targets = [t.strip() for t in (args.target or "").split(",") if t.strip()]
+    if any(t not in ("tgtd", "lio") for t in targets) or len(set(targets)) != len(targets):
+        print(f"iscsilab conformance: --target takes tgtd, lio or both (lio,tgtd), not "
+              f"{args.target!r}", file=sys.stderr)
+        return 2
+    if len(targets) > 1:
+        return run_several(args, targets)
+    if (args.chap or args.chap_target) and not args.portal:
+        print("iscsilab conformance: --chap is for --portal runs (the lab's and tgtd's targets "
+              "need no authentication)", file=sys.stderr)
+        return 2
+    if args.chap_target and not args.chap:
+        print("iscsilab conformance: --chap-target needs --chap", file=sys.stderr)
         return 2
     started = None
     provides = set(args.provides or ())
@@ -110,12 +133,21 @@ def cmd_run(args) -> int:
                 print("iscsilab conformance: --portal needs --target-iqn", file=sys.stderr)
                 return 2
             host, port = args.portal
-            target = Target(host, port, args.target_iqn, lun=args.lun,
-                            facts={"nop_in_interval": args.nop_in_interval})
+            facts = {"nop_in_interval": args.nop_in_interval}
+            if args.chap:
+                from .chap import Credentials
+                try:
+                    facts["chap"] = Credentials.parse(args.chap, args.chap_target)
+                except ValueError as e:
+                    print(f"iscsilab conformance: {e}", file=sys.stderr)
+                    return 2
+                provides.add("chap")
+                print(f"CHAP: {facts['chap'].shown(reveal=args.show)}")
+            target = Target(host, port, args.target_iqn, lun=args.lun, facts=facts)
             name = args.name or "portal"
         expected = load_expected(args.expected or name)
         factory = ContextFactory(target, provides, control=control, timeout=args.timeout)
-        warm_up(target)
+        warm_up(target, chap=target.facts.get("chap"))
         results = []
         t0 = time.monotonic()
         for c in cases:
@@ -128,6 +160,8 @@ def cmd_run(args) -> int:
                 print(r.detail, flush=True)
         seconds = time.monotonic() - t0
         print(f"{name}: {len(results)} tests, {summary(results)} in {seconds:.1f} s")
+        if args.results:
+            write_results(Path(args.results), results)
         if args.out:
             out = Path(args.out)
             out.mkdir(parents=True, exist_ok=True)
@@ -156,16 +190,28 @@ def run_against_lab(args) -> int:
 
     from .. import net
     from ..lab import Lab
-    lab = Lab(None, owned=True)
+    from ..provision.config import default_config
+    config = default_config()
+    # LIO negotiates ErrorRecoveryLevel from the node ACL's default_erl (a demo-mode ACL copies
+    # the TPG attribute; iscsi_target_login.c overrides the TPG's ErrorRecoveryLevel parameter
+    # with it at every login), 0 unless told otherwise. At 2 a session offering 1 gets 1 and
+    # the ERL/SNACK tests run; every other test offers 0 and gets 0.
+    config.targets[0].tpgs[0].attributes["default_erl"] = "2"
+    # InitialR2T is OR: with the TPG at No a session offering No gets No (FFP-032, FFP-048 run)
+    # and one offering Yes, every other test, still gets Yes.
+    config.targets[0].tpgs[0].parameters["InitialR2T"] = "No"
+    lab = Lab(config, owned=True)
     try:
         lab.up()
         portal = lab.portals()[0]
         argv = [sys.executable, "-m", "iscsilab", "conformance", "run", "--portal",
                 portal.address, "--target-iqn", portal.target, "--lun", "0", "--name", "lio",
                 "--timeout", str(args.timeout)]
-        for flag, value in (("--out", args.out), ("-k", args.k), ("--expected", args.expected)):
+        for flag, value in (("--out", args.out), ("-k", args.k), ("--expected", args.expected),
+                            ("--results", args.results)):
             if value:
-                argv += [flag, str(Path(value).resolve()) if flag == "--out" else value]
+                argv += [flag, str(Path(value).resolve()) if flag in ("--out", "--results")
+                         else value]
         if args.verbose:
             argv.append("-v")
         return subprocess.run(net.exec_argv(lab.netns, argv), check=False).returncode
@@ -182,8 +228,9 @@ def add_parsers(sub) -> None:
     ls.set_defaults(func=cmd_list)
 
     run = conf.add_parser("run", help="run the tests against a target")
-    run.add_argument("--target", choices=("tgtd", "lio"),
-                     help="tgtd: Debian's tgtd started on loopback; lio: the lab")
+    run.add_argument("--target", metavar="tgtd|lio|lio,tgtd",
+                     help="tgtd: Debian's tgtd started on loopback; lio: the lab; lio,tgtd: both, "
+                          "then a table of the tests whose results differ")
     run.add_argument("--portal", type=_portal, metavar="HOST:PORT", help="any target")
     run.add_argument("--target-iqn", metavar="IQN")
     run.add_argument("--lun", type=int, default=0, help="LUN for the data tests (default 0)")
@@ -195,9 +242,94 @@ def add_parsers(sub) -> None:
                           "NOP-Ins by itself)")
     run.add_argument("--nop-in-interval", type=float, default=5.0,
                      help="with --provides nop-in: the target's NOP-In interval in seconds")
+    run.add_argument("--chap", metavar="USER:SECRET",
+                     help="with --portal: log in with CHAP (and run the AUTH tests)")
+    run.add_argument("--chap-target", metavar="USER:SECRET",
+                     help="with --chap: mutual CHAP, the name and secret the target answers with")
+    run.add_argument("--show", action="store_true",
+                     help="print the CHAP secrets (they are shown as <secret> otherwise)")
+    run.add_argument("--results", metavar="FILE", help=argparse.SUPPRESS)
     run.add_argument("--timeout", type=float, default=10.0,
                      help="seconds to wait for an answer that is due")
     run.add_argument("--out", metavar="DIR", help="write conformance-<name>.xml (JUnit) and .log")
     run.add_argument("-k", metavar="EXPR", help="select tests (as for list)")
     run.add_argument("-v", "--verbose", action="store_true", help="print transcripts of failures")
     run.set_defaults(func=cmd_run)
+
+
+# ---- --target lio,tgtd: both runs, then where they differ
+
+def write_results(path: Path, results) -> None:
+    """One `ID outcome` a line: what run_several compares."""
+    path.write_text("".join(f"{r.case.id} {r.outcome}\n" for r in results))
+
+
+def read_results(path: Path) -> dict[str, str]:
+    out = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            test_id, _, outcome = line.partition(" ")
+            out[test_id] = outcome
+    return out
+
+
+# What an outcome says of the target, as the test's requirement reads: it follows the RFC
+# (passed), it does not (failed, or an expected failure), or the run says nothing (skipped, an
+# error in the test).
+FOLLOWS = {"passed": True, "xpassed": True, "failed": False, "xfailed": False}
+
+
+def diff_table(cases, outcomes: dict[str, dict[str, str]]) -> list[str]:
+    """Rows of the tests whose outcomes differ between the runs, with who follows the RFC."""
+    names = list(outcomes)
+    rows = []
+    for c in cases:
+        got = {n: outcomes[n].get(c.id, "not run") for n in names}
+        if len(set(got.values())) == 1:
+            continue
+        verdicts = {n: FOLLOWS.get(o) for n, o in got.items()}
+        following = [n for n, v in verdicts.items() if v]
+        if any(v is None for v in verdicts.values()):
+            who = "not comparable (" + ", ".join(f"{n} {o}" for n, o in got.items()
+                                                  if verdicts[n] is None) + ")"
+        elif following and len(following) < len(names):
+            who = ", ".join(following)
+        else:
+            who = "both" if following else "neither"
+        rows.append((c.id, c.section, *[got[n] for n in names], who, c.requirement))
+    if not rows:
+        return ["no test differs"]
+    head = ("ID", "Section", *names, "follows the RFC", "requirement")
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head) - 1)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+    return [fmt.format(*head)] + [fmt.format(*r) for r in rows]
+
+
+def run_several(args, targets: list[str]) -> int:
+    """Runs this command once per target (each in its own process, as a single run would be),
+    keeping each run's outcomes, then prints the tests whose outcomes differ."""
+    import subprocess
+    import tempfile
+    tmp = Path(tempfile.mkdtemp(prefix="conformance-"))
+    codes, outcomes = [], {}
+    for t in targets:
+        res = tmp / f"{t}.results"
+        argv = [sys.executable, "-m", "iscsilab", "conformance", "run", "--target", t,
+                "--results", str(res), "--timeout", str(args.timeout)]
+        for flag, value in (("--out", args.out), ("-k", args.k)):
+            if value:
+                argv += [flag, str(Path(value).resolve()) if flag == "--out" else value]
+        if args.verbose:
+            argv.append("-v")
+        print(f"==== {t}", flush=True)
+        codes.append(subprocess.run(argv, check=False).returncode)
+        outcomes[t] = read_results(res)
+    pick = matcher(args.k)
+    table = diff_table([c for c in all_cases() if pick(c)], outcomes)
+    print(f"==== where {' and '.join(targets)} differ "
+          f"({len(table) - 1 if len(table) > 1 else 0} tests)")
+    for line in table:
+        print(line)
+    if args.out:
+        (Path(args.out) / "conformance-diff.txt").write_text("\n".join(table) + "\n")
+    return 2 if 2 in codes else max(codes)

@@ -416,7 +416,7 @@ class Session:
         if op == NOP_IN and p["itt"] != RESERVED_TAG and p["ttt"] != RESERVED_TAG:
             self.violation("11.19 NOP-In tags", "NOP-In answering a ping (ITT set) with a TTT")
         if op == DATA_IN and p["status_present"] and not p["final_pdu"]:
-            self.violation("11.7.2 S bit", "Data-In with S=1 and F=0")
+            self.violation("11.7.3 S bit", "Data-In with S=1 and F=0")
         if op == DATA_IN and p["acknowledge"] and self.params.get("ErrorRecoveryLevel",
                                                                   "0") == "0":
             self.violation("11.7.2 A bit", "Data-In with A=1 at ErrorRecoveryLevel 0")
@@ -504,14 +504,21 @@ class Session:
 
     def login(self, operational: dict | None = None, *, session_type: str = "Normal",
               security: bool = True, names: bool = True) -> Pdu:
-        """A complete login without authentication: a security stage (AuthMethod=None) unless
-        `security` is False, then the operational stage with `operational` keys, until the
+        """A complete login: a security stage (AuthMethod=None, or CHAP when the target's facts
+        carry credentials: a --chap run) unless `security` is False, then the operational stage with `operational` keys, until the
         target answers T=1 NSG=full feature. The first request carries InitiatorName,
         TargetName and SessionType unless `names` is False (a test sent them already). Returns
         the final response; raises ConformanceFailure if the target rejects the login."""
         # On every connection, not only the leading one (13.4, 13.5).
         first = dict(self.leading_keys(session_type)) if names else {}
         rsp = None
+        chap = self.target.facts.get("chap")
+        if security and chap is not None and names and session_type == "Normal":
+            # A --chap run: the security stage of a Normal session with CHAP (chap.py); a
+            # Discovery session still offers None (targets set CHAP for discovery apart).
+            from .chap import chap_security
+            chap_security(self, chap, session_type=session_type)
+            security, first = False, {}
         if security:
             keys = dict(first, AuthMethod="None")
             for _ in range(8):

@@ -6,8 +6,9 @@ section it checks (by number) and a one-line statement of the requirement in our
     def _(ctx): ...
 
 `needs` names what a test needs beyond a portal and a target name ("nop-in": a target that
-sends NOP-Ins by itself; "lab": the lab's faults or configuration); a run that lacks it skips
-the test and says why.
+sends NOP-Ins by itself; "lab": the lab's faults or configuration; "chap": CHAP credentials;
+"no-auth": a target that takes AuthMethod=None, for tests that build the security stage by
+hand); a run that lacks it skips the test and says why.
 """
 from __future__ import annotations
 
@@ -34,9 +35,9 @@ class Case:
 
 _CASES: dict[str, Case] = {}
 _ID = re.compile(r"^[A-Z]+-\d{3}$")
-SUITE_MODULES = ("login", "keys", "ffp", "digest", "tmf")
+SUITE_MODULES = ("login", "keys", "ffp", "digest", "tmf", "erl", "logout", "auth")
 # Listing order of the ID prefixes: the order a session goes through.
-PREFIX_ORDER = ("LOGIN", "KEY", "FFP", "DIG", "TEXT", "TMF", "LOGOUT", "ERR", "ERL")
+PREFIX_ORDER = ("LOGIN", "AUTH", "KEY", "FFP", "DIG", "TEXT", "TMF", "LOGOUT", "ERR", "ERL")
 
 
 def case(id: str, section: str, requirement: str, *, level: str = "MUST", needs=()):
@@ -54,6 +55,13 @@ def case(id: str, section: str, requirement: str, *, level: str = "MUST", needs=
         _CASES[id] = Case(id, section, requirement, func, level, frozenset(needs))
         return func
     return register
+
+
+def add_needs(ids, need: str) -> None:
+    """Adds `need` to the tests `ids` (registered already)."""
+    from dataclasses import replace
+    for test_id in ids:
+        _CASES[test_id] = replace(_CASES[test_id], needs=_CASES[test_id].needs | {need})
 
 
 def all_cases() -> list[Case]:

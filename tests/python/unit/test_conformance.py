@@ -298,3 +298,89 @@ def test_cli_run_refuses_a_portal_without_an_iqn(capsys):
     args = parser().parse_args(["conformance", "run", "--portal", "127.0.0.1:3260"])
     assert args.func(args) == 2
     assert "--target-iqn" in capsys.readouterr().err
+
+
+# ---- table-driven shapes, --target lio,tgtd, CHAP credentials
+
+def test_rows_of_a_shape_register_one_test_each_with_their_own_fields():
+    cases = {c.id: c for c in registry.all_cases()}
+    assert cases["KEY-004"].section == "13.13" and "16777215" in cases["KEY-004"].requirement
+    assert cases["LOGIN-035"].level == "SHOULD"
+    assert cases["TMF-007"].section == "11.6.1"
+    # the login tests that build AuthMethod=None by hand are skipped by a --chap run
+    assert "no-auth" in cases["LOGIN-010"].needs and "no-auth" not in cases["LOGIN-001"].needs
+
+
+def test_a_refusal_row_fails_when_the_target_takes_the_login():
+    # The fake target accepts every version range: LOGIN-002 (a Refusal row) must fail.
+    results = run(["LOGIN-002"], "version")
+    assert results["LOGIN-002"].outcome == "failed", results["LOGIN-002"].message
+
+
+def test_diff_table_names_the_side_that_follows_the_rfc():
+    from iscsilab.conformance import commands
+    cases = [c for c in registry.all_cases() if c.id in ("FFP-010", "FFP-014", "LOGIN-001",
+                                                        "ERL-001")]
+    table = commands.diff_table(cases, {
+        "lio": {"FFP-010": "passed", "FFP-014": "xfailed", "LOGIN-001": "passed",
+                "ERL-001": "passed"},
+        "tgtd": {"FFP-010": "failed", "FFP-014": "xfailed", "LOGIN-001": "passed",
+                 "ERL-001": "skipped"}})
+    rows = {line.split()[0]: line for line in table[1:]}
+    assert set(rows) == {"FFP-010", "ERL-001"}
+    assert "  lio  " in rows["FFP-010"] or rows["FFP-010"].split("  ")[-2].strip() == "lio"
+    assert "not comparable (tgtd skipped)" in rows["ERL-001"]
+    assert commands.diff_table(cases[:1], {"a": {}, "b": {}}) == ["no test differs"]
+
+
+def test_a_chap_secret_never_prints_unless_shown():
+    from iscsilab.conformance.chap import Credentials, Secret, chap_response
+    creds = Credentials.parse("u:s3cret-value", "t:other-value")
+    text = f"{creds} {creds!r} {creds.secret} {[creds]} {creds.shown()}"
+    assert "s3cret-value" not in text and "other-value" not in text
+    assert creds.shown(reveal=True) == "u:s3cret-value, target t:other-value"
+    with pytest.raises(ValueError) as e:
+        Credentials.parse("no-colon-secret")
+    assert "no-colon-secret" not in str(e.value)
+    # RFC 1994: MD5 over the identifier byte, the secret and the challenge
+    import hashlib
+    assert chap_response(7, Secret("abc"), b"\x01\x02") == hashlib.md5(b"\x07abc\x01\x02").digest()
+    s = Secret("wipe me")
+    s.wipe()
+    assert s.reveal() == bytes(7)
+
+
+def test_cli_refuses_chap_without_a_portal_and_an_unknown_target(capsys):
+    from iscsilab.cli import parser
+    args = parser().parse_args(["conformance", "run", "--target", "tgtd", "--chap", "u:s"])
+    assert args.func(args) == 2
+    args = parser().parse_args(["conformance", "run", "--target", "lio,nvmet"])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert "--chap is for --portal" in err and "not 'lio,nvmet'" in err
+
+
+def test_target_lio_tgtd_runs_each_and_prints_where_they_differ(tmp_path, capsys, monkeypatch):
+    import subprocess
+    from iscsilab.cli import parser
+    seen = []
+
+    def fake_run(argv, check=False):
+        target = argv[argv.index("--target") + 1]
+        seen.append(target)
+        outcome = {"lio": "passed", "tgtd": "xfailed"}[target]
+        Path(argv[argv.index("--results") + 1]).write_text(
+            f"FFP-010 {outcome}\nLOGIN-001 passed\n")
+        return subprocess.CompletedProcess(argv, 0)
+
+    from pathlib import Path
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    args = parser().parse_args(["conformance", "run", "--target", "lio,tgtd", "-k",
+                                "FFP-010 or LOGIN-001", "--out", str(tmp_path)])
+    assert args.func(args) == 0
+    assert seen == ["lio", "tgtd"]
+    out = capsys.readouterr().out
+    assert "where lio and tgtd differ (1 tests)" in out
+    row = [line for line in out.splitlines() if line.startswith("FFP-010")][0]
+    assert "passed" in row and "xfailed" in row and " lio " in row
+    assert "FFP-010" in (tmp_path / "conformance-diff.txt").read_text()

@@ -262,7 +262,7 @@ def _(ctx):
         raise ConformanceFailure("O or U set on a command without data")
 
 
-@case("FFP-021", "11.7.4",
+@case("FFP-021", "11.7.5",
       "Data-In PDUs of a read carry DataSN 0, 1, 2..., contiguous buffer offsets, F on the last, "
       "and add up to the data the command asked for")
 def _(ctx):
@@ -288,7 +288,7 @@ def _(ctx):
                                  "Data-In PDUs")
 
 
-@case("FFP-022", "11.7.1",
+@case("FFP-022", "11.7.7",
       "No Data-In carries more data than the MaxRecvDataSegmentLength the initiator declared")
 def _(ctx):
     sess = ready(ctx, {"MaxRecvDataSegmentLength": "512"})
@@ -760,9 +760,9 @@ def _(ctx):
                                  "should ask for offset 0")
 
 
-@case("FFP-036", "11.4.6",
-      "The SCSI Response of a write carries ExpDataSN equal to the number of R2Ts the target "
-      "sent for it")
+@case("FFP-036", "11.4.8",
+      "The SCSI Response of a write carries ExpDataSN 0: it counts the Data-In PDUs sent for the "
+      "command, and a write has none (its R2Ts do not count)")
 def _(ctx):
     sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "Yes", "MaxBurstLength": "1024"})
     bs = block_size(sess)
@@ -771,8 +771,9 @@ def _(ctx):
     cmd = sess.scsi_pdu(cdb_write10(192, blocks), write=len(data))
     status, r2ts = write_and_collect(sess, cmd, data)
     expect_good(status, "WRITE(10)")
-    if status["exp_data_sn"] != len(r2ts):
-        raise ConformanceFailure(f"ExpDataSN {status['exp_data_sn']} after {len(r2ts)} R2Ts")
+    if status["exp_data_sn"] != 0:
+        raise ConformanceFailure(f"ExpDataSN {status['exp_data_sn']} in the response to a write "
+                                 f"({len(r2ts)} R2Ts, no Data-In)")
 
 
 @case("FFP-037", "11.4",
@@ -785,3 +786,156 @@ def _(ctx):
     status = sess.wait_status(cmd["itt"])
     if status["status"] == GOOD and status["response"] == 0:
         raise ConformanceFailure("TEST UNIT READY to LUN 200 ended GOOD")
+
+
+# ---- unsolicited data the session did not allow (11.4.7.2: iSCSI conditions reported as CHECK
+# CONDITION, ABORTED COMMAND)
+
+ABORTED_COMMAND = 0xB
+
+
+def expect_not_written(ctx, sess, cmd, lba: int, data: bytes, what: str) -> None:
+    """The command must not end GOOD: CHECK CONDITION with ABORTED COMMAND, a Reject or the
+    connection closed; and the blocks must not hold `data` afterwards."""
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] == REJECT or (
+            p["itt"] == cmd["itt"] and p["opcode"] == SCSI_RESPONSE), what="status or Reject")
+    except TargetClosed:
+        p = None
+    if p is not None and p["opcode"] == SCSI_RESPONSE:
+        if p["status"] == GOOD and p["response"] == 0:
+            raise ConformanceFailure(f"{what}: the write ended GOOD")
+        if p["status"] == CHECK_CONDITION and sense_key(p) != ABORTED_COMMAND:
+            raise ConformanceFailure(f"{what}: sense key {sense_key(p)}, ABORTED COMMAND (0xb) "
+                                     "expected")
+    check = ready(ctx)
+    if read_blocks(check, lba, len(data) // block_size(check)) == data:
+        raise ConformanceFailure(f"{what}: the data was written")
+
+
+@case("FFP-046", "11.4.7.2",
+      "Immediate data on a session that negotiated ImmediateData=No is not taken: CHECK "
+      "CONDITION (ABORTED COMMAND), a Reject or the connection closed; nothing is written")
+def _(ctx):
+    sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "Yes"})
+    # Offered No, AND leaves only No: a target need not answer it (LIO does not).
+    if negotiated(sess, "ImmediateData", "No") != "No":
+        raise ConformanceFailure("ImmediateData=No (AND rule) did not come back No")
+    bs = block_size(sess)
+    data = pattern(bs)
+    cmd = sess.scsi_pdu(cdb_write10(256, 1), write=bs, data=data)
+    sess.conn.send(cmd)
+    expect_not_written(ctx, sess, cmd, 256, data, "immediate data with ImmediateData=No")
+
+
+@case("FFP-047", "11.4.7.2",
+      "An unsolicited Data-Out on a session with InitialR2T=Yes is not taken: CHECK CONDITION "
+      "(ABORTED COMMAND), a Reject or the connection closed; nothing is written")
+def _(ctx):
+    sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "Yes"})
+    if negotiated(sess, "InitialR2T", "Yes") != "Yes":
+        raise ConformanceFailure("InitialR2T=Yes (OR rule) did not come back Yes")
+    bs = block_size(sess)
+    data = pattern(bs)
+    cmd = sess.scsi_pdu(cdb_write10(264, 1), write=bs, final=False)
+    sess.conn.send(cmd)
+    sess.conn.send(sess.data_out_pdu(cmd, 0, data, data_sn=0, final=True))
+    expect_not_written(ctx, sess, cmd, 264, data, "unsolicited data with InitialR2T=Yes")
+
+
+@case("FFP-048", "11.4.7.2",
+      "Unsolicited data that stops short of FirstBurstLength (F=1 early) on a longer write ends "
+      "the command with CHECK CONDITION (ABORTED COMMAND), never GOOD")
+def _(ctx):
+    control = ctx.control if hasattr(ctx.control, "set_param") else None
+    if control is not None:
+        control.set_param("InitialR2T", "No")
+    try:
+        sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "No",
+                           "FirstBurstLength": "2048", "MaxBurstLength": "8192"})
+    finally:
+        if control is not None:
+            control.set_param("InitialR2T", "Yes")
+    if negotiated(sess, "InitialR2T", "Yes") != "No":
+        ctx.skip("the target negotiated InitialR2T=Yes")
+    bs = block_size(sess)
+    fbl = int(negotiated(sess, "FirstBurstLength", "65536"))
+    total = max(2 * fbl, 4 * bs)
+    blocks = total // bs
+    data = pattern(blocks * bs)
+    short = min(bs, fbl // 2) or 512
+    cmd = sess.scsi_pdu(cdb_write10(272, blocks), write=len(data), final=False)
+    sess.conn.send(cmd)
+    sess.conn.send(sess.data_out_pdu(cmd, 0, data[:short], data_sn=0, final=True))
+    try:
+        p = sess.recv_until(lambda p: p["itt"] == cmd["itt"] and p["opcode"] in (
+            R2T, SCSI_RESPONSE), what="status")
+    except TargetClosed:
+        return
+    if p["opcode"] == R2T:
+        raise ConformanceFailure(f"the target asked for more data (R2T at "
+                                 f"{p['buffer_offset']}) after {short} of {fbl} bytes of "
+                                 "unsolicited data ended with F=1")
+    if p["status"] == GOOD and p["response"] == 0:
+        raise ConformanceFailure("a write whose unsolicited data stopped short ended GOOD")
+
+
+@case("FFP-049", "13.14", level="SHOULD",
+      requirement="Immediate data beyond FirstBurstLength (which bounds unsolicited data) is not "
+                  "taken: CHECK CONDITION, a Reject or the connection closed, never written")
+def _(ctx):
+    sess = ready(ctx, {"ImmediateData": "Yes", "InitialR2T": "Yes", "FirstBurstLength": "512",
+                       "MaxBurstLength": "8192"})
+    if negotiated(sess, "ImmediateData", "Yes") != "Yes":
+        ctx.skip("the target negotiated ImmediateData=No")
+    fbl = int(negotiated(sess, "FirstBurstLength", "65536"))
+    mrdsl = int(negotiated(sess, "MaxRecvDataSegmentLength", "8192"))
+    bs = block_size(sess)
+    blocks = max(2, (2 * fbl) // bs)
+    data = pattern(blocks * bs)
+    if fbl >= len(data) or len(data) > mrdsl:
+        ctx.skip(f"FirstBurstLength {fbl} and MaxRecvDataSegmentLength {mrdsl} leave no room "
+                 "for immediate data beyond the first burst in one PDU")
+    cmd = sess.scsi_pdu(cdb_write10(288, blocks), write=len(data), data=data)
+    sess.conn.send(cmd)
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] == REJECT or (
+            p["itt"] == cmd["itt"] and p["opcode"] in (SCSI_RESPONSE, R2T)), what="status")
+    except TargetClosed:
+        p = None
+    if p is not None and p["opcode"] == SCSI_RESPONSE and p["status"] == GOOD and \
+            p["response"] == 0:
+        raise ConformanceFailure(f"{len(data)} bytes of immediate data with FirstBurstLength "
+                                 f"{fbl} ended GOOD")
+    check = ready(ctx)
+    if read_blocks(check, 288, blocks) == data:
+        raise ConformanceFailure(f"{len(data)} bytes of immediate data beyond FirstBurstLength "
+                                 f"{fbl} were written")
+
+
+@case("ERR-005", "7.9",
+      "A Data-Out at a buffer offset no R2T asked for (ErrorRecoveryLevel 0) never completes "
+      "the write GOOD: the command fails, the PDU is rejected, or the connection ends")
+def _(ctx):
+    sess = ready(ctx, {"ImmediateData": "No", "InitialR2T": "Yes", "ErrorRecoveryLevel": "0"})
+    bs = block_size(sess)
+    data = pattern(2 * bs)
+    cmd = sess.scsi_pdu(cdb_write10(300, 2), write=len(data))
+    sess.conn.send(cmd)
+    try:
+        r2t = sess.recv_until(lambda p: p["opcode"] == R2T and p["itt"] == cmd["itt"],
+                              what="R2T")
+    except TargetClosed:
+        raise ConformanceFailure("the target closed the connection on a plain write") from None
+    wrong = r2t["buffer_offset"] + r2t["desired_data_transfer_length"] + bs
+    sess.conn.send(sess.data_out_pdu(cmd, wrong, data[:bs], data_sn=0, ttt=r2t["ttt"],
+                                     final=True))
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] == REJECT or (
+            p["itt"] == cmd["itt"] and p["opcode"] == SCSI_RESPONSE), 5.0, what="status")
+    except (NoAnswer, TargetClosed):
+        return
+    if p["opcode"] == SCSI_RESPONSE and p["status"] == GOOD and p["response"] == 0:
+        raise ConformanceFailure(f"a write whose only Data-Out came at offset {wrong}, outside "
+                                 f"the R2T ({r2t['buffer_offset']}+"
+                                 f"{r2t['desired_data_transfer_length']}), ended GOOD")

@@ -7,136 +7,76 @@ from __future__ import annotations
 
 from ..driver import ConformanceFailure, decode_text
 from ..registry import case
+from ..shapes import (FAIL, PASS, SKIP, Offer, one_of, register,
+                      reject_or_in_range)
 
 MAX_SEGMENT = (1 << 24) - 1
 
-# key, result function, legal minimum, legal maximum, section
-NUMERIC = (
-    ("MaxConnections", "min", 1, 65535, "13.2"),
-    ("MaxBurstLength", "min", 512, MAX_SEGMENT, "13.13"),
-    ("FirstBurstLength", "min", 512, MAX_SEGMENT, "13.14"),
-    ("DefaultTime2Wait", "max", 0, 3600, "13.15"),
-    ("DefaultTime2Retain", "min", 0, 3600, "13.16"),
-    ("MaxOutstandingR2T", "min", 1, 65535, "13.17"),
-    ("ErrorRecoveryLevel", "min", 0, 2, "13.20"),
-)
-# key, result function, the offer whose answer the function fixes, section
-BOOLEAN = (
-    ("DataPDUInOrder", "OR", "Yes", "13.18"),
-    ("DataSequenceInOrder", "OR", "Yes", "13.19"),
-)
-# Keys RFC 7143 made obsolete: IFMarkInt/OFMarkInt must be answered Reject; IFMarker/OFMarker
-# should be (No is tolerated).
-OBSOLETE = (("IFMarkInt", "2048~4096", "MUST"), ("OFMarkInt", "2048~4096", "MUST"),
-            ("IFMarker", "No", "SHOULD"), ("OFMarker", "No", "SHOULD"))
+
+def edge(id, key, section, rule, value):
+    """The key offered at the edge of its range that its min/max rule fixes: answered `value`."""
+    return Offer(id, "6.2.2", f"{key} ({section}, {rule}imum rule) offered at its legal "
+                 f"{rule}imum {value} is answered {value}", {key: str(value)},
+                 {key: one_of(str(value))}, refused=FAIL, unanswered=SKIP)
 
 
-def negotiate(ctx, key: str, value: str):
-    """Logs in offering key=value; returns (the target's answer or None, whether the login
-    failed)."""
-    sess = ctx.connect()
-    try:
-        sess.login({key: value})
-    except ConformanceFailure:
-        return None, True
-    return dict(sess.target_keys).get(key), False
+def beyond(id, key, section, low, high):
+    """The key offered one above its legal maximum: never taken as it is."""
+    return Offer(id, section, f"{key} offered above its legal maximum {high} is not accepted: "
+                 "Reject, a failed login, or a legal value", {key: str(high + 1)},
+                 {key: reject_or_in_range(low, high)}, refused=PASS, unanswered=PASS)
 
 
-def _edge_test(key, rule, low, high, section):
-    edge = low if rule == "min" else high
-
-    def test(ctx):
-        answer, failed = negotiate(ctx, key, str(edge))
-        if failed:
-            raise ConformanceFailure(f"the login failed when {key}={edge} (a legal value) was "
-                                     "offered")
-        if answer is None:
-            ctx.skip(f"the target did not answer {key} (it may take the offer as it is)")
-        if answer != str(edge):
-            raise ConformanceFailure(f"{key}={edge} answered {answer}; the {rule}imum rule "
-                                     f"leaves only {edge}")
-    return test
+def boolean(id, key, section, fn, offer):
+    return Offer(id, section, f"{key} ({fn} rule) offered {offer} is answered {offer}",
+                 {key: offer}, {key: one_of(offer)}, refused=FAIL, unanswered=PASS)
 
 
-def _outside_test(key, low, high):
-    bad = high + 1
-
-    def test(ctx):
-        answer, failed = negotiate(ctx, key, str(bad))
-        if failed or answer in ("Reject", None):
-            return
-        if not answer.isdigit() or not low <= int(answer) <= high:
-            raise ConformanceFailure(f"{key}={bad} (beyond {high}) answered {answer}")
-    return test
+def obsolete(id, key, value, level):
+    allowed = ("Reject",) if level == "MUST" else ("Reject", "No", "NotUnderstood")
+    return Offer(id, "13", f"The obsolete key {key} is answered Reject"
+                 + ("" if level == "MUST" else " (No tolerated)"), {key: value},
+                 {key: one_of(*allowed)}, refused=FAIL, unanswered=FAIL, level=level)
 
 
-def _boolean_test(key, offer):
-    def test(ctx):
-        answer, failed = negotiate(ctx, key, offer)
-        if failed:
-            raise ConformanceFailure(f"the login failed when {key}={offer} was offered")
-        if answer not in (None, offer):
-            raise ConformanceFailure(f"{key}={offer} answered {answer}")
-    return test
+def only_offered(id, key, offer):
+    return Offer(id, "6.2.1", f"{key} offered as {offer} alone is answered {offer} or Reject, "
+                 "never a value that was not offered", {key: offer},
+                 {key: one_of(offer, "Reject")}, refused=PASS, unanswered=FAIL)
 
 
-def _obsolete_test(key, value, level):
-    def test(ctx):
-        answer, failed = negotiate(ctx, key, value)
-        if failed:
-            raise ConformanceFailure(f"the login failed when the obsolete {key} was offered")
-        allowed = ("Reject",) if level == "MUST" else ("Reject", "No", "NotUnderstood")
-        if answer not in allowed:
-            raise ConformanceFailure(f"obsolete {key}={value} answered {answer!r}, "
-                                     f"{' or '.join(allowed)} expected")
-    return test
+register([
+    edge("KEY-001", "MaxConnections", "13.2", "min", 1),
+    beyond("KEY-002", "MaxConnections", "13.2", 1, 65535),
+    edge("KEY-003", "MaxBurstLength", "13.13", "min", 512),
+    beyond("KEY-004", "MaxBurstLength", "13.13", 512, MAX_SEGMENT),
+    edge("KEY-005", "FirstBurstLength", "13.14", "min", 512),
+    beyond("KEY-006", "FirstBurstLength", "13.14", 512, MAX_SEGMENT),
+    edge("KEY-007", "DefaultTime2Wait", "13.15", "max", 3600),
+    beyond("KEY-008", "DefaultTime2Wait", "13.15", 0, 3600),
+    edge("KEY-009", "DefaultTime2Retain", "13.16", "min", 0),
+    beyond("KEY-010", "DefaultTime2Retain", "13.16", 0, 3600),
+    edge("KEY-011", "MaxOutstandingR2T", "13.17", "min", 1),
+    beyond("KEY-012", "MaxOutstandingR2T", "13.17", 1, 65535),
+    edge("KEY-013", "ErrorRecoveryLevel", "13.20", "min", 0),
+    beyond("KEY-014", "ErrorRecoveryLevel", "13.20", 0, 2),
+    boolean("KEY-015", "DataPDUInOrder", "13.18", "OR", "Yes"),
+    boolean("KEY-016", "DataSequenceInOrder", "13.19", "OR", "Yes"),
+    # RFC 7143 made the marker keys obsolete: IFMarkInt/OFMarkInt must be answered Reject;
+    # IFMarker/OFMarker should be (No is tolerated).
+    obsolete("KEY-017", "IFMarkInt", "2048~4096", "MUST"),
+    obsolete("KEY-018", "OFMarkInt", "2048~4096", "MUST"),
+    obsolete("KEY-019", "IFMarker", "No", "SHOULD"),
+    obsolete("KEY-020", "OFMarker", "No", "SHOULD"),
+    only_offered("KEY-021", "HeaderDigest", "CRC32C"),
+    only_offered("KEY-022", "DataDigest", "CRC32C"),
+    Offer("KEY-024", "6.2.2", "A boolean key offered with a value that is neither Yes nor No "
+          "(InitialR2T=Maybe) is answered Reject, or the login fails", {"InitialR2T": "Maybe"},
+          {"InitialR2T": one_of("Reject")}, refused=PASS, unanswered=FAIL, level="SHOULD"),
+])
 
 
-_n = 0
-
-
-def _next_id() -> str:
-    global _n
-    _n += 1
-    return f"KEY-{_n:03d}"
-
-
-for _key, _rule, _low, _high, _section in NUMERIC:
-    _edge = _low if _rule == "min" else _high
-    case(_next_id(), "6.2.2",
-         f"{_key} ({_section}, {_rule}imum rule) offered at its legal {_rule}imum {_edge} is "
-         f"answered {_edge}")(_edge_test(_key, _rule, _low, _high, _section))
-    case(_next_id(), _section,
-         f"{_key} offered above its legal maximum {_high} is not accepted: Reject, a failed "
-         "login, or a legal value")(_outside_test(_key, _low, _high))
-for _key, _fn, _offer, _section in BOOLEAN:
-    case(_next_id(), _section,
-         f"{_key} ({_fn} rule) offered {_offer} is answered {_offer}")(
-        _boolean_test(_key, _offer))
-for _key, _value, _level in OBSOLETE:
-    case(_next_id(), "13", level=_level,
-         requirement=f"The obsolete key {_key} is answered Reject"
-         + ("" if _level == "MUST" else " (No tolerated)"))(_obsolete_test(_key, _value, _level))
-
-
-def _list_test(key, offer):
-    def test(ctx):
-        answer, failed = negotiate(ctx, key, offer)
-        if failed:
-            return  # refusing the whole login is also an answer that takes nothing not offered
-        if answer not in (offer, "Reject"):
-            raise ConformanceFailure(f"{key}={offer} answered {answer!r}, a value that was not "
-                                     "offered")
-    return test
-
-
-for _key in ("HeaderDigest", "DataDigest"):
-    case(_next_id(), "6.2.1",
-         f"{_key} offered as CRC32C alone is answered CRC32C or Reject, never a value that was "
-         "not offered")(_list_test(_key, "CRC32C"))
-
-
-@case(_next_id(), "12.1",
+@case("KEY-023", "12.1",
       "AuthMethod offered as CHAP alone is answered CHAP or Reject (or the login fails), never "
       "with a method that was not offered")
 def _(ctx):
@@ -150,16 +90,7 @@ def _(ctx):
         raise ConformanceFailure(f"AuthMethod=CHAP answered {answer!r}")
 
 
-@case(_next_id(), "6.2.2", level="SHOULD",
-      requirement="A boolean key offered with a value that is neither Yes nor No (InitialR2T="
-                  "Maybe) is answered Reject, or the login fails")
-def _(ctx):
-    answer, failed = negotiate(ctx, "InitialR2T", "Maybe")
-    if not failed and answer != "Reject":
-        raise ConformanceFailure(f"InitialR2T=Maybe answered {answer!r}")
-
-
-@case(_next_id(), "6.1",
+@case("KEY-025", "6.1",
       "Key names are case-sensitive: a known key spelt in lower case is a key the target does "
       "not understand (NotUnderstood), not the known one")
 def _(ctx):
@@ -173,7 +104,7 @@ def _(ctx):
         raise ConformanceFailure("the lower-case key was taken as MaxBurstLength")
 
 
-@case(_next_id(), "6.2",
+@case("KEY-026", "6.2",
       "Every negotiated key offered is answered, unless the offer alone settles the result (a "
       "boolean OR offered Yes, AND offered No)")
 def _(ctx):

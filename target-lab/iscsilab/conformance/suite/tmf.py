@@ -6,11 +6,16 @@ from ..driver import (REJECT, RESERVED_TAG, TEXT_RESPONSE, ConformanceFailure, N
                       TargetClosed, patch,
                       sn_add, sn_lt)
 from ..registry import case
+from ..shapes import Tmf, register
 from .ffp import ready, tur
 
-ABORT_TASK, LOGICAL_UNIT_RESET = 1, 5
+# TMF functions (section 11.5.1).
+(ABORT_TASK, ABORT_TASK_SET, CLEAR_ACA, CLEAR_TASK_SET, LOGICAL_UNIT_RESET, TARGET_WARM_RESET,
+ TARGET_COLD_RESET, TASK_REASSIGN) = range(1, 9)
 # TMF Response codes (section 11.6.1).
-FUNCTION_COMPLETE, TASK_DOES_NOT_EXIST, NOT_SUPPORTED, FUNCTION_REJECTED = 0, 1, 5, 255
+(FUNCTION_COMPLETE, TASK_DOES_NOT_EXIST, LUN_DOES_NOT_EXIST, TASK_STILL_ALLEGIANT,
+ REASSIGNMENT_NOT_SUPPORTED, NOT_SUPPORTED, AUTHORIZATION_FAILED) = range(7)
+FUNCTION_REJECTED = 255
 
 
 @case("TMF-001", "11.6.1",
@@ -25,49 +30,6 @@ def _(ctx):
     if rsp["response"] not in (FUNCTION_COMPLETE, TASK_DOES_NOT_EXIST):
         raise ConformanceFailure(f"TMF response {rsp['response']} for a finished task")
     tur(sess)
-
-
-@case("TMF-002", "11.6.1",
-      "LOGICAL UNIT RESET is answered with function complete (0), not supported (5), "
-      "authorization failed (6) or function rejected (255), and the session stays usable")
-def _(ctx):
-    sess = ready(ctx)
-    rsp = sess.tmf(LOGICAL_UNIT_RESET)
-    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6, FUNCTION_REJECTED):
-        raise ConformanceFailure(f"TMF response {rsp['response']} for LOGICAL UNIT RESET")
-    sess.nop_ping(b"after the reset")
-
-
-@case("TMF-005", "11.6.1",
-      "ABORT TASK SET with no task outstanding is answered function complete (0), not supported "
-      "(5), authorization failed (6) or function rejected (255); the session stays usable")
-def _(ctx):
-    sess = ready(ctx)
-    rsp = sess.tmf(2)
-    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6, FUNCTION_REJECTED):
-        raise ConformanceFailure(f"TMF response {rsp['response']} for ABORT TASK SET")
-    sess.nop_ping(b"after ABORT TASK SET")
-
-
-@case("TMF-006", "11.6.1",
-      "CLEAR TASK SET with no task outstanding is answered function complete (0), not supported "
-      "(5), authorization failed (6) or function rejected (255); the session stays usable")
-def _(ctx):
-    sess = ready(ctx)
-    rsp = sess.tmf(4)
-    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6, FUNCTION_REJECTED):
-        raise ConformanceFailure(f"TMF response {rsp['response']} for CLEAR TASK SET")
-    sess.nop_ping(b"after CLEAR TASK SET")
-
-
-@case("TMF-007", "11.6.1",
-      "LOGICAL UNIT RESET of a LUN the target does not have is answered LUN does not exist (2), "
-      "not supported (5) or authorization failed (6), never function complete")
-def _(ctx):
-    sess = ready(ctx)
-    rsp = sess.tmf(LOGICAL_UNIT_RESET, lun=200)
-    if rsp["response"] not in (2, NOT_SUPPORTED, 6):
-        raise ConformanceFailure(f"TMF response {rsp['response']} for a reset of LUN 200")
 
 
 @case("TMF-008", "4.2.2.1",
@@ -86,30 +48,7 @@ def _(ctx):
     sess.nop_ping(b"after the TMF")
 
 
-@case("TMF-009", "11.6.1",
-      "TARGET WARM RESET is answered, with its ITT, by function complete (0), not supported (5), "
-      "authorization failed (6) or function rejected (255) before any connection is dropped")
-def _(ctx):
-    sess = ready(ctx)
-    try:
-        rsp = sess.tmf(6, lun=0)
-    except TargetClosed:
-        raise ConformanceFailure("the connection was closed before the TMF Response") from None
-    if rsp["response"] not in (FUNCTION_COMPLETE, NOT_SUPPORTED, 6, FUNCTION_REJECTED):
-        raise ConformanceFailure(f"TMF response {rsp['response']} for TARGET WARM RESET")
-
-
-@case("TMF-003", "11.6.1",
-      "A TMF request with a function code the RFC does not define is answered with not "
-      "supported (5) or function rejected (255)")
-def _(ctx):
-    sess = ready(ctx)
-    rsp = sess.tmf(0x55)
-    if rsp["response"] not in (NOT_SUPPORTED, FUNCTION_REJECTED):
-        raise ConformanceFailure(f"TMF response {rsp['response']} for function 0x55")
-
-
-@case("TMF-004", "11.6",
+@case("TMF-004", "4.2.2.1",
       "A TMF Response does not advance the window wrongly: an immediate TMF leaves ExpCmdSN "
       "where it was")
 def _(ctx):
@@ -292,3 +231,83 @@ def _(ctx):
         return
     if p["opcode"] == 0x26:
         raise ConformanceFailure("a Logout Request with a data segment was taken as a logout")
+
+
+# ---- one row per TMF function whose answer is a response code from a set (shapes.py)
+
+DEFINED = (FUNCTION_COMPLETE, NOT_SUPPORTED, AUTHORIZATION_FAILED, FUNCTION_REJECTED)
+register([
+    Tmf("TMF-002", "11.6.1", "LOGICAL UNIT RESET is answered with function complete (0), not "
+        "supported (5), authorization failed (6) or function rejected (255), and the session "
+        "stays usable", LOGICAL_UNIT_RESET, DEFINED, ping_after=True),
+    Tmf("TMF-003", "11.6.1", "A TMF request with a function code the RFC does not define is "
+        "answered with not supported (5) or function rejected (255)", 0x55,
+        (NOT_SUPPORTED, FUNCTION_REJECTED)),
+    Tmf("TMF-005", "11.6.1", "ABORT TASK SET with no task outstanding is answered function "
+        "complete (0), not supported (5), authorization failed (6) or function rejected (255); "
+        "the session stays usable", ABORT_TASK_SET, DEFINED, ping_after=True),
+    Tmf("TMF-006", "11.6.1", "CLEAR TASK SET with no task outstanding is answered function "
+        "complete (0), not supported (5), authorization failed (6) or function rejected (255); "
+        "the session stays usable", CLEAR_TASK_SET, DEFINED, ping_after=True),
+    Tmf("TMF-007", "11.6.1", "LOGICAL UNIT RESET of a LUN the target does not have is answered "
+        "LUN does not exist (2), not supported (5) or authorization failed (6), never function "
+        "complete", LOGICAL_UNIT_RESET, (LUN_DOES_NOT_EXIST, NOT_SUPPORTED, AUTHORIZATION_FAILED),
+        lun=200),
+    Tmf("TMF-010", "11.6.1", "CLEAR ACA with no ACA condition is answered function complete (0), "
+        "not supported (5), authorization failed (6) or function rejected (255); the session "
+        "stays usable", CLEAR_ACA, DEFINED, ping_after=True),
+    Tmf("TMF-011", "11.6.1", "TASK REASSIGN on a session at ErrorRecoveryLevel 0 is answered "
+        "allegiance reassignment not supported (4) or not supported (5), never function "
+        "complete", TASK_REASSIGN, (REASSIGNMENT_NOT_SUPPORTED, NOT_SUPPORTED),
+        ping_after=True),
+    Tmf("TMF-009", "11.6.1", "TARGET WARM RESET is answered, with its ITT, by function complete "
+        "(0), not supported (5), authorization failed (6) or function rejected (255) before any "
+        "connection is dropped", TARGET_WARM_RESET, DEFINED, lun=0),
+])
+
+
+@case("TMF-012", "11.5.1",
+      "ABORT TASK naming a task never received whose RefCmdSN is in the window and below the "
+      "TMF's CmdSN is answered function complete (0), and that CmdSN then counts as received")
+def _(ctx):
+    sess = ready(ctx)
+    sess.nop_ping(b"window")
+    hole = sess.take_cmd_sn()          # a command with this CmdSN is never sent
+    rsp = sess.tmf(ABORT_TASK, referenced_task_tag=0x7FFE0001, ref_cmd_sn=hole)
+    if rsp["response"] != FUNCTION_COMPLETE:
+        raise ConformanceFailure(f"TMF response {rsp['response']} for ABORT TASK of a task "
+                                 f"never received with RefCmdSN {hole} in the window, 0 "
+                                 "expected")
+    # The next command (CmdSN hole + 1) runs only if the hole now counts as received.
+    tur(sess)
+
+
+@case("TMF-013", "11.5.1",
+      "ABORT TASK naming a task that does not exist with a RefCmdSN outside the command window "
+      "is answered task does not exist (1)")
+def _(ctx):
+    sess = ready(ctx)
+    sess.nop_ping(b"window")
+    outside = sn_add(sess.max_cmd_sn, 0x10000)
+    rsp = sess.tmf(ABORT_TASK, referenced_task_tag=0x7FFE0002, ref_cmd_sn=outside)
+    if rsp["response"] != TASK_DOES_NOT_EXIST:
+        raise ConformanceFailure(f"TMF response {rsp['response']} for ABORT TASK with RefCmdSN "
+                                 f"{outside} outside the window, 1 expected")
+    sess.nop_ping(b"after the TMF")
+
+
+@case("ERR-004", "11.10",
+      "A Text Request with both F and C set and no data is rejected (or ends the connection), "
+      "never answered as complete; after a Reject the session still answers a ping")
+def _(ctx):
+    sess = ctx.logged_in()
+    req = sess.text_pdu(b"", immediate=True)
+    sess.conn.send(req, mangle={"flags": 0xC0})
+    try:
+        p = sess.recv_until(lambda p: p["opcode"] in (REJECT, TEXT_RESPONSE), 5.0,
+                            what="Reject or Text Response")
+    except TargetClosed:
+        return
+    if p["opcode"] == TEXT_RESPONSE and p["final_pdu"]:
+        raise ConformanceFailure("a Text Request with F=1 and C=1 was answered as a complete one")
+    sess.nop_ping(b"after the reject")
