@@ -1,0 +1,197 @@
+"""The fuzzing loop: generate a case, run it, look for findings, probe the target's health;
+deduplicate findings by signature, minimize and save new ones; reboot the target after a crash
+or hang and go on. Prints a live line of cases per second and findings."""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import program as pg
+from .detect import Finding, Probe, violation_signature
+from .executor import Executor, plain_socket
+from .generator import Settings, generate
+from .minimize import Budget, minimize
+
+SETTLE = 1.5       # seconds a kernel report is given to finish printing
+
+
+@dataclass
+class Stats:
+    cases: int = 0
+    findings: int = 0                                 # all, duplicates included
+    unique: dict = field(default_factory=dict)        # signature -> count
+    reboots: int = 0
+    probes: int = 0
+    kinds: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        t = time.monotonic() - self.started
+        return (f"[{int(t) // 60:02d}:{int(t) % 60:02d}] {self.cases} cases "
+                f"({self.cases / t if t else 0:.1f}/s), findings {self.findings} "
+                f"({len(self.unique)} unique), reboots {self.reboots}, probes {self.probes}")
+
+
+class Campaign:
+    def __init__(self, backend, out: Path, seed: int, probe_every: int = 1,
+                 minimize_seconds: float = 180.0, hang_bound: float = 20.0,
+                 log=sys.stderr):
+        self.backend = backend
+        self.out = Path(out)
+        self.seed = seed
+        self.probe_every = max(1, probe_every)
+        self.minimize_seconds = minimize_seconds
+        self.hang_bound = hang_bound
+        self.log = log
+        self.stats = Stats()
+        self.corpus: list[pg.Program] = []
+        self.since_probe: list[pg.Program] = []
+        (self.out / "findings").mkdir(parents=True, exist_ok=True)
+        (self.out / "corpus").mkdir(parents=True, exist_ok=True)
+
+    # -- target plumbing
+    def _bind(self) -> None:
+        b = self.backend
+        self.executor = Executor(b.target, b.factory or plain_socket)
+        self.probe = Probe(self.executor, bound=self.hang_bound)
+        self.settings = Settings(b.target.iqn, lun=b.target.lun)
+
+    def reboot(self) -> None:
+        self.say(f"rebooting the target ({self.backend.name})")
+        self.backend.reboot()
+        self.stats.reboots += 1
+        self._bind()
+
+    def say(self, text: str) -> None:
+        print(f"\n{text}" if self.log.isatty() else text, file=self.log, flush=True)
+
+    # -- judging one program
+    def judge(self, prog: pg.Program, probe: bool) -> tuple[list[Finding], object]:
+        """Runs prog; returns its findings (kernel reports first) and the outcome."""
+        out = self.executor.run(prog)
+        found: list[Finding] = []
+        console = getattr(self.backend, "console", None)
+        if console is not None:
+            kernel = console.poll()
+            if kernel:
+                time.sleep(SETTLE)
+                kernel += console.poll()
+                found += kernel
+        for v in out.violations:
+            found.append(Finding("violation", violation_signature(v),
+                                 v + "\n" + out.transcript))
+        if probe or out.connect_failures:
+            self.stats.probes += 1
+            bad = self.probe()
+            if bad is not None and bad.kind == "unresponsive":
+                time.sleep(5)          # a target busy cleaning up gets a second chance
+                bad = self.probe()
+            if bad is not None:
+                if console is not None:
+                    time.sleep(SETTLE)
+                    found += console.poll()
+                found.append(bad)
+        return found, out
+
+    def _needs_reboot(self, f: Finding) -> bool:
+        return f.kind in ("kernel", "unresponsive") and self.backend.can_reboot
+
+    # -- findings
+    def handle(self, f: Finding, prog: pg.Program, case: int) -> None:
+        self.stats.findings += 1
+        first = f.signature not in self.stats.unique
+        self.stats.unique[f.signature] = self.stats.unique.get(f.signature, 0) + 1
+        if not first:
+            return
+        self.say(f"NEW finding {f.signature}")
+        tag = hashlib.sha1(f.signature.encode()).hexdigest()[:10]
+        base = self.out / "findings" / f"{f.kind}-{tag}"
+        console_text = ""
+        if hasattr(self.backend, "console_text"):
+            console_text = self.backend.console_text()
+        base.with_suffix(".log").write_text(
+            f"signature: {f.signature}\nseed {self.seed} case {case}\n\n{f.detail}\n\n"
+            f"---- console (last lines)\n{console_text}\n")
+        prog.comments = [f"signature: {f.signature}", f"seed {self.seed} case {case}",
+                         f"detail: {f.detail.splitlines()[0] if f.detail else ''}"]
+        pg.save(prog, base.with_suffix(".repro"))
+        reboot = self._needs_reboot(f)
+        if reboot:
+            self.reboot()
+        small = self.minimize(prog, f, reboot)
+        pg.save(small, Path(f"{base}.min.repro"))
+        self.say(f"  saved {base}.repro ({len(prog.steps)} steps), minimized to "
+                 f"{len(small.steps)} steps: {base}.min.repro")
+        self.write_summary()
+
+    def reproduces(self, cand: pg.Program, f: Finding, reboot: bool) -> bool:
+        found, _ = self.judge(cand, probe=f.kind in ("unresponsive", "data"))
+        hit = any(g.signature == f.signature for g in found)
+        if reboot and any(self._needs_reboot(g) for g in found):
+            self.reboot()
+        return hit
+
+    def minimize(self, prog: pg.Program, f: Finding, reboot: bool) -> pg.Program:
+        budget = Budget(tries=12 if reboot else 80, seconds=self.minimize_seconds)
+        small = minimize(prog, lambda c: self.reproduces(c, f, reboot), budget)
+        small.comments = prog.comments + [f"minimized: {budget.used} tries"]
+        return small
+
+    def write_summary(self) -> None:
+        (self.out / "findings.json").write_text(json.dumps({
+            "seed": self.seed, "cases": self.stats.cases, "reboots": self.stats.reboots,
+            "seconds": round(time.monotonic() - self.stats.started, 1),
+            "unique": self.stats.unique, "kinds": self.stats.kinds}, indent=1) + "\n")
+
+    # -- the loop
+    def run(self, seconds: float | None = None, cases: int | None = None) -> Stats:
+        self.backend.start()
+        self._bind()
+        deadline = time.monotonic() + seconds if seconds else None
+        last_line = 0.0
+        tty = self.log.isatty()
+        try:
+            while True:
+                if deadline and time.monotonic() >= deadline:
+                    break
+                if cases is not None and self.stats.cases >= cases:
+                    break
+                n = self.stats.cases
+                rng = random.Random(f"{self.seed}:{n}")
+                prog, kind = generate(rng, self.settings, self.corpus)
+                self.stats.kinds[kind] = self.stats.kinds.get(kind, 0) + 1
+                self.since_probe.append(prog)
+                probe = (n + 1) % self.probe_every == 0
+                found, outcome = self.judge(prog, probe)
+                self.stats.cases += 1
+                if probe:
+                    window, self.since_probe = self.since_probe, []
+                if kind == "valid" and not found and outcome.full_feature and \
+                        len(self.corpus) < 64:
+                    self.corpus.append(prog)
+                    pg.save(prog, self.out / "corpus" / f"session-{n}.repro")
+                rebooted = False
+                for f in found:
+                    culprit = prog
+                    if f.kind in ("unresponsive", "data") and probe and len(window) > 1:
+                        culprit = pg.Program([s for p in window for s in p.steps])
+                    if f.signature in self.stats.unique and self._needs_reboot(f) and \
+                            not rebooted:
+                        self.reboot()
+                        rebooted = True
+                    self.handle(f, culprit, n)
+                now = time.monotonic()
+                if now - last_line >= (0.5 if tty else 10.0):
+                    last_line = now
+                    print(("\r" if tty else "") + self.stats.line(), end="" if tty else "\n",
+                          file=self.log, flush=True)
+        finally:
+            self.write_summary()
+            self.backend.close()
+        print(("\n" if tty else "") + self.stats.line(), file=self.log, flush=True)
+        return self.stats

@@ -1,0 +1,112 @@
+"""`iscsilab fuzz lio` and `iscsilab fuzz replay`: the LIO network fuzzer from the command line.
+
+    iscsilab fuzz lio --minutes N [--cases N] [--out DIR] [--seed S] [--target lio|tgtd]
+    iscsilab fuzz lio --portal HOST:PORT --target-iqn IQN ...      (any target; no console)
+    iscsilab fuzz replay FILE [--target lio|tgtd | --portal HOST:PORT --target-iqn IQN]
+
+`--target lio` (the default) boots a lab (a VM: on a shared machine run it under /work/vmrun).
+Exit status: fuzz lio 0 when it found nothing, 1 with findings (see DIR/findings/); replay 1
+when the reproducer's finding (or any) shows up, 0 when the target stays healthy; 2 for a
+usage problem or a reproducer that does not parse.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _portal(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def _backend(args):
+    from .backends import LabBackend, PortalBackend, TgtdBackend
+    if args.portal:
+        if not args.target_iqn:
+            raise SystemExit("iscsilab fuzz: --portal needs --target-iqn")
+        return PortalBackend(*args.portal, args.target_iqn, lun=args.lun)
+    return TgtdBackend() if args.target == "tgtd" else LabBackend()
+
+
+def cmd_lio(args) -> int:
+    from .campaign import Campaign
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
+    out = Path(args.out or f"liofuzz-{time.strftime('%Y%m%d-%H%M%S')}")
+    if not args.minutes and not args.cases:
+        print("iscsilab fuzz lio: give --minutes N or --cases N", file=sys.stderr)
+        return 2
+    print(f"iscsilab fuzz lio: seed {seed}, findings in {out}/findings", file=sys.stderr)
+    camp = Campaign(_backend(args), out, seed, probe_every=args.probe_every,
+                    minimize_seconds=args.minimize_seconds, hang_bound=args.hang_bound)
+    stats = camp.run(seconds=args.minutes * 60 if args.minutes else None, cases=args.cases)
+    for sig, count in sorted(stats.unique.items()):
+        print(f"finding x{count}: {sig}")
+    print(f"{stats.cases} cases, {len(stats.unique)} unique findings, {stats.reboots} reboots; "
+          f"kinds {stats.kinds}")
+    return 1 if stats.unique else 0
+
+
+def cmd_replay(args) -> int:
+    from . import program as pg
+    from .campaign import Campaign
+    try:
+        prog = pg.load(args.file)
+    except (pg.ProgramError, OSError) as e:
+        print(f"iscsilab fuzz replay: {e}", file=sys.stderr)
+        return 2
+    want = next((c.split(":", 1)[1].strip() for c in prog.comments
+                 if c.startswith("signature:")), None)
+    out = Path(args.out or f"liofuzz-replay-{time.strftime('%Y%m%d-%H%M%S')}")
+    camp = Campaign(_backend(args), out, seed=0)
+    backend = camp.backend
+    backend.start()
+    try:
+        camp._bind()
+        found, outcome = camp.judge(prog, probe=True)
+        print(f"replayed {len(prog.steps)} steps in {outcome.seconds:.1f} s: "
+              f"{outcome.received} PDUs received, {outcome.closed_by_target} connections "
+              f"closed by the target, {outcome.full_feature} logins to full feature")
+        for f in found:
+            print(f"finding: {f.signature}\n{f.detail}")
+        if want:
+            print(f"expected {want}: {'REPRODUCED' if any(f.signature == want for f in found) else 'not reproduced'}")
+        return 1 if found else 0
+    finally:
+        backend.close()
+
+
+def add_parsers(sub) -> None:
+    fz = sub.add_parser("fuzz", help="network fuzzing of a target (LIO in the lab)"
+                        ).add_subparsers(dest="cmd", required=True)
+
+    def target_args(p):
+        p.add_argument("--target", choices=("lio", "tgtd"), default="lio",
+                       help="lio: boot a lab (default); tgtd: Debian's tgtd on loopback")
+        p.add_argument("--portal", type=_portal, metavar="HOST:PORT", help="any target")
+        p.add_argument("--target-iqn", metavar="IQN")
+        p.add_argument("--lun", type=int, default=0)
+        p.add_argument("--out", metavar="DIR", help="findings/, corpus/, findings.json")
+
+    lio = fz.add_parser("lio", help="state-aware fuzzing of LIO over TCP")
+    target_args(lio)
+    lio.add_argument("--minutes", type=float, default=0.0)
+    lio.add_argument("--cases", type=int, help="stop after N cases (smoke runs)")
+    lio.add_argument("--seed", type=int, help="case n uses Random('SEED:n') (default: random)")
+    lio.add_argument("--probe-every", type=int, default=1,
+                     help="a fresh-session login+write+read health probe every N cases")
+    lio.add_argument("--hang-bound", type=float, default=20.0,
+                     help="seconds a fresh login may take before the target counts as hung")
+    lio.add_argument("--minimize-seconds", type=float, default=180.0,
+                     help="time budget to minimize one new finding")
+    lio.set_defaults(func=cmd_lio)
+
+    rp = fz.add_parser("replay", help="replay a reproducer against a fresh target")
+    rp.add_argument("file")
+    target_args(rp)
+    rp.set_defaults(func=cmd_replay)
