@@ -17,6 +17,7 @@ from .executor import Executor, plain_socket
 from .generator import Settings, generate
 from .minimize import Budget, minimize
 
+KNOWN_FILE = Path(__file__).resolve().parents[3] / "fuzz" / "lio" / "known.txt"
 SETTLE = 1.5       # seconds a kernel report is given to finish printing
 
 
@@ -25,6 +26,7 @@ class Stats:
     cases: int = 0
     findings: int = 0                                 # all, duplicates included
     unique: dict = field(default_factory=dict)        # signature -> count
+    known: dict = field(default_factory=dict)         # listed in the known file: not new
     reboots: int = 0
     probes: int = 0
     kinds: dict = field(default_factory=dict)
@@ -34,13 +36,13 @@ class Stats:
         t = time.monotonic() - self.started
         return (f"[{int(t) // 60:02d}:{int(t) % 60:02d}] {self.cases} cases "
                 f"({self.cases / t if t else 0:.1f}/s), findings {self.findings} "
-                f"({len(self.unique)} unique), reboots {self.reboots}, probes {self.probes}")
+                f"({len(self.unique)} unique, {sum(self.known.values())} known), reboots {self.reboots}, probes {self.probes}")
 
 
 class Campaign:
     def __init__(self, backend, out: Path, seed: int, probe_every: int = 1,
                  minimize_seconds: float = 180.0, hang_bound: float = 20.0,
-                 log=sys.stderr):
+                 log=sys.stderr, known: dict[str, str] | None = None):
         self.backend = backend
         self.out = Path(out)
         self.seed = seed
@@ -48,6 +50,7 @@ class Campaign:
         self.minimize_seconds = minimize_seconds
         self.hang_bound = hang_bound
         self.log = log
+        self.known = known or {}      # signature -> why it is known (fuzz/lio/known.txt)
         self.stats = Stats()
         self.corpus: list[pg.Program] = []
         self.since_probe: list[pg.Program] = []
@@ -60,6 +63,9 @@ class Campaign:
         self.executor = Executor(b.target, b.factory or plain_socket)
         self.probe = Probe(self.executor, bound=self.hang_bound)
         self.settings = Settings(b.target.iqn, lun=b.target.lun)
+        # A target that has just booted (TCG) can take many seconds over its first login: not
+        # a case's business, so one login is made first, with a long bound.
+        Probe(self.executor, bound=60.0)()
 
     def reboot(self) -> None:
         self.say(f"rebooting the target ({self.backend.name})")
@@ -101,9 +107,22 @@ class Campaign:
     def _needs_reboot(self, f: Finding) -> bool:
         return f.kind in ("kernel", "unresponsive") and self.backend.can_reboot
 
+    def _healthy_after_warning(self, f: Finding) -> bool:
+        """A known WARNING (not a BUG, Oops or hang) after which the target still passes the
+        probe needs no reboot: rebooting for every repeat of a WARN would eat the campaign."""
+        if not f.signature.startswith("kernel:warning:"):
+            return False
+        self.stats.probes += 1
+        return self.probe() is None
+
     # -- findings
     def handle(self, f: Finding, prog: pg.Program, case: int) -> None:
         self.stats.findings += 1
+        if f.signature in self.known:
+            self.stats.known[f.signature] = self.stats.known.get(f.signature, 0) + 1
+            if self._needs_reboot(f) and not self._healthy_after_warning(f):
+                self.reboot()
+            return
         first = f.signature not in self.stats.unique
         self.stats.unique[f.signature] = self.stats.unique.get(f.signature, 0) + 1
         if not first:
@@ -146,12 +165,14 @@ class Campaign:
         (self.out / "findings.json").write_text(json.dumps({
             "seed": self.seed, "cases": self.stats.cases, "reboots": self.stats.reboots,
             "seconds": round(time.monotonic() - self.stats.started, 1),
-            "unique": self.stats.unique, "kinds": self.stats.kinds}, indent=1) + "\n")
+            "unique": self.stats.unique, "known": self.stats.known,
+            "kinds": self.stats.kinds}, indent=1) + "\n")
 
     # -- the loop
     def run(self, seconds: float | None = None, cases: int | None = None) -> Stats:
         self.backend.start()
         self._bind()
+        self.stats.started = time.monotonic()     # the rate counts fuzzing, not the first boot
         deadline = time.monotonic() + seconds if seconds else None
         last_line = 0.0
         tty = self.log.isatty()
@@ -180,8 +201,9 @@ class Campaign:
                     culprit = prog
                     if f.kind in ("unresponsive", "data") and probe and len(window) > 1:
                         culprit = pg.Program([s for p in window for s in p.steps])
-                    if f.signature in self.stats.unique and self._needs_reboot(f) and \
-                            not rebooted:
+                    if f.signature in self.stats.unique and f.signature not in self.known \
+                            and self._needs_reboot(f) and \
+                            not rebooted and not self._healthy_after_warning(f):
                         self.reboot()
                         rebooted = True
                     self.handle(f, culprit, n)
@@ -195,3 +217,22 @@ class Campaign:
             self.backend.close()
         print(("\n" if tty else "") + self.stats.line(), file=self.log, flush=True)
         return self.stats
+
+
+def load_known(path=KNOWN_FILE) -> dict[str, str]:
+    """{signature: reason} from a known-findings file: `SIGNATURE  # reason` a line, '#'
+    comment lines; a missing file is an empty list. ValueError("FILE:LINE: ...") if a line
+    has no reason."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    out = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        body = line.strip()
+        if not body or body.startswith("#"):
+            continue
+        sig, sep, reason = body.rpartition("  # ")
+        if not sep or not sig.strip() or not reason.strip():
+            raise ValueError(f"{path}:{n}: expected 'SIGNATURE  # reason' (two spaces, '#')")
+        out[sig.strip()] = reason.strip()
+    return out

@@ -5,7 +5,8 @@
     iscsilab fuzz replay FILE [--target lio|tgtd | --portal HOST:PORT --target-iqn IQN]
 
 `--target lio` (the default) boots a lab (a VM: on a shared machine run it under /work/vmrun).
-Exit status: fuzz lio 0 when it found nothing, 1 with findings (see DIR/findings/); replay 1
+Exit status: fuzz lio 0 when it found nothing new (findings listed in fuzz/lio/known.txt do
+not count), 1 with new findings (see DIR/findings/); replay 1
 when the reproducer's finding (or any) shows up, 0 when the target stays healthy; 2 for a
 usage problem or a reproducer that does not parse.
 """
@@ -35,18 +36,26 @@ def _backend(args):
 
 
 def cmd_lio(args) -> int:
-    from .campaign import Campaign
+    from .campaign import KNOWN_FILE, Campaign, load_known
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     out = Path(args.out or f"liofuzz-{time.strftime('%Y%m%d-%H%M%S')}")
     if not args.minutes and not args.cases:
         print("iscsilab fuzz lio: give --minutes N or --cases N", file=sys.stderr)
         return 2
     print(f"iscsilab fuzz lio: seed {seed}, findings in {out}/findings", file=sys.stderr)
+    try:
+        known = {} if args.known == "none" else load_known(args.known or KNOWN_FILE)
+    except (ValueError, OSError) as e:
+        print(f"iscsilab fuzz lio: {e}", file=sys.stderr)
+        return 2
     camp = Campaign(_backend(args), out, seed, probe_every=args.probe_every,
-                    minimize_seconds=args.minimize_seconds, hang_bound=args.hang_bound)
+                    minimize_seconds=args.minimize_seconds, hang_bound=args.hang_bound,
+                    known=known)
     stats = camp.run(seconds=args.minutes * 60 if args.minutes else None, cases=args.cases)
     for sig, count in sorted(stats.unique.items()):
         print(f"finding x{count}: {sig}")
+    for sig, count in sorted(stats.known.items()):
+        print(f"known x{count}: {sig}  ({known[sig]})")
     print(f"{stats.cases} cases, {len(stats.unique)} unique findings, {stats.reboots} reboots; "
           f"kinds {stats.kinds}")
     return 1 if stats.unique else 0
@@ -104,6 +113,9 @@ def add_parsers(sub) -> None:
                      help="seconds a fresh login may take before the target counts as hung")
     lio.add_argument("--minimize-seconds", type=float, default=180.0,
                      help="time budget to minimize one new finding")
+    lio.add_argument("--known", metavar="FILE",
+                     help="signatures already reported (default fuzz/lio/known.txt; 'none'): "
+                          "counted, not saved, minimized or failed on")
     lio.set_defaults(func=cmd_lio)
 
     rp = fz.add_parser("replay", help="replay a reproducer against a fresh target")

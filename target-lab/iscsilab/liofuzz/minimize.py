@@ -13,6 +13,10 @@ from typing import Callable
 from .program import Program, Step
 
 
+# Waits are shortened to this, not less: a replay on another boot of a TCG guest jitters.
+SHORT_WAIT = 1.0
+
+
 class Budget:
     def __init__(self, tries: int = 200, seconds: float = 300.0):
         self.tries, self.deadline = tries, time.monotonic() + seconds
@@ -57,8 +61,8 @@ def minimize(prog: Program, still_fails: Callable[[Program], bool],
     steps = ddmin(list(prog.steps), test, budget)
     # Shorter waits where they do not matter (they are most of a replay's time).
     for i, s in enumerate(steps):
-        if s.kind in ("recv", "sleep") and s.seconds > 0.3:
-            cand = steps[:i] + [replace(s, seconds=0.3)] + steps[i + 1:]
+        if s.kind in ("recv", "sleep") and s.seconds > SHORT_WAIT:
+            cand = steps[:i] + [replace(s, seconds=SHORT_WAIT)] + steps[i + 1:]
             if not budget.take():
                 break
             if test(cand):

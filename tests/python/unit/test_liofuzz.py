@@ -230,3 +230,14 @@ def test_a_campaign_against_a_fake_target_runs_and_writes_its_summary(tmp_path):
     assert (tmp_path / "findings.json").exists()
     for path in (tmp_path / "findings").glob("*.repro"):
         pg.load(path)           # every saved reproducer parses
+
+
+def test_the_known_findings_file_parses_and_a_line_without_reason_is_refused(tmp_path):
+    from iscsilab.liofuzz.campaign import KNOWN_FILE, load_known
+    known = load_known(KNOWN_FILE)
+    assert all(sig.startswith(("kernel:", "violation:", "unresponsive:", "data:"))
+               for sig in known)
+    bad = tmp_path / "known.txt"
+    bad.write_text("# c\nkernel:warning:x  # why\nkernel:bug:y\n")
+    with pytest.raises(ValueError, match=r"known.txt:3: expected 'SIGNATURE  # reason'"):
+        load_known(bad)
