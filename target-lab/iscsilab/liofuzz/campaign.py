@@ -30,6 +30,7 @@ class Stats:
     reboots: int = 0
     probes: int = 0
     kinds: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)       # where the time went: cases, probes, reboots
     started: float = field(default_factory=time.monotonic)
 
     def line(self) -> str:
@@ -69,7 +70,9 @@ class Campaign:
 
     def reboot(self) -> None:
         self.say(f"rebooting the target ({self.backend.name})")
+        t0 = time.monotonic()
         self.backend.reboot()
+        self._spent("reboots", t0)
         self.stats.reboots += 1
         self._bind()
 
@@ -80,6 +83,7 @@ class Campaign:
     def judge(self, prog: pg.Program, probe: bool) -> tuple[list[Finding], object]:
         """Runs prog; returns its findings (kernel reports first) and the outcome."""
         out = self.executor.run(prog)
+        self.stats.seconds["cases"] = self.stats.seconds.get("cases", 0.0) + out.seconds
         found: list[Finding] = []
         console = getattr(self.backend, "console", None)
         if console is not None:
@@ -93,16 +97,21 @@ class Campaign:
                                  v + "\n" + out.transcript))
         if probe or out.connect_failures:
             self.stats.probes += 1
+            t0 = time.monotonic()
             bad = self.probe()
             if bad is not None and bad.kind == "unresponsive":
                 time.sleep(5)          # a target busy cleaning up gets a second chance
                 bad = self.probe()
+            self._spent("probes", t0)
             if bad is not None:
                 if console is not None:
                     time.sleep(SETTLE)
                     found += console.poll()
                 found.append(bad)
         return found, out
+
+    def _spent(self, what: str, t0: float) -> None:
+        self.stats.seconds[what] = self.stats.seconds.get(what, 0.0) + time.monotonic() - t0
 
     def _needs_reboot(self, f: Finding) -> bool:
         return f.kind in ("kernel", "unresponsive") and self.backend.can_reboot
@@ -166,7 +175,8 @@ class Campaign:
             "seed": self.seed, "cases": self.stats.cases, "reboots": self.stats.reboots,
             "seconds": round(time.monotonic() - self.stats.started, 1),
             "unique": self.stats.unique, "known": self.stats.known,
-            "kinds": self.stats.kinds}, indent=1) + "\n")
+            "kinds": self.stats.kinds,
+            "time": {k: round(v, 1) for k, v in self.stats.seconds.items()}}, indent=1) + "\n")
 
     # -- the loop
     def run(self, seconds: float | None = None, cases: int | None = None) -> Stats:

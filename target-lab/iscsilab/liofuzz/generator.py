@@ -19,8 +19,8 @@ from ..conformance.driver import (DATA_OUT, LOGIN_REQUEST, LOGOUT_REQUEST, NOP_O
 from . import mutators as mu
 from .program import Program, Step, close, connect, recv, send
 
-ANSWER_WAIT = 3.0     # seconds a well-formed request waits for its answer (TCG is slow)
-MUTATED_WAIT = 0.3    # after a mutated PDU the target may rightly say nothing
+ANSWER_WAIT = 2.0     # seconds a well-formed request waits for its answer (TCG is slow)
+MUTATED_WAIT = 0.25   # after a mutated PDU the target may rightly say nothing
 BLOCK = 512           # the lab's LUNs have 512-byte blocks
 LBA_SPAN = 4096       # fuzz writes stay in the first 2 MiB; the probe writes above
 
