@@ -19,6 +19,7 @@ from ..conformance.driver import (ConformanceFailure, NoAnswer, Session, TargetC
                                   cdb_read10, cdb_write10)
 from ..vm.console import scan_text
 
+RESERVATION_CONFLICT = 0x18
 KASAN = re.compile(r"\bBUG: KASAN\b|\bUBSAN:")
 
 
@@ -137,6 +138,10 @@ class Probe:
                     st = sess.wait_status(cmd["itt"])
                     if st.get("status") != 2 or not _unit_attention(st):
                         break
+                if st.get("status") == RESERVATION_CONFLICT:
+                    # A fuzz case's PERSISTENT RESERVE OUT (a random CDB or mutated bytes) may
+                    # have left a reservation: LIO doing its job, not a data finding.
+                    return None
                 if st["opcode"] != 0x21 or st.get("status", 0) != 0 or st.get("response", 0):
                     return Finding("data", "data:write-failed",
                                    f"WRITE(10) of LBA {lba} on a fresh session: {st}")

@@ -213,8 +213,10 @@ class Builder:
         elif kind == "inquiry":
             self.emit(c, self.scsi_pdu(bytes([0x12, 0, 0, 0, 96, 0]), read=96), mutate=mutate)
         elif kind == "cdb":
+            # No PERSISTENT RESERVE OUT (0x5F): a reservation left behind would fail the
+            # probe's writes with RESERVATION CONFLICT (LIO right, the probe blind).
             cdb = bytes([rng.choice((0x00, 0x03, 0x12, 0x1A, 0x25, 0x28, 0x2A, 0x35, 0x5A,
-                                     0x88, 0x8A, 0x93, 0x9E, 0xA0, 0x41, 0x89, 0x5E, 0x5F,
+                                     0x88, 0x8A, 0x93, 0x9E, 0xA0, 0x41, 0x89, 0x5E,
                                      rng.randrange(256)))]) + \
                 bytes(rng.randrange(256) for _ in range(15))
             length = rng.choice((0, 512, 4096))
