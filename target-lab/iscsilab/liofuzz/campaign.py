@@ -43,11 +43,13 @@ class Stats:
 class Campaign:
     def __init__(self, backend, out: Path, seed: int, probe_every: int = 1,
                  minimize_seconds: float = 180.0, hang_bound: float = 20.0,
-                 log=sys.stderr, known: dict[str, str] | None = None):
+                 log=sys.stderr, known: dict[str, str] | None = None, jobs: int = 1):
         self.backend = backend
         self.out = Path(out)
         self.seed = seed
-        self.probe_every = max(1, probe_every)
+        self.probe_every = max(1, probe_every)    # in batches of `jobs` cases
+        self.jobs = max(1, jobs)
+        self.pool = None
         self.minimize_seconds = minimize_seconds
         self.hang_bound = hang_bound
         self.log = log
@@ -80,22 +82,40 @@ class Campaign:
         print(f"\n{text}" if self.log.isatty() else text, file=self.log, flush=True)
 
     # -- judging one program
+    def run_batch(self, progs: list[pg.Program]) -> list:
+        """Runs the programs, at the same time when there are several (each on its own
+        connections: a TCG guest mostly waits, so parallel cases are nearly free)."""
+        if len(progs) == 1 or self.pool is None:
+            outs = [self.executor.run(p) for p in progs]
+        else:
+            outs = list(self.pool.map(self.executor.run, progs))
+        self.stats.seconds["cases"] = self.stats.seconds.get("cases", 0.0) + \
+            max(o.seconds for o in outs)
+        return outs
+
     def judge(self, prog: pg.Program, probe: bool) -> tuple[list[Finding], object]:
-        """Runs prog; returns its findings (kernel reports first) and the outcome."""
-        out = self.executor.run(prog)
-        self.stats.seconds["cases"] = self.stats.seconds.get("cases", 0.0) + out.seconds
-        found: list[Finding] = []
+        """Runs prog alone; returns its findings (kernel reports first) and the outcome."""
+        found, outs = self.judge_batch([prog], probe)
+        return [f for f, _ in found], outs[0]
+
+    def judge_batch(self, progs: list[pg.Program], probe: bool):
+        """Runs a batch; returns ([(finding, index of the program or None)], outcomes): a
+        violation belongs to the program whose connection saw it, a kernel report or a failed
+        probe to the batch (and the cases since the last probe)."""
+        outs = self.run_batch(progs)
+        found: list[tuple[Finding, int | None]] = []
         console = getattr(self.backend, "console", None)
         if console is not None:
             kernel = console.poll()
             if kernel:
                 time.sleep(SETTLE)
                 kernel += console.poll()
-                found += kernel
-        for v in out.violations:
-            found.append(Finding("violation", violation_signature(v),
-                                 v + "\n" + out.transcript))
-        if probe or out.connect_failures:
+                found += [(f, None) for f in kernel]
+        for i, out in enumerate(outs):
+            for v in out.violations:
+                found.append((Finding("violation", violation_signature(v),
+                                      v + "\n" + out.transcript), i))
+        if probe or any(o.connect_failures for o in outs):
             self.stats.probes += 1
             t0 = time.monotonic()
             bad = self.probe()
@@ -106,9 +126,9 @@ class Campaign:
             if bad is not None:
                 if console is not None:
                     time.sleep(SETTLE)
-                    found += console.poll()
-                found.append(bad)
-        return found, out
+                    found += [(f, None) for f in console.poll()]
+                found.append((bad, None))
+        return found, outs
 
     def _spent(self, what: str, t0: float) -> None:
         self.stats.seconds[what] = self.stats.seconds.get(what, 0.0) + time.monotonic() - t0
@@ -125,7 +145,9 @@ class Campaign:
         return self.probe() is None
 
     # -- findings
-    def handle(self, f: Finding, prog: pg.Program, case: int) -> None:
+    def handle(self, f: Finding, window: list[pg.Program], case: int) -> None:
+        """A finding seen after the programs of `window` ran (one program, or every case since
+        the last probe when the finding is not tied to a connection)."""
         self.stats.findings += 1
         if f.signature in self.known:
             self.stats.known[f.signature] = self.stats.known.get(f.signature, 0) + 1
@@ -145,17 +167,36 @@ class Campaign:
         base.with_suffix(".log").write_text(
             f"signature: {f.signature}\nseed {self.seed} case {case}\n\n{f.detail}\n\n"
             f"---- console (last lines)\n{console_text}\n")
-        prog.comments = [f"signature: {f.signature}", f"seed {self.seed} case {case}",
-                         f"detail: {f.detail.splitlines()[0] if f.detail else ''}"]
+        comments = [f"signature: {f.signature}", f"seed {self.seed} case {case}",
+                    f"detail: {f.detail.splitlines()[0] if f.detail else ''}"]
+        prog = pg.Program([s for p in window for s in p.steps], comments)
+        if len(window) > 1:
+            comments.append(f"the {len(window)} cases run since the last probe, one after "
+                            "the other (some ran in parallel when found)")
         pg.save(prog, base.with_suffix(".repro"))
         reboot = self._needs_reboot(f)
         if reboot:
             self.reboot()
+        if len(window) > 1:
+            alone = self.culprit(window, f, reboot)
+            if alone is not None:
+                prog = pg.Program(alone.steps, comments[:3] + ["reproduces alone"])
         small = self.minimize(prog, f, reboot)
         pg.save(small, Path(f"{base}.min.repro"))
         self.say(f"  saved {base}.repro ({len(prog.steps)} steps), minimized to "
                  f"{len(small.steps)} steps: {base}.min.repro")
         self.write_summary()
+
+    def culprit(self, window: list[pg.Program], f: Finding, reboot: bool):
+        """The one program of the window that shows the finding by itself (the latest first),
+        or None."""
+        budget = Budget(tries=len(window), seconds=self.minimize_seconds)
+        for p in reversed(window):
+            if not budget.take():
+                break
+            if self.reproduces(p, f, reboot):
+                return p
+        return None
 
     def reproduces(self, cand: pg.Program, f: Finding, reboot: bool) -> bool:
         found, _ = self.judge(cand, probe=f.kind in ("unresponsive", "data"))
@@ -183,6 +224,10 @@ class Campaign:
         self.backend.start()
         self._bind()
         self.stats.started = time.monotonic()     # the rate counts fuzzing, not the first boot
+        self.batches = 0
+        if self.jobs > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="case")
         deadline = time.monotonic() + seconds if seconds else None
         last_line = 0.0
         tty = self.log.isatty()
@@ -193,36 +238,46 @@ class Campaign:
                 if cases is not None and self.stats.cases >= cases:
                     break
                 n = self.stats.cases
-                rng = random.Random(f"{self.seed}:{n}")
-                prog, kind = generate(rng, self.settings, self.corpus)
-                self.stats.kinds[kind] = self.stats.kinds.get(kind, 0) + 1
-                self.since_probe.append(prog)
-                probe = (n + 1) % self.probe_every == 0
-                found, outcome = self.judge(prog, probe)
-                self.stats.cases += 1
+                count = self.jobs if cases is None else min(self.jobs, cases - n)
+                batch = []
+                for i in range(n, n + count):
+                    prog, kind = generate(random.Random(f"{self.seed}:{i}"), self.settings,
+                                          self.corpus)
+                    self.stats.kinds[kind] = self.stats.kinds.get(kind, 0) + 1
+                    batch.append((i, prog, kind))
+                self.since_probe += [p for _, p, _ in batch]
+                self.batches += 1
+                probe = self.batches % self.probe_every == 0
+                found, outs = self.judge_batch([p for _, p, _ in batch], probe)
+                self.stats.cases += count
+                window = list(self.since_probe)
                 if probe:
-                    window, self.since_probe = self.since_probe, []
-                if kind == "valid" and not found and outcome.full_feature and \
-                        len(self.corpus) < 64:
-                    self.corpus.append(prog)
-                    pg.save(prog, self.out / "corpus" / f"session-{n}.repro")
+                    self.since_probe = []
+                for (i, prog, kind), out in zip(batch, outs):
+                    if kind == "valid" and not found and out.full_feature and \
+                            len(self.corpus) < 64:
+                        self.corpus.append(prog)
+                        pg.save(prog, self.out / "corpus" / f"session-{i}.repro")
                 rebooted = False
-                for f in found:
-                    culprit = prog
-                    if f.kind in ("unresponsive", "data") and probe and len(window) > 1:
-                        culprit = pg.Program([s for p in window for s in p.steps])
+                for f, index in found:
                     if f.signature in self.stats.unique and f.signature not in self.known \
                             and self._needs_reboot(f) and \
                             not rebooted and not self._healthy_after_warning(f):
                         self.reboot()
                         rebooted = True
-                    self.handle(f, culprit, n)
+                    if index is not None:
+                        self.handle(f, [batch[index][1]], batch[index][0])
+                    else:
+                        self.handle(f, window, batch[-1][0])
                 now = time.monotonic()
                 if now - last_line >= (0.5 if tty else 10.0):
                     last_line = now
                     print(("\r" if tty else "") + self.stats.line(), end="" if tty else "\n",
                           file=self.log, flush=True)
         finally:
+            if self.pool is not None:
+                self.pool.shutdown()
+                self.pool = None
             self.write_summary()
             self.backend.close()
         print(("\n" if tty else "") + self.stats.line(), file=self.log, flush=True)

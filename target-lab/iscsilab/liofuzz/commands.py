@@ -50,7 +50,7 @@ def cmd_lio(args) -> int:
         return 2
     camp = Campaign(_backend(args), out, seed, probe_every=args.probe_every,
                     minimize_seconds=args.minimize_seconds, hang_bound=args.hang_bound,
-                    known=known)
+                    known=known, jobs=args.jobs)
     stats = camp.run(seconds=args.minutes * 60 if args.minutes else None, cases=args.cases)
     for sig, count in sorted(stats.unique.items()):
         print(f"finding x{count}: {sig}")
@@ -107,8 +107,12 @@ def add_parsers(sub) -> None:
     lio.add_argument("--minutes", type=float, default=0.0)
     lio.add_argument("--cases", type=int, help="stop after N cases (smoke runs)")
     lio.add_argument("--seed", type=int, help="case n uses Random('SEED:n') (default: random)")
+    lio.add_argument("--jobs", type=int, default=1,
+                     help="cases run at the same time, each on its own connections "
+                          "(a batch); findings not tied to a connection are traced back to "
+                          "one case by replaying the batch's cases one by one")
     lio.add_argument("--probe-every", type=int, default=1,
-                     help="a fresh-session login+write+read health probe every N cases")
+                     help="a fresh-session login+write+read health probe every N batches")
     lio.add_argument("--hang-bound", type=float, default=20.0,
                      help="seconds a fresh login may take before the target counts as hung")
     lio.add_argument("--minimize-seconds", type=float, default=180.0,

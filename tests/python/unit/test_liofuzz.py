@@ -219,12 +219,13 @@ def test_byte_mutation_changes_something_and_key_mutation_keeps_pairs():
 
 # ---- a short campaign against the scripted fake target (no VM)
 
-def test_a_campaign_against_a_fake_target_runs_and_writes_its_summary(tmp_path):
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_a_campaign_against_a_fake_target_runs_and_writes_its_summary(tmp_path, jobs):
     pdu_module()
     with FakeTarget() as t:
         backend = PortalBackend(t.host, t.port, t.iqn)
         camp = Campaign(backend, tmp_path, seed=1, probe_every=1000, minimize_seconds=2,
-                        hang_bound=3)
+                        hang_bound=3, jobs=jobs)
         stats = camp.run(cases=4)
     assert stats.cases == 4
     assert (tmp_path / "findings.json").exists()
@@ -241,3 +242,20 @@ def test_the_known_findings_file_parses_and_a_line_without_reason_is_refused(tmp
     bad.write_text("# c\nkernel:warning:x  # why\nkernel:bug:y\n")
     with pytest.raises(ValueError, match=r"known.txt:3: expected 'SIGNATURE  # reason'"):
         load_known(bad)
+
+
+def test_a_batch_finding_is_traced_to_the_case_that_shows_it_alone(tmp_path):
+    backend = PortalBackend("127.0.0.1", 1, "iqn.2026-12.org.example:t0")
+    camp = Campaign(backend, tmp_path, seed=1, minimize_seconds=5, jobs=3)
+    window = [pg.Program([pg.send(0, bytes([i]))]) for i in range(3)]
+    culprit = window[1].steps[0].data
+    camp.reproduces = lambda p, f, reboot: any(s.data == culprit for s in p.steps)
+    f = detect.Finding("kernel", "kernel:bug:BUG: x", "BUG: x")
+    camp.handle(f, window, 7)
+    whole = pg.load(next((tmp_path / "findings").glob("kernel-*[0-9a-f].repro")))
+    small = pg.load(next((tmp_path / "findings").glob("kernel-*.min.repro")))
+    assert len(whole.steps) == 3
+    assert [s.data for s in small.steps] == [culprit]
+    assert "reproduces alone" in small.comments
+    camp.handle(f, window, 8)                # the same signature again: counted, not saved
+    assert camp.stats.unique == {"kernel:bug:BUG: x": 2}
