@@ -18,6 +18,8 @@ from .generator import Settings, generate
 from .minimize import Budget, minimize
 
 KNOWN_FILE = Path(__file__).resolve().parents[3] / "fuzz" / "lio" / "known.txt"
+LATE_SECONDS = 20.0   # how long a minimization candidate waits for a late kernel report
+HISTORY = 60.0        # seconds of past cases saved with a kernel finding (timers fire late)
 SETTLE = 1.5       # seconds a kernel report is given to finish printing
 
 
@@ -49,6 +51,8 @@ class Campaign:
         self.seed = seed
         self.probe_every = max(1, probe_every)    # in batches of `jobs` cases
         self.jobs = max(1, jobs)
+        self.late_seconds = LATE_SECONDS
+        self.history: list[tuple[float, pg.Program]] = []   # the cases of the last HISTORY s
         self.pool = None
         self.minimize_seconds = minimize_seconds
         self.hang_bound = hang_bound
@@ -174,6 +178,12 @@ class Campaign:
             comments.append(f"the {len(window)} cases run since the last probe, one after "
                             "the other (some ran in parallel when found)")
         pg.save(prog, base.with_suffix(".repro"))
+        if f.kind == "kernel" and len(self.history) > len(window):
+            # A report can come long after its cause (a timer armed by an earlier case): the
+            # cases of the last minute, in order, for a replay with `fuzz replay --wait`.
+            pg.save(pg.Program([s for _, p in self.history for s in p.steps],
+                               comments + [f"the cases of the last {HISTORY:g} s, in order"]),
+                    Path(f"{base}.history.repro"))
         reboot = self._needs_reboot(f)
         if reboot:
             self.reboot()
@@ -198,8 +208,23 @@ class Campaign:
                 return p
         return None
 
+    def late_kernel(self, signature: str | None, seconds: float) -> list[Finding]:
+        """Kernel reports that come up to `seconds` after a program (a timer that fires
+        later, a hung-task report); returns early when `signature` shows up."""
+        console = getattr(self.backend, "console", None)
+        found: list[Finding] = []
+        deadline = time.monotonic() + seconds
+        while console is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            found += console.poll()
+            if signature is None and found or any(g.signature == signature for g in found):
+                break
+        return found
+
     def reproduces(self, cand: pg.Program, f: Finding, reboot: bool) -> bool:
         found, _ = self.judge(cand, probe=f.kind in ("unresponsive", "data"))
+        if f.kind == "kernel" and not any(g.signature == f.signature for g in found):
+            found += self.late_kernel(f.signature, self.late_seconds)
         hit = any(g.signature == f.signature for g in found)
         if reboot and any(self._needs_reboot(g) for g in found):
             self.reboot()
@@ -246,6 +271,9 @@ class Campaign:
                     self.stats.kinds[kind] = self.stats.kinds.get(kind, 0) + 1
                     batch.append((i, prog, kind))
                 self.since_probe += [p for _, p, _ in batch]
+                now = time.monotonic()
+                self.history = [(t, p) for t, p in self.history if now - t < HISTORY] + \
+                    [(now, p) for _, p, _ in batch]
                 self.batches += 1
                 probe = self.batches % self.probe_every == 0
                 found, outs = self.judge_batch([p for _, p, _ in batch], probe)

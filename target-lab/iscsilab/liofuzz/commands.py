@@ -78,6 +78,8 @@ def cmd_replay(args) -> int:
     try:
         camp._bind()
         found, outcome = camp.judge(prog, probe=True)
+        if args.wait and not any(f.kind == "kernel" for f in found):
+            found = camp.late_kernel(want, args.wait) + found
         print(f"replayed {len(prog.steps)} steps in {outcome.seconds:.1f} s: "
               f"{outcome.received} PDUs received, {outcome.closed_by_target} connections "
               f"closed by the target, {outcome.full_feature} logins to full feature")
@@ -124,5 +126,7 @@ def add_parsers(sub) -> None:
 
     rp = fz.add_parser("replay", help="replay a reproducer against a fresh target")
     rp.add_argument("file")
+    rp.add_argument("--wait", type=float, default=20.0,
+                    help="seconds to watch the console for a late kernel report (default 20)")
     target_args(rp)
     rp.set_defaults(func=cmd_replay)
