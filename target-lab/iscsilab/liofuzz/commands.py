@@ -92,6 +92,33 @@ def cmd_replay(args) -> int:
         backend.close()
 
 
+def cmd_cases(args) -> int:
+    """Cases FROM..TO of a seed as one program (a run's history, rebuilt offline). Kind
+    'bytes' draws from the good sessions a run recorded: give its corpus/ for the same cases."""
+    import random
+    import re
+    from . import program as pg
+    from .generator import Settings, generate
+    corpus_files = []
+    if args.corpus:
+        corpus_files = sorted(Path(args.corpus).glob("session-*.repro"),
+                              key=lambda p: int(re.findall(r"\d+", p.name)[0]))
+    settings = Settings(args.target_iqn, lun=args.lun)
+    steps = []
+    for n in range(args.first, args.last + 1):
+        corpus = [pg.load(p) for p in corpus_files
+                  if int(re.findall(r"\d+", p.name)[0]) < n][:64]
+        prog, kind = generate(random.Random(f"{args.seed}:{n}"), settings, corpus)
+        steps += prog.steps
+    comments = [f"cases {args.first}..{args.last} of seed {args.seed} (iscsilab fuzz cases)"]
+    text = pg.dumps(pg.Program(steps, comments))
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def add_parsers(sub) -> None:
     fz = sub.add_parser("fuzz", help="network fuzzing of a target (LIO in the lab)"
                         ).add_subparsers(dest="cmd", required=True)
@@ -123,6 +150,17 @@ def add_parsers(sub) -> None:
                      help="signatures already reported (default fuzz/lio/known.txt; 'none'): "
                           "counted, not saved, minimized or failed on")
     lio.set_defaults(func=cmd_lio)
+
+    cs = fz.add_parser("cases", help="regenerate cases FROM..TO of a seed as one reproducer")
+    cs.add_argument("--seed", type=int, required=True)
+    cs.add_argument("first", type=int)
+    cs.add_argument("last", type=int)
+    cs.add_argument("--target-iqn", default="iqn.2026-11.org.example:t0",
+                    help="the lab's default target (the IQN the run logged in to)")
+    cs.add_argument("--lun", type=int, default=0)
+    cs.add_argument("--corpus", metavar="DIR", help="the run's corpus/ (for kind 'bytes')")
+    cs.add_argument("--out", metavar="FILE")
+    cs.set_defaults(func=cmd_cases)
 
     rp = fz.add_parser("replay", help="replay a reproducer against a fresh target")
     rp.add_argument("file")

@@ -46,7 +46,10 @@ class Builder:
 
     # -- numbering
     def next_itt(self) -> int:
-        self.itt = (self.itt + 1) & 0xFFFFFFFE
+        """A new ITT for each task, never the reserved 0xffffffff."""
+        self.itt = (self.itt + 1) & 0xFFFFFFFF
+        if self.itt == 0xFFFFFFFF:
+            self.itt = 0
         return self.itt
 
     def take_cmd_sn(self, immediate: bool) -> int:

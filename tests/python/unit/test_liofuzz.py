@@ -259,3 +259,21 @@ def test_a_batch_finding_is_traced_to_the_case_that_shows_it_alone(tmp_path):
     assert "reproduces alone" in small.comments
     camp.handle(f, window, 8)                # the same signature again: counted, not saved
     assert camp.stats.unique == {"kernel:bug:BUG: x": 2}
+
+
+def test_each_task_of_a_case_gets_its_own_itt():
+    pdu = pdu_module()
+    from iscsilab.liofuzz.generator import Builder
+    b = Builder(random.Random(1), SETTINGS)
+    b.itt = 0xFFFFFFFD
+    assert [b.next_itt() for _ in range(3)] == [0xFFFFFFFE, 0, 1]
+    checked = 0
+    for n in range(300):
+        prog, kind = generate(random.Random(f"3:{n}"), SETTINGS)
+        if kind != "valid":
+            continue
+        checked += 1
+        tasks = [pdu.decode(s.data)[0] for s in prog.steps if s.kind == "send"]
+        itts = [t["itt"] for t in tasks if t["opcode"] in (0x00, 0x01, 0x02, 0x04, 0x06)]
+        assert len(itts) == len(set(itts)), itts
+    assert checked
