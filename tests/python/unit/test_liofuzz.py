@@ -277,3 +277,22 @@ def test_each_task_of_a_case_gets_its_own_itt():
         itts = [t["itt"] for t in tasks if t["opcode"] in (0x00, 0x01, 0x02, 0x04, 0x06)]
         assert len(itts) == len(set(itts)), itts
     assert checked
+
+
+def test_the_executor_logs_in_with_fixes_and_a_nop_ping_is_answered():
+    pdu_module()
+    from iscsilab.conformance.driver import Target
+    from iscsilab.liofuzz.executor import Executor
+    from iscsilab.liofuzz.generator import Builder
+    with FakeTarget() as t:
+        b = Builder(random.Random(2), Settings(t.iqn))
+        b.cmd_sn = 1
+        b.login(0)
+        b.emit(0, b.nop_pdu(b"ping"))
+        prog = pg.Program(b.steps + [pg.close(0)])
+        ex = Executor(Target(t.host, t.port, t.iqn))
+        out = ex.run(pg.loads(pg.dumps(prog)))          # as a saved reproducer would run
+        assert out.full_feature == 1
+        assert out.received == 3                        # two Login Responses, the NOP-In
+        assert out.violations == [] and out.closed_by_target == 0
+        assert t.errors == []
