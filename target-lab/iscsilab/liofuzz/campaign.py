@@ -266,8 +266,14 @@ class Campaign:
                 count = self.jobs if cases is None else min(self.jobs, cases - n)
                 batch = []
                 for i in range(n, n + count):
-                    prog, kind = generate(random.Random(f"{self.seed}:{i}"), self.settings,
-                                          self.corpus)
+                    try:
+                        prog, kind = generate(random.Random(f"{self.seed}:{i}"),
+                                              self.settings, self.corpus)
+                    except Exception:  # noqa: BLE001 - a generator bug must not end a run
+                        import traceback
+                        self.say(f"generator error in case {i} (a fuzzer bug, reported in "
+                                 f"findings.json; the run goes on):\n{traceback.format_exc()}")
+                        prog, kind = pg.Program([]), "generator-error"
                     self.stats.kinds[kind] = self.stats.kinds.get(kind, 0) + 1
                     batch.append((i, prog, kind))
                 self.since_probe += [p for _, p, _ in batch]

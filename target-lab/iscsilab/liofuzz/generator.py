@@ -270,7 +270,7 @@ class Builder:
                          "data_sn": data_sn, "buffer_offset": offset,
                          "data": bytes([0xA5]) * n})
             offset, data_sn = offset + n, data_sn + 1
-        bad = rng.randrange(len(pdus)) if hit == 1 else -1
+        bad = rng.randrange(len(pdus)) if hit == 1 and pdus else -1
         if hit == 2 and pdus and rng.random() < 0.5:
             pdus = pdus[:-1] if rng.random() < 0.5 else pdus + [pdus[-1]]  # too little/much
         for i, p in enumerate(pdus):

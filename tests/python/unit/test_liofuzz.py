@@ -152,6 +152,13 @@ def test_console_watch_reports_each_kernel_report_once(tmp_path):
 
 # ---- generator and mutators
 
+def test_thousands_of_cases_generate_without_an_exception():
+    pdu_module()
+    corpus = [generate(random.Random(f"c:{n}"), SETTINGS)[0] for n in range(5)]
+    for n in range(3000):
+        generate(random.Random(f"many:{n}"), SETTINGS, corpus)
+
+
 def test_generation_is_a_function_of_the_seed():
     pdu_module()
     a = [pg.dumps(generate(random.Random(f"5:{n}"), SETTINGS)[0]) for n in range(30)]
