@@ -159,11 +159,19 @@ def loads(text: str, source: str = "<program>") -> Program:
 
 
 def load(path) -> Program:
+    """The program in a file; FILE.gz is read through gzip (long histories compress well)."""
+    import gzip
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        if str(path).endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                text = f.read()
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
     except UnicodeDecodeError as e:
         raise ProgramError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except (gzip.BadGzipFile, EOFError) as e:
+        raise ProgramError(f"{path}: not a gzip file ({e})") from None
     return loads(text, str(path))
 
 

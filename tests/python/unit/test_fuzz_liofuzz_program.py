@@ -12,14 +12,16 @@ spec = importlib.util.spec_from_file_location(
 target = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(target)
 
+LIO = TOP / "fuzz" / "lio"
 FILES = sorted((TOP / "fuzz" / "corpus" / "liofuzz_program").iterdir()) + \
-    sorted((TOP / "fuzz" / "lio").glob("*.repro"))
+    sorted(LIO.glob("*.repro")) + sorted(LIO.glob("*.repro.gz"))
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_corpus_and_committed_reproducers_load(path):
-    target.check_one(path.read_text())
-    target.loads(path.read_text(), str(path))      # and they are programs, not errors
+    from iscsilab.liofuzz.program import dumps, load
+    text = dumps(load(path))                        # they are programs, not errors
+    target.check_one(text)
 
 
 def test_three_hundred_derandomized_mutations_of_reproducers():

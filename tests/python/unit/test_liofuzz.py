@@ -51,6 +51,17 @@ def test_a_bad_reproducer_is_refused_with_its_place_and_what_was_expected(text, 
     assert what in str(e.value)
 
 
+def test_a_gzipped_reproducer_loads_and_a_broken_one_is_refused(tmp_path):
+    import gzip
+    good = tmp_path / "a.repro.gz"
+    good.write_bytes(gzip.compress(b"iscsilab-liofuzz 1\nconnect 0\nclose 0\n"))
+    assert [s.kind for s in pg.load(good).steps] == ["connect", "close"]
+    bad = tmp_path / "b.repro.gz"
+    bad.write_bytes(b"iscsilab-liofuzz 1\n")
+    with pytest.raises(pg.ProgramError, match="b.repro.gz: not a gzip file"):
+        pg.load(bad)
+
+
 def test_a_reproducer_that_is_not_utf8_is_refused(tmp_path):
     path = tmp_path / "bin.repro"
     path.write_bytes(b"iscsilab-liofuzz 1\n\xff\xfe\n")
