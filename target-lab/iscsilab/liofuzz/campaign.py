@@ -183,7 +183,7 @@ class Campaign:
             # cases of the last minute, in order, for a replay with `fuzz replay --wait`.
             pg.save(pg.Program([s for _, p in self.history for s in p.steps],
                                comments + [f"the cases of the last {HISTORY:g} s, in order"]),
-                    Path(f"{base}.history.repro"))
+                    Path(f"{base}.history.repro.gz"))
         reboot = self._needs_reboot(f)
         if reboot:
             self.reboot()

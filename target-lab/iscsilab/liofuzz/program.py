@@ -176,5 +176,11 @@ def load(path) -> Program:
 
 
 def save(prog: Program, path) -> None:
+    """Writes the program; FILE.gz is written through gzip."""
+    if str(path).endswith(".gz"):
+        import gzip
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(dumps(prog))
+        return
     with open(path, "w", encoding="utf-8") as f:
         f.write(dumps(prog))

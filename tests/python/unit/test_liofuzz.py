@@ -56,6 +56,9 @@ def test_a_gzipped_reproducer_loads_and_a_broken_one_is_refused(tmp_path):
     good = tmp_path / "a.repro.gz"
     good.write_bytes(gzip.compress(b"iscsilab-liofuzz 1\nconnect 0\nclose 0\n"))
     assert [s.kind for s in pg.load(good).steps] == ["connect", "close"]
+    again = tmp_path / "c.repro.gz"
+    pg.save(pg.load(good), again)
+    assert gzip.decompress(again.read_bytes()).startswith(b"iscsilab-liofuzz 1\n")
     bad = tmp_path / "b.repro.gz"
     bad.write_bytes(b"iscsilab-liofuzz 1\n")
     with pytest.raises(pg.ProgramError, match="b.repro.gz: not a gzip file"):
@@ -275,8 +278,13 @@ def test_a_batch_finding_is_traced_to_the_case_that_shows_it_alone(tmp_path):
     assert len(whole.steps) == 3
     assert [s.data for s in small.steps] == [culprit]
     assert "reproduces alone" in small.comments
+    camp.history = [(0.0, p) for p in window * 3]
+    g = detect.Finding("kernel", "kernel:bug:BUG: y", "BUG: y")
+    camp.handle(g, [window[1]], 9)
+    hist = pg.load(next((tmp_path / "findings").glob("kernel-*.history.repro.gz")))
+    assert len(hist.steps) == 9
     camp.handle(f, window, 8)                # the same signature again: counted, not saved
-    assert camp.stats.unique == {"kernel:bug:BUG: x": 2}
+    assert camp.stats.unique == {"kernel:bug:BUG: x": 2, "kernel:bug:BUG: y": 1}
 
 
 def test_each_task_of_a_case_gets_its_own_itt():
