@@ -322,3 +322,14 @@ def test_the_executor_logs_in_with_fixes_and_a_nop_ping_is_answered():
         assert out.received == 3                        # two Login Responses, the NOP-In
         assert out.violations == [] and out.closed_by_target == 0
         assert t.errors == []
+
+
+def test_fuzz_cases_rebuilds_what_a_run_generated(tmp_path):
+    pdu_module()
+    from iscsilab.cli import parser
+    out = tmp_path / "c.repro"
+    args = parser().parse_args(["fuzz", "cases", "--seed", "9", "3", "4", "--target-iqn",
+                                SETTINGS.target_iqn, "--out", str(out)])
+    assert args.func(args) == 0
+    want = [s.line() for n in (3, 4) for s in generate(random.Random(f"9:{n}"), SETTINGS)[0].steps]
+    assert [s.line() for s in pg.load(out).steps] == want
