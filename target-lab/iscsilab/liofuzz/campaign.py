@@ -19,6 +19,7 @@ from .minimize import Budget, minimize
 
 KNOWN_FILE = Path(__file__).resolve().parents[3] / "fuzz" / "lio" / "known.txt"
 LATE_SECONDS = 20.0   # how long a minimization candidate waits for a late kernel report
+CULPRIT_CASES = 6     # the last cases tried one by one for a kernel report
 HISTORY = 60.0        # seconds of past cases saved with a kernel finding (timers fire late)
 SETTLE = 1.5       # seconds a kernel report is given to finish printing
 
@@ -187,10 +188,22 @@ class Campaign:
         reboot = self._needs_reboot(f)
         if reboot:
             self.reboot()
-        if len(window) > 1:
-            alone = self.culprit(window, f, reboot)
-            if alone is not None:
-                prog = pg.Program(alone.steps, comments[:3] + ["reproduces alone"])
+        # Which single case shows it? The batch's cases; for a kernel report also the cases
+        # before it (a timer armed by one case can fire during a later one).
+        suspects = list(window)
+        if f.kind == "kernel" and len(self.history) > len(window):
+            suspects = [p for _, p in self.history[-max(CULPRIT_CASES, len(window)):]]
+        if len(suspects) > 1:
+            alone = self.culprit(suspects, f, reboot)
+            if alone is None:
+                prog.comments = comments + [f"no single case of the last {len(suspects)} "
+                                            "shows it alone: not minimized"]
+                pg.save(prog, Path(f"{base}.min.repro"))
+                self.say(f"  saved {base}.repro; no single case of the last {len(suspects)} "
+                         "reproduces it alone")
+                self.write_summary()
+                return
+            prog = pg.Program(alone.steps, comments[:3] + ["reproduces alone"])
         small = self.minimize(prog, f, reboot)
         pg.save(small, Path(f"{base}.min.repro"))
         self.say(f"  saved {base}.repro ({len(prog.steps)} steps), minimized to "

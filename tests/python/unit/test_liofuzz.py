@@ -278,13 +278,28 @@ def test_a_batch_finding_is_traced_to_the_case_that_shows_it_alone(tmp_path):
     assert len(whole.steps) == 3
     assert [s.data for s in small.steps] == [culprit]
     assert "reproduces alone" in small.comments
-    camp.history = [(0.0, p) for p in window * 3]
+    # A kernel report during one case, caused by an earlier one: found among the last cases.
+    earlier = [pg.Program([pg.send(0, bytes([0x40 + i]))]) for i in range(9)]
+    camp.history = [(0.0, p) for p in earlier]
+    cause = earlier[6].steps[0].data
+    camp.reproduces = lambda p, f, reboot: any(s.data == cause for s in p.steps)
     g = detect.Finding("kernel", "kernel:bug:BUG: y", "BUG: y")
-    camp.handle(g, [window[1]], 9)
+    camp.handle(g, [earlier[-1]], 9)
     hist = pg.load(next((tmp_path / "findings").glob("kernel-*.history.repro.gz")))
     assert len(hist.steps) == 9
+    small_y = [pg.load(p) for p in (tmp_path / "findings").glob("kernel-*.min.repro")
+               if "BUG: y" in pg.load(p).comments[0]][0]
+    assert [s.data for s in small_y.steps] == [cause]
+    # None of them alone: saved, not minimized.
+    camp.reproduces = lambda p, f, reboot: False
+    h = detect.Finding("kernel", "kernel:bug:BUG: z", "BUG: z")
+    camp.handle(h, [earlier[-1]], 10)
+    small_z = [pg.load(p) for p in (tmp_path / "findings").glob("kernel-*.min.repro")
+               if "BUG: z" in pg.load(p).comments[0]][0]
+    assert "no single case of the last 6 shows it alone: not minimized" in small_z.comments
     camp.handle(f, window, 8)                # the same signature again: counted, not saved
-    assert camp.stats.unique == {"kernel:bug:BUG: x": 2, "kernel:bug:BUG: y": 1}
+    assert camp.stats.unique == {"kernel:bug:BUG: x": 2, "kernel:bug:BUG: y": 1,
+                                 "kernel:bug:BUG: z": 1}
 
 
 def test_each_task_of_a_case_gets_its_own_itt():
