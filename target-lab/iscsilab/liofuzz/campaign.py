@@ -305,6 +305,10 @@ class Campaign:
                             len(self.corpus) < 64:
                         self.corpus.append(prog)
                         pg.save(prog, self.out / "corpus" / f"session-{i}.repro")
+                if any(f.kind == "kernel" for f, _ in found):
+                    # A target that stops answering after a kernel report is that report's
+                    # consequence, not a finding of its own (it would cost a minimization).
+                    found = [(f, i) for f, i in found if f.kind != "unresponsive"]
                 rebooted = False
                 for f, index in found:
                     if f.signature in self.stats.unique and f.signature not in self.known \
