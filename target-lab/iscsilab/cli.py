@@ -222,6 +222,8 @@ def parser() -> argparse.ArgumentParser:
     add_parsers(sub)
     from .conformance.commands import add_parsers as add_conformance_parsers
     add_conformance_parsers(sub)                  # iscsilab conformance list|run
+    from .liofuzz.commands import add_parsers as add_fuzz_parsers
+    add_fuzz_parsers(sub)                         # iscsilab fuzz lio|replay
     return p
 
 
