@@ -169,6 +169,7 @@ std::string format_session_stats(const SessionView& s) {
   out += "\tdatain_recovered: " + std::to_string(st.datain_recovered) + "\n";
   out += "\tstatus_recovered: " + std::to_string(st.status_recovered) + "\n";
   out += "\tr2t_recovered: " + std::to_string(st.r2t_recovered) + "\n";
+  out += "\tr2t_replaced: " + std::to_string(st.r2t_replaced) + "\n";
   return out;
 }
 

@@ -102,6 +102,7 @@ py::dict stats_dict(const session::Stats& s) {
   d["datain_recovered"] = s.datain_recovered;
   d["status_recovered"] = s.status_recovered;
   d["r2t_recovered"] = s.r2t_recovered;
+  d["r2t_replaced"] = s.r2t_replaced;
   return d;
 }
 

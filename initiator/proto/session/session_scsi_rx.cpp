@@ -180,15 +180,25 @@ ConnError Session::on_r2t(Connection& c, const pdu::R2T& p, Received& rx) {
     ++stats_.r2t_recovered;
     resent = true;
   }
-  // The R2Ts lost before this one are outstanding too: the target counts them.
-  const std::uint64_t adds = resent ? 0 : (ahead > 0 ? static_cast<std::uint64_t>(ahead) + 1 : 1);
-  if (t->outstanding_r2t + adds > config_.params.max_outstanding_r2t) {
+  // The R2Ts skipped can only still be outstanding if they fit under MaxOutstandingR2T beside
+  // this one. When they do not, the target has given up on them and this one replaces them: LIO
+  // 6.1 at ERL 1 keeps MaxOutstandingR2T at 1 (with DataSequenceInOrder=Yes) and, when an
+  // R2T's data does not come, sends a recovery R2T with the next R2TSN for the same data
+  // (iscsit_handle_dataout_timeout). Only R2Ts received count, and one sent again at our request
+  // is not held to the limit.
+  const std::uint64_t max_r2t = config_.params.max_outstanding_r2t;
+  const bool replaced =
+      ahead > 0 && t->outstanding_r2t + static_cast<std::uint64_t>(ahead) + 1 > max_r2t;
+  if (replaced) stats_.r2t_replaced += static_cast<std::uint64_t>(ahead);
+  if (!resent && t->outstanding_r2t >= max_r2t) {
     rx.detail = "more R2Ts outstanding than MaxOutstandingR2T " +
                 std::to_string(config_.params.max_outstanding_r2t);
     return ConnError::proto;
   }
-  t->outstanding_r2t += static_cast<std::uint32_t>(adds);
-  if (ahead > 0) ask_for_r2ts(*t, c, t->next_r2t_sn, static_cast<std::uint32_t>(ahead), rx.now);
+  ++t->outstanding_r2t;
+  if (ahead > 0 && !replaced) {
+    ask_for_r2ts(*t, c, t->next_r2t_sn, static_cast<std::uint32_t>(ahead), rx.now);
+  }
   if (ahead >= 0) t->next_r2t_sn = p.r2t_sn + 1;
   const Task::HeldR2T r2t{p.r2t_sn, p.ttt, p.buffer_offset, static_cast<std::uint32_t>(end)};
   if (t->missing_r2t.empty() && t->held_r2t.empty()) {

@@ -195,6 +195,8 @@ struct Stats {
   std::uint64_t status_recovered = 0;
   // R2Ts received in answer to an R2T SNACK (an R2TSN that had been skipped).
   std::uint64_t r2t_recovered = 0;
+  // R2TSNs skipped that the target replaced by a later R2T (a recovery R2T): not asked for.
+  std::uint64_t r2t_replaced = 0;
 };
 
 // The parameters a target's Async Message asked for (kept until the next one of its kind, or

@@ -260,8 +260,9 @@ EXPECT_SUBJECTS = {
     "counters": {"type": "object", "additionalProperties": {"type": ["integer", "string"]},
                  "description": "Session counters (iscsiadm -m session -s names: digest_err, "
                                 "timeout_err, noptx_pdus, ...; ours at ERL 1: datain_discarded, "
-                                "datain_recovered, status_recovered, r2t_recovered) each `N`, "
-                                "`>= N`, `<= N`, `> N` or `< N`, or compared with another counter "
+                                "datain_recovered, status_recovered, r2t_recovered, "
+                                "r2t_replaced) each `N`, `>= N`, `<= N`, `> N` or `< N`, or "
+                                "compared with another counter "
                                 "(`== datain_discarded`)."},
     "lio_sessions": {"type": ["integer", "string"],
                      "description": "Sessions LIO itself counts on the target's TPG (rtslib-fb), "

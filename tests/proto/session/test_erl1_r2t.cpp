@@ -176,19 +176,41 @@ TEST(SessionErl1R2t, AnUnansweredR2tSnackIsSentOnceMoreThenTheConnectionFails) {
       << pair.session.connection_error_detail(Pair::kCid);
 }
 
-// MaxOutstandingR2T still holds with R2Ts lost: the target counts them as outstanding.
-TEST(SessionErl1R2t, LostR2tsCountAgainstMaxOutstandingR2T) {
+// LIO's case at ERL 1, where it keeps MaxOutstandingR2T at 1: the one R2T outstanding is lost,
+// and when its data does not come LIO sends a recovery R2T with the next R2TSN for the same
+// data. The skipped R2TSN cannot still be outstanding beside it, so it is not asked for: the
+// recovery R2T is answered, the write completes, the connection stays.
+TEST(SessionErl1R2t, ARecoveryR2tThatReplacesALostOneIsAnsweredWithoutASnack) {
   FakeTargetConfig cfg = four_r2ts();
+  cfg.max_outstanding_r2t = 1;
   Pair pair(cfg);
-  pair.target.tamper = lose_r2t_once({0});
-  const ByteVector data = pattern(32768, 12);
+  std::optional<pdu::R2T> lost;
+  pair.target.tamper = [&lost](pdu::Pdu& p) {
+    auto* r = std::get_if<pdu::R2T>(&p);
+    if (r == nullptr || r->r2t_sn.value() != 0 || lost) return true;
+    lost = *r;
+    return false;
+  };
+  const ByteVector data = pattern(8192, 14);
   ASSERT_TRUE(pair.session.submit(write_request(0, data), pair.now));
   pair.pump();
-  EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::none);
-  EXPECT_LE(pair.target.max_outstanding_r2t_seen, 4u);
+  ASSERT_TRUE(lost);
+  EXPECT_EQ(pair.target.data_outs, 0u);
+  // The target's recovery R2T: the same range and TTT (the fake knows it), the next R2TSN.
+  pdu::R2T recovery = *lost;
+  recovery.r2t_sn = lost->r2t_sn + 1;
+  pair.deliver(pdu::Pdu{recovery});
+  pair.pump();
+  EXPECT_EQ(pair.session.connection_error(Pair::kCid), ConnError::none)
+      << pair.session.connection_error_detail(Pair::kCid);
+  EXPECT_TRUE(r2t_snacks(pair).empty());
+  EXPECT_EQ(pair.session.stats().r2t_replaced, 1u);
+  EXPECT_EQ(pair.session.stats().r2t_recovered, 0u);
   auto done = pair.completions();
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].outcome, TaskOutcome::completed);
+  expect_written(pair, data, 0);
+  EXPECT_TRUE(pair.target.violations.empty()) << pair.target.violations.front();
 }
 
 // At ERL 0 an R2TSN gap is still a protocol error that fails the connection.

@@ -216,7 +216,7 @@ def test_stats_count_what_was_sent_and_received(ini, target):
             "scsirsp_pdus", "tmfrsp_pdus", "textrsp_pdus", "datain_pdus", "logoutrsp_pdus",
             "r2t_pdus", "async_pdus", "rjt_pdus", "digest_err", "timeout_err",
             "datain_discarded", "datain_recovered", "status_recovered",
-            "r2t_recovered"}
+            "r2t_recovered", "r2t_replaced"}
         assert set(before) == set(SESSION_COUNTERS)   # what `expect: {counters: ...}` may name
         assert before["login_pdus"] >= 1
         s.read(0, 1, lun=target.FILE_LUN)  # READ CAPACITY once, for the block length
@@ -229,7 +229,7 @@ def test_stats_count_what_was_sent_and_received(ini, target):
         assert after["scsicmd_pdus"] - before["scsicmd_pdus"] == 2
         assert after["digest_err"] == 0 and after["timeout_err"] == 0
         assert after["datain_discarded"] == after["datain_recovered"] == 0
-        assert after["status_recovered"] == after["r2t_recovered"] == 0
+        assert after["status_recovered"] == after["r2t_recovered"] == after["r2t_replaced"] == 0
 
 
 def test_events_have_types_and_both_clocks(ini, target):
