@@ -23,6 +23,19 @@ constexpr unsigned kDamagedCopies = 4;
 // the last DataSN it sent (scenarios/FINDINGS.md, F4).
 std::uint32_t data_snack_run_length(std::uint32_t run, bool last) { return last ? 0 : run; }
 
+// A Data/R2T SNACK (RFC 7143 11.16.1) for the task's DataSNs or R2TSNs [beg_run, +run_length).
+pdu::SnackRequest data_r2t_snack(const detail::Task& t, std::uint32_t beg_run,
+                                 std::uint32_t run_length) {
+  pdu::SnackRequest s;
+  s.type = pdu::SnackType::data_r2t;
+  s.lun = t.req.lun;
+  s.itt = t.itt;
+  s.ttt = pdu::kReservedTag;
+  s.beg_run = beg_run;
+  s.run_length = run_length;
+  return s;
+}
+
 }  // namespace
 
 void Session::ask_again(Task& t, Connection& c, SerialNumber first, std::uint32_t run,
@@ -36,14 +49,7 @@ void Session::ask_again(Task& t, Connection& c, SerialNumber first, std::uint32_
           {sn, run == 1 ? offset : 0, run == 1 ? length : 0, last && i + 1 == run});
     }
   }
-  pdu::SnackRequest s;
-  s.type = pdu::SnackType::data_r2t;
-  s.lun = t.req.lun;
-  s.itt = t.itt;
-  s.ttt = pdu::kReservedTag;
-  s.beg_run = first.value();
-  s.run_length = data_snack_run_length(run, last);
-  queue(c, std::move(s));
+  queue(c, data_r2t_snack(t, first.value(), data_snack_run_length(run, last)));
   if (!t.snack_deadline) t.snack_deadline = now + config_.snack_timeout;
   t.snack_tries = std::max(t.snack_tries, 1u);
 }
@@ -152,14 +158,7 @@ void Session::ask_for_r2ts(Task& t, Connection& c, SerialNumber first, std::uint
   for (std::uint32_t i = 0; i < run; ++i) t.missing_r2t.push_back(first + i);
   // LIO 6.1 sends again every R2T of [BegRun, BegRun + RunLength) that it had sent
   // (iscsit_handle_r2t_snack), with its R2TSN, and rejects a run past its newest R2T.
-  pdu::SnackRequest s;
-  s.type = pdu::SnackType::data_r2t;
-  s.lun = t.req.lun;
-  s.itt = t.itt;
-  s.ttt = pdu::kReservedTag;
-  s.beg_run = first.value();
-  s.run_length = run;
-  queue(c, std::move(s));
+  queue(c, data_r2t_snack(t, first.value(), run));
   if (!t.snack_deadline) t.snack_deadline = now + config_.snack_timeout;
   t.snack_tries = std::max(t.snack_tries, 1u);
 }
@@ -339,16 +338,7 @@ void Session::on_snack_timers(TimePoint now) {
       }
       ++t->snack_tries;
       t->snack_deadline = now + config_.snack_timeout;
-      for (SerialNumber sn : t->missing_r2t) {
-        pdu::SnackRequest s;
-        s.type = pdu::SnackType::data_r2t;
-        s.lun = t->req.lun;
-        s.itt = t->itt;
-        s.ttt = pdu::kReservedTag;
-        s.beg_run = sn.value();
-        s.run_length = 1;
-        queue(*c, std::move(s));
-      }
+      for (SerialNumber sn : t->missing_r2t) queue(*c, data_r2t_snack(*t, sn.value(), 1));
       continue;
     }
     const SerialNumber first = t->missing_data_in.front().data_sn;
@@ -362,14 +352,7 @@ void Session::on_snack_timers(TimePoint now) {
     ++t->snack_tries;
     t->snack_deadline = now + config_.snack_timeout;
     for (const auto& m : t->missing_data_in) {
-      pdu::SnackRequest s;
-      s.type = pdu::SnackType::data_r2t;
-      s.lun = t->req.lun;
-      s.itt = t->itt;
-      s.ttt = pdu::kReservedTag;
-      s.beg_run = m.data_sn.value();
-      s.run_length = data_snack_run_length(1, m.last);
-      queue(*c, std::move(s));
+      queue(*c, data_r2t_snack(*t, m.data_sn.value(), data_snack_run_length(1, m.last)));
     }
   }
 }
