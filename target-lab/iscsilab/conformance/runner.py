@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .driver import (ConformanceFailure, Connection, NoAnswer, Session, Target, TargetClosed)
 from .registry import Case
+from ..reason_list import read_reason_list
 
 EXPECTED_DIR = Path(__file__).resolve().parent / "expected"
 
@@ -70,19 +71,7 @@ def load_expected(name_or_path: str | Path) -> dict[str, str]:
     path = Path(name_or_path)
     if "/" not in str(name_or_path) and not path.suffix:
         path = EXPECTED_DIR / f"{name_or_path}.txt"
-    if not path.exists():
-        return {}
-    out = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        body = line.strip()
-        if not body or body.startswith("#"):
-            continue
-        test_id, sep, reason = body.partition("#")
-        test_id, reason = test_id.strip(), reason.strip()
-        if not sep or not reason:
-            raise ValueError(f"{path}:{n}: every expected failure needs '# reason'")
-        out[test_id] = reason
-    return out
+    return read_reason_list(path, "TEST-ID")
 
 
 def run_case(case: Case, ctx_factory, expected: dict[str, str]) -> Result:

@@ -16,6 +16,7 @@ from .detect import Finding, Probe, violation_signature
 from .executor import Executor, plain_socket
 from .generator import Settings, generate
 from .minimize import Budget, minimize
+from ..reason_list import read_reason_list
 
 KNOWN_FILE = Path(__file__).resolve().parents[3] / "fuzz" / "lio" / "known.txt"
 LATE_SECONDS = 20.0   # how long a minimization candidate waits for a late kernel report
@@ -336,19 +337,5 @@ class Campaign:
 
 
 def load_known(path=KNOWN_FILE) -> dict[str, str]:
-    """{signature: reason} from a known-findings file: `SIGNATURE  # reason` a line, '#'
-    comment lines; a missing file is an empty list. ValueError("FILE:LINE: ...") if a line
-    has no reason."""
-    path = Path(path)
-    if not path.exists():
-        return {}
-    out = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        body = line.strip()
-        if not body or body.startswith("#"):
-            continue
-        sig, sep, reason = body.rpartition("  # ")
-        if not sep or not sig.strip() or not reason.strip():
-            raise ValueError(f"{path}:{n}: expected 'SIGNATURE  # reason' (two spaces, '#')")
-        out[sig.strip()] = reason.strip()
-    return out
+    """{signature: reason} from a known-findings file (`SIGNATURE  # reason` a line)."""
+    return read_reason_list(path, "SIGNATURE")
