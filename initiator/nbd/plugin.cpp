@@ -11,7 +11,8 @@
 // Several url=: each NBD connection logs in one session per path and serves an
 // mpath::Device over them (a path picked per command, a command that failed on a dying path
 // sent again on another one); the device's events (path failed, reinstated, failovers) are
-// logged with nbdkit_debug when the connection closes.
+// logged with nbdkit_debug when the connection closes, or at .cleanup for a connection nbdkit
+// never closed (it can go down with one still open when a --run command exits).
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
@@ -50,6 +51,19 @@ struct Handle {
   std::unique_ptr<LunExport> lun;
   std::string description;
 };
+
+// The handles nbdkit has opened and not closed, so that .cleanup can still log their events.
+std::mutex g_open_mu;
+std::vector<Handle*> g_open;
+
+void log_events(const Handle& h, const char* when) {
+  if (!h.device) return;
+  for (const auto& e : h.device->events()) {
+    const std::string type(iscsi::mpath::to_string(e.type));
+    nbdkit_debug("multipath event: %s %s %s%s", type.c_str(), e.path.c_str(), e.detail.c_str(),
+                 when);
+  }
+}
 
 int fail(const IoError& e) {
   nbdkit_error("%s", e.what());
@@ -157,17 +171,20 @@ void* lab_open(int /*readonly*/) {
     return nullptr;
   }
   nbdkit_debug("%s: %s", h->description.c_str(), h->lun->facts().summary().c_str());
+  std::lock_guard lock(g_open_mu);
+  g_open.push_back(h.get());
   return h.release();
 }
 
 void lab_close(void* handle) {
   std::unique_ptr<Handle> h(static_cast<Handle*>(handle));
+  {
+    std::lock_guard lock(g_open_mu);
+    std::erase(g_open, h.get());
+  }
   h->lun.reset();
   if (h->device) {
-    for (const auto& e : h->device->events()) {
-      const std::string type(iscsi::mpath::to_string(e.type));
-      nbdkit_debug("multipath event: %s %s %s", type.c_str(), e.path.c_str(), e.detail.c_str());
-    }
+    log_events(*h, "");
     h->device.reset();  // stops its checker before the sessions go
   }
   for (auto& s : h->sessions) {
@@ -177,6 +194,15 @@ void lab_close(void* handle) {
       // A session that is already gone cannot log out; the connection is closed either way.
       nbdkit_debug("%s: logout: %s", h->description.c_str(), e.what());
     }
+  }
+}
+
+// Only logs: a connection thread may still be inside a handle nbdkit did not close, so
+// nothing is freed here (the process is about to exit).
+void lab_cleanup() {
+  std::lock_guard lock(g_open_mu);
+  for (const Handle* h : g_open) {
+    log_events(*h, " (logged at cleanup: nbdkit did not close the connection)");
   }
 }
 
@@ -259,6 +285,7 @@ struct nbdkit_plugin make_plugin() {
   p.after_fork = lab_after_fork;
   p.open = lab_open;
   p.close = lab_close;
+  p.cleanup = lab_cleanup;
   p.export_description = lab_export_description;
   p.get_size = lab_get_size;
   p.block_size = lab_block_size;

@@ -238,10 +238,14 @@ TEST_F(NbdPluginTgtd, KilledTargetFailsIoWithinReplacementTimeout) {
 #endif
   // Reads in flight, then tgtd is killed: the session fails, relogin is refused, and after
   // replacement_timeout (2 s) the reads fail with EIO. The process timeout (150 s) catches a
-  // hang; the bound asserted is much tighter.
+  // hang; the bound asserted is much tighter. tgtd is killed once reads have reached the plugin
+  // (nbdkit's log filter shows one), not after a fixed sleep: on a loaded machine fio can take
+  // longer than that to connect, and then it meets a dead target instead of failing reads.
   const std::string script =
       "fio --name=r --ioengine=nbd --uri=\"$uri\" --rw=randread --bs=4k --iodepth=4 "
-      "--time_based --runtime=100 > fio.out 2>&1 & f=$!; sleep 2; kill -9 " +
+      "--time_based --runtime=100 > fio.out 2>&1 & f=$!; "
+      "for i in $(seq 1200); do grep -q '\\.\\.\\.Read id=' nbdkit.log && break; sleep 0.05; done; "
+      "sleep 0.2; kill -9 " +
       std::to_string(tgtd().pid()) +
       "; t0=$(date +%s%N); wait $f; rc=$?; t1=$(date +%s%N); "
       "echo fio_rc=$rc elapsed_ms=$(( (t1 - t0) / 1000000 )); "
