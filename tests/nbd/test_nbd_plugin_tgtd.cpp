@@ -203,12 +203,19 @@ TEST_F(NbdPluginTgtd, TrimUnmapsWhenTheLuIsThinProvisioned) {
   EXPECT_FALSE(all_zero(lu, 3u << 20, kLunBytes));
 }
 
+// A script step: wait (up to 60 s) until nbdkit's log filter shows a completed read, so that a
+// fault comes with reads in flight, not after a fixed sleep: on a loaded machine fio can take
+// longer than a sleep to connect, and then it meets the fault at connect instead of in a read.
+const std::string kUntilReadsFlow =
+    "for i in $(seq 1200); do grep -q '\\.\\.\\.Read id=' nbdkit.log && break; sleep 0.05; "
+    "done; sleep 0.2; ";
+
 TEST_F(NbdPluginTgtd, DeletedLunFailsIoAtOnceWithEio) {
   // The target stays, the LU goes: tgtd answers LOGICAL UNIT NOT SUPPORTED, which the client
   // sees as EIO at once (no timer involved).
   const std::string script =
       "fio --name=r --ioengine=nbd --uri=\"$uri\" --rw=randread --bs=4k --iodepth=4 "
-      "--time_based --runtime=100 > fio.out 2>&1 & f=$!; sleep 2; "
+      "--time_based --runtime=100 > fio.out 2>&1 & f=$!; " + kUntilReadsFlow +
       // tgtd refuses to delete an LU with commands in flight ("device busy"): ask until it does
       "for i in $(seq 100); do /usr/sbin/tgtadm -C " + std::to_string(tgtd().control_port()) +
       " --lld iscsi --mode logicalunit --op delete --tid " + std::to_string(tgtd().tid()) +
@@ -238,14 +245,10 @@ TEST_F(NbdPluginTgtd, KilledTargetFailsIoWithinReplacementTimeout) {
 #endif
   // Reads in flight, then tgtd is killed: the session fails, relogin is refused, and after
   // replacement_timeout (2 s) the reads fail with EIO. The process timeout (150 s) catches a
-  // hang; the bound asserted is much tighter. tgtd is killed once reads have reached the plugin
-  // (nbdkit's log filter shows one), not after a fixed sleep: on a loaded machine fio can take
-  // longer than that to connect, and then it meets a dead target instead of failing reads.
+  // hang; the bound asserted is much tighter.
   const std::string script =
       "fio --name=r --ioengine=nbd --uri=\"$uri\" --rw=randread --bs=4k --iodepth=4 "
-      "--time_based --runtime=100 > fio.out 2>&1 & f=$!; "
-      "for i in $(seq 1200); do grep -q '\\.\\.\\.Read id=' nbdkit.log && break; sleep 0.05; done; "
-      "sleep 0.2; kill -9 " +
+      "--time_based --runtime=100 > fio.out 2>&1 & f=$!; " + kUntilReadsFlow + "kill -9 " +
       std::to_string(tgtd().pid()) +
       "; t0=$(date +%s%N); wait $f; rc=$?; t1=$(date +%s%N); "
       "echo fio_rc=$rc elapsed_ms=$(( (t1 - t0) / 1000000 )); "
