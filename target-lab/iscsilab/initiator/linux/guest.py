@@ -1,0 +1,203 @@
+"""The Linux initiator guest: a second QEMU guest in a lab's namespace, booted like the target
+guest (Debian's kernel, the host's root over 9p, no disk image, the same agent), running
+open-iscsi's iscsid and iscsiadm against the lab's LIO.
+
+    with Lab(config) as lab, LinuxInitiatorGuest(lab, settings={...}) as ini:
+        target, portal = ini.discover(lab.portal())[0]
+        ini.login(target, portal)
+        disk = ini.wait_disks(target)[0]
+        ini.direct_io(disk["dev"], lba=0, blocks=64, seed=1)
+        ini.logout(target, portal)
+
+It sits on the lab's network through taps of its own (net.attach_peer: address .3 on each of the
+target's subnets, proxy ARP in the namespace), and its run dir lives inside the lab's, so the
+lab's teardown (and the reaper of stale labs) takes it down too. iscsid.conf is written from
+open-iscsi settings (the scenarios' key names) into a tmpfs of the guest (guest_ops).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from ... import host, net, state
+from ...agent.client import AgentClient
+from ...errors import LabError
+from ...vm import qemu
+from ...vm.console import ConsoleLog
+from ...vm.qmp import QMP
+
+DEFAULT_NAME = "iqn.2026-11.org.example:linux-initiator"
+AGENT_MODULE = "iscsilab.initiator.linux.guest_ops"
+# iscsiadm's exit code for "no records/sessions found" (ISCSI_ERR_NO_OBJS_FOUND).
+NO_OBJS_FOUND = 21
+# Lines of iscsid.conf we always write: the node is logged in by the lab, never at start-up, and
+# iscsiadm must not try to start a missing iscsid through systemctl (there is no systemd here).
+BASE_CONF = {"iscsid.startup": "/bin/false", "node.startup": "manual"}
+_KEY = re.compile(r"^(node|discovery|iscsid)\.[A-Za-z0-9_.\[\]]+$")
+
+
+def iscsid_conf(settings: dict | None) -> str:
+    """iscsid.conf text from open-iscsi settings ({"node.conn[0].timeo.noop_out_interval": 5,
+    ...}); booleans as open-iscsi spells them (Yes/No)."""
+    lines = ["# written by iscsi-lab for its Linux initiator guest"]
+    for key, value in {**BASE_CONF, **(settings or {})}.items():
+        if not _KEY.match(key):
+            raise LabError(f"{key!r} is not an open-iscsi setting (node.*, discovery.*, iscsid.*)")
+        text = ("Yes" if value else "No") if isinstance(value, bool) else str(value)
+        if "\n" in text:
+            raise LabError(f"setting {key}: a value cannot span lines")
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+class LinuxInitiatorGuest:
+    def __init__(self, lab, name: str = DEFAULT_NAME, settings: dict | None = None,
+                 memory_mb: int = 768):
+        self.lab = lab
+        self.name = name
+        self.settings = dict(settings or {})
+        self.memory_mb = memory_mb
+        self.run_dir = lab.run_dir / "linux-initiator"
+        self.links = net.plan_peer(lab.links)
+        self.agent = AgentClient(self.run_dir / "agent.sock", alive=self.alive)
+        self.console = ConsoleLog(self.run_dir / "console.log")
+        self.timings: dict[str, float] = {}
+        self._proc: subprocess.Popen | None = None
+        self._attached = False
+
+    def __enter__(self) -> "LinuxInitiatorGuest":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self, boot_timeout: float = 240.0) -> "LinuxInitiatorGuest":
+        t0 = time.monotonic()
+        try:
+            self.run_dir.mkdir()
+        except FileExistsError:
+            raise LabError(f"lab {self.lab.name!r} already has a Linux initiator guest "
+                           f"({self.run_dir})") from None
+        try:
+            net.attach_peer(self.lab.netns, self.links, self.lab.links)
+            self._attached = True
+            spec = qemu.VmSpec(
+                run_dir=self.run_dir, abi=host.kernel_abi(),
+                enter=net.exec_argv(self.lab.netns, []), memory_mb=self.memory_mb,
+                accel=self.lab.accel, agent_module=AGENT_MODULE,
+                nics=[qemu.Nic(l.nic, l.tap, f"52:54:00:78:00:{i:02x}", f"{l.guest_ip}/{l.prefix}")
+                      for i, l in enumerate(self.links)])
+            self._proc = qemu.start(spec, tie_to_parent=True)
+            state.write(self.run_dir, {"qemu_pid": self._proc.pid, "owner_pid": os.getpid(),
+                                       "kind": "linux-initiator"})
+            ping = self.agent.call("ping", timeout=boot_timeout)
+            t_agent = time.monotonic()
+            started = self.agent.call("iscsid_start", conf=iscsid_conf(self.settings),
+                                      initiatorname=self.name, timeout=90)
+            self.timings = {"boot (QEMU start -> agent answering)": t_agent - t0,
+                            "guest uptime at agent": ping["uptime"],
+                            "iscsid start": started["seconds"]}
+            findings = self.console.findings()
+            if findings:
+                raise LabError(f"the initiator guest's kernel reported a problem: {findings[0]}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> dict:
+        """Logs out every session, deletes the node records, stops iscsid, quits QEMU and
+        removes the taps. Returns what was found left in the guest before it went down
+        ({"sessions": [...], "daemons": [pids]}): both empty on a clean stop."""
+        left: dict = {"sessions": None, "daemons": None}
+        if self._proc is not None and self.alive():
+            try:
+                self.iscsiadm("-m", "session", "-u", ok=(0, NO_OBJS_FOUND), timeout=120)
+                self.iscsiadm("-m", "node", "-o", "delete", ok=(0, NO_OBJS_FOUND))
+                left["sessions"] = self.sessions()
+                left["daemons"] = self.agent.call("iscsid_stop", timeout=30)["left"]
+            except LabError as exc:  # the guest may be the problem: it goes down regardless
+                left["error"] = str(exc)
+        if self._proc is not None:
+            try:
+                with QMP(self.run_dir / "qmp.sock", timeout=2) as q:
+                    q.quit()
+                self._proc.wait(timeout=5)
+            except Exception:  # noqa: BLE001 - falls through to the hard kill below
+                pass
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+        if self._attached:
+            net.detach_peer(self.lab.netns, self.links)
+            self._attached = False
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        return left
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    # ------------------------------------------------------------ open-iscsi
+    def iscsiadm(self, *args: str, ok: tuple[int, ...] = (0,), timeout: float = 60) -> str:
+        """Runs iscsiadm in the guest; an exit code outside `ok` raises with its output."""
+        res = self.agent.call("iscsiadm", argv=list(args), seconds=timeout, timeout=timeout + 10)
+        if res["rc"] not in ok:
+            raise LabError(f"iscsiadm {' '.join(args)} exited {res['rc']} in the initiator guest: "
+                           f"{(res['stdout'] + res['stderr']).strip()[-800:]}")
+        return res["stdout"]
+
+    def discover(self, portal: str) -> list[tuple[str, str]]:
+        """SendTargets discovery: [(target, "ip:port"), ...]; the node records are created."""
+        out = self.iscsiadm("-m", "discovery", "-t", "sendtargets", "-p", portal)
+        found = []
+        for line in out.splitlines():
+            # "10.77.0.2:3260,1 iqn.2026-11.org.example:t0"
+            address, _, target = line.strip().partition(" ")
+            if target:
+                found.append((target, address.split(",")[0]))
+        return found
+
+    def login(self, target: str, portal: str, timeout: float = 120) -> None:
+        self.iscsiadm("-m", "node", "-T", target, "-p", portal, "--login", timeout=timeout)
+
+    def logout(self, target: str, portal: str, timeout: float = 120) -> None:
+        self.iscsiadm("-m", "node", "-T", target, "-p", portal, "--logout", timeout=timeout)
+
+    def sessions(self) -> list[dict]:
+        """The guest kernel's sessions with their disks (guest_ops.sessions)."""
+        return self.agent.call("sessions")
+
+    def wait_disks(self, target: str, count: int = 1, timeout: float = 60) -> list[dict]:
+        """The SCSI disks of `target`'s session once at least `count` are there."""
+        deadline = time.monotonic() + timeout
+        while True:
+            disks = [d for s in self.sessions() if s["target"] == target for d in s["disks"]]
+            if len(disks) >= count:
+                return sorted(disks, key=lambda d: d["lun"])
+            if time.monotonic() > deadline:
+                raise LabError(f"{len(disks)} of {count} disk(s) of {target} appeared in the "
+                               f"initiator guest within {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def direct_io(self, dev: str, lba: int, blocks: int, seed: int, write: bool = True) -> dict:
+        """O_DIRECT write (unless write=False) and read-back of the block pattern; raises when
+        a block read back differs."""
+        res = self.agent.call("direct_io", dev=dev, lba=lba, blocks=blocks, seed=seed,
+                              write=write, timeout=120)
+        if res["mismatched"]:
+            raise LabError(f"{dev}: {res['mismatched']} of {blocks} blocks read back differ "
+                           f"(first at LBA {res['first_mismatch']})")
+        return res
+
+    def kernel_log(self) -> str:
+        """The guest's kernel ring buffer (dmesg), with its own timestamps."""
+        return self.agent.call("run", argv=["dmesg"])["stdout"]
+
+    def iscsid_log(self) -> str:
+        return self.agent.call("read_file", path="/run/iscsilab/iscsid.log")
