@@ -1,0 +1,115 @@
+"""The Linux initiator guest (issue 13) against the lab's LIO: a second guest in the lab's
+namespace runs open-iscsi's iscsid; iscsiadm discovers and logs in, the SCSI disk appears, an
+O_DIRECT write reads back intact, logout and stop leave no session, daemon, guest or tap behind.
+Boots its own lab and the initiator guest (two VMs at once, like the side-by-side test), before
+the session lab (see conftest.py).
+"""
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from iscsilab import net
+from iscsilab.initiator.linux.guest import LinuxInitiatorGuest
+from iscsilab.lab import Lab
+from iscsilab.provision.config import default_config
+
+from test_00_lifecycle import _cmdline, nothing_left
+
+pytestmark = pytest.mark.own_labs
+
+NAME = "iqn.2026-11.org.example:linux-guest"
+SETTINGS = {"node.conn[0].timeo.noop_out_interval": 7, "node.conn[0].timeo.noop_out_timeout": 9,
+            "node.session.timeo.replacement_timeout": 33}
+HOST_NAME_FILE = Path("/etc/iscsi/initiatorname.iscsi")
+
+
+def qemus_under(path: Path) -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()
+            and b"qemu" in _cmdline(p) and str(path).encode() in _cmdline(p)]
+
+
+def taps(lab: Lab) -> list[str]:
+    out = lab.exec(["ip", "-o", "link", "show"], check=True).stdout
+    return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
+
+
+def target_sessions(lab: Lab, target: str) -> list[str]:
+    return [s["initiator"] for s in lab.agent.call("lio.sessions", target=target, tag=1)]
+
+
+def test_iscsiadm_login_io_logout_leaves_nothing():
+    host_name_before = HOST_NAME_FILE.read_bytes() if HOST_NAME_FILE.exists() else None
+    lab = Lab(default_config(), name=f"lx{os.getpid() % 100000}")
+    lab.up()
+    try:
+        ini = LinuxInitiatorGuest(lab, name=NAME, settings=SETTINGS)
+        ini.start()
+        guest_dir = ini.run_dir
+        try:
+            assert qemus_under(guest_dir), "the initiator guest's QEMU runs"
+            assert {"itap0", "itap1"} <= set(taps(lab))
+            # The guest's open-iscsi configuration is its own, not the host's.
+            names = ini.agent.call("read_file", path="/etc/iscsi/initiatorname.iscsi")
+            assert names.strip() == f"InitiatorName={NAME}"
+
+            found = ini.discover(lab.portal())
+            assert sorted(found) == sorted((p.target, p.address) for p in lab.portals())
+            target, portal = lab.portals()[0].target, lab.portal("nic0")
+            record = ini.iscsiadm("-m", "node", "-T", target, "-p", portal)
+            for key, value in SETTINGS.items():
+                assert f"{key} = {value}\n" in record, f"{key} from the settings in the node record"
+
+            ini.login(target, portal)
+            [session] = ini.sessions()
+            assert (session["target"], session["state"]) == (target, "LOGGED_IN")
+            assert f"{session['address']}:{session['port']}" == portal
+            assert session["recovery_tmo"] == "33"
+            assert target_sessions(lab, target) == [NAME], "LIO sees the guest's InitiatorName"
+
+            [disk] = ini.wait_disks(target)
+            assert disk["lun"] == 0 and disk["bytes"] == 64 << 20
+            done = ini.direct_io(disk["dev"], lba=2048, blocks=128, seed=0x5EED)
+            assert done["mismatched"] == 0
+            assert done["written"] == done["read"] == 128 * disk["block_size"]
+            # Read again without writing: the blocks are on the target, not in a cache (O_DIRECT).
+            again = ini.direct_io(disk["dev"], lba=2048, blocks=128, seed=0x5EED, write=False)
+            assert again["written"] == 0 and again["mismatched"] == 0
+
+            ini.logout(target, portal)
+            assert ini.sessions() == []
+            deadline = time.monotonic() + 30
+            while target_sessions(lab, target) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert target_sessions(lab, target) == [], "LIO dropped the session"
+            assert "detected conn error" not in ini.kernel_log()
+        finally:
+            left = ini.stop()
+        assert left == {"sessions": [], "daemons": []}
+        assert not guest_dir.exists()
+        assert qemus_under(guest_dir) == []
+        assert not {"itap0", "itap1"} & set(taps(lab))
+        # The target guest is unharmed by the other guest's coming and going.
+        assert lab.alive() and lab.agent.call("ping")["uptime"] > 0
+    finally:
+        lab.down()
+    assert nothing_left(lab.name)
+    host_name_after = HOST_NAME_FILE.read_bytes() if HOST_NAME_FILE.exists() else None
+    assert host_name_after == host_name_before, "the host's /etc/iscsi is untouched"
+
+
+def test_lab_down_takes_the_initiator_guest_with_it():
+    """A runner that never stops its initiator guest (a crash, a forgotten stop) leaves nothing
+    either: the guest's QEMU goes with the lab."""
+    lab = Lab(default_config(), name=f"lxd{os.getpid() % 100000}")
+    lab.up()
+    try:
+        ini = LinuxInitiatorGuest(lab, name=NAME).start()
+        pids = qemus_under(ini.run_dir)
+        assert len(pids) == 1
+    finally:
+        lab.down()
+    assert not ini.alive()
+    assert qemus_under(lab.run_dir) == []
+    assert nothing_left(lab.name)
