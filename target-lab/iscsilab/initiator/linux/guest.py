@@ -54,6 +54,19 @@ def iscsid_conf(settings: dict | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+_STAMP = re.compile(r"^\[\s*(\d+\.\d+)\]\s?(.*)$")
+
+
+def kernel_lines(dmesg: str) -> list[tuple[float, str]]:
+    """(seconds since the guest booted, text) for each stamped line of dmesg."""
+    out = []
+    for line in dmesg.splitlines():
+        m = _STAMP.match(line)
+        if m:
+            out.append((float(m.group(1)), m.group(2)))
+    return out
+
+
 class LinuxInitiatorGuest:
     def __init__(self, lab, name: str = DEFAULT_NAME, settings: dict | None = None,
                  memory_mb: int = 768):
@@ -194,6 +207,27 @@ class LinuxInitiatorGuest:
             raise LabError(f"{dev}: {res['mismatched']} of {blocks} blocks read back differ "
                            f"(first at LBA {res['first_mismatch']})")
         return res
+
+    def clock(self, samples: int = 5) -> dict:
+        """The guest's kernel-log clock on the host's CLOCK_MONOTONIC: host = guest - offset,
+        within +-error (half the round trip of the best of `samples` marks)."""
+        best = None
+        for i in range(samples):
+            token = f"{os.getpid()}-{time.monotonic_ns()}-{i}"
+            before = time.monotonic()
+            self.agent.call("kmsg_mark", token=token)
+            after = time.monotonic()
+            if best is None or after - before < best[1] - best[0]:
+                best = (before, after, token)
+        before, after, token = best
+        [stamp] = [t for t, line in kernel_lines(self.kernel_log()) if f"iscsilab-mark {token}" in line]
+        return {"offset": stamp - (before + after) / 2, "error": (after - before) / 2}
+
+    def kernel_wait(self, patterns: list[str], after: float = 0.0, timeout: float = 30) -> dict | None:
+        """The first kernel log record stamped after `after` (guest seconds) holding one of
+        `patterns`: {"stamp", "text"}, or None if none came within `timeout`."""
+        return self.agent.call("kmsg_wait", patterns=patterns, after=after, seconds=timeout,
+                               timeout=timeout + 15)
 
     def kernel_log(self) -> str:
         """The guest's kernel ring buffer (dmesg), with its own timestamps."""

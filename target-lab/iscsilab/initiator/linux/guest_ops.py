@@ -186,5 +186,42 @@ def direct_io(args):
             "read_seconds": t2 - t1}
 
 
-HANDLERS = {"iscsid_start": iscsid_start, "iscsid_stop": iscsid_stop, "iscsiadm": iscsiadm,
+def kmsg_mark(args):
+    """Writes a line into the kernel log: its printk timestamp, read back with dmesg, places
+    the guest's kernel clock on the host's (the host times this call)."""
+    with open("/dev/kmsg", "w") as f:
+        f.write(f"iscsilab-mark {args['token']}\n")
+    return None
+
+
+def kmsg_wait(args):
+    """The first kernel log record after `after` (seconds, printk clock) whose text holds one
+    of `patterns`, read from /dev/kmsg as it arrives (blocking reads: no polling load on the
+    guest, whatever the console's loglevel). Returns {"stamp", "text"} or None at the timeout."""
+    import select
+    patterns, after = args["patterns"], args.get("after", 0.0)
+    deadline = time.monotonic() + args.get("seconds", 30)
+    fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        while True:
+            try:
+                record = os.read(fd, 8192).decode(errors="replace")
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                select.select([fd], [], [], min(left, 1.0))
+                continue
+            except BrokenPipeError:       # overwritten records: continue with what follows
+                continue
+            head, _, text = record.partition(";")
+            stamp = int(head.split(",")[2]) / 1e6
+            text = text.split("\n", 1)[0]
+            if stamp > after and any(p in text for p in patterns):
+                return {"stamp": stamp, "text": text}
+    finally:
+        os.close(fd)
+
+
+HANDLERS = {"kmsg_wait": kmsg_wait, "kmsg_mark": kmsg_mark, "iscsid_start": iscsid_start, "iscsid_stop": iscsid_stop, "iscsiadm": iscsiadm,
             "sessions": sessions, "direct_io": direct_io}
