@@ -86,7 +86,7 @@ def test_iscsiadm_login_io_logout_leaves_nothing():
             assert "detected conn error" not in ini.kernel_log()
         finally:
             left = ini.stop()
-        assert left == {"sessions": [], "daemons": []}
+        assert left == {"sessions": [], "maps": [], "daemons": []}
         assert not guest_dir.exists()
         assert qemus_under(guest_dir) == []
         assert not {"itap0", "itap1"} & set(taps(lab))
@@ -160,7 +160,72 @@ def test_nop_timeout_of_a_frozen_target_seen_by_the_linux_initiator():
             assert "ISCSI_ERR_NOP_TIMEDOUT" in ini.iscsid_log()
         finally:
             left = ini.stop()
-        assert left == {"sessions": [], "daemons": []}
+        assert left == {"sessions": [], "maps": [], "daemons": []}
+    finally:
+        lab.down()
+    assert nothing_left(lab.name)
+
+
+def path_states(ini: LinuxInitiatorGuest) -> dict[str, tuple[str, str]]:
+    """multipathd's view of each path: {dev: (dm state, checker state)}."""
+    out = ini.multipathd("show", "paths", "format", "%d %t %T")
+    return {f[0]: (f[1], f[2]) for f in (line.split() for line in out.splitlines()[1:]) if len(f) == 3}
+
+
+def wait_for(what: str, check, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def test_dm_multipath_over_both_portals_fails_over_and_back():
+    """udevd and multipathd in the initiator guest without systemd: one session per portal, one
+    multipath map over both disks, O_DIRECT I/O through the map; with the target's nic0 down
+    its path fails and I/O goes on through nic1; with nic0 up again the path is reinstated;
+    stopping leaves no map, session or daemon."""
+    lab = Lab(default_config(), name=f"lxm{os.getpid() % 100000}")
+    lab.up()
+    try:
+        ini = LinuxInitiatorGuest(lab, name=NAME, settings={
+            "node.session.timeo.replacement_timeout": 5}, multipath={"polling_interval": 2,
+                                                                        "no_path_retry": 12})
+        ini.start()
+        try:
+            target = lab.portals()[0].target
+            ini.discover(lab.portal("nic0"))
+            for p in lab.portals():
+                ini.login(p.target, p.address)
+            disks = {d["dev"].rsplit("/", 1)[1] for d in ini.wait_disks(target, count=2)}
+            [mp] = wait_for("one map over both disks",
+                            lambda: [m for m in ini.maps() if set(m["slaves"]) == disks], 60)
+            assert path_states(ini) == {d: ("active", "ready") for d in disks}
+            links = ini.agent.call("run", argv=["ls", "/dev/disk/by-path"])["stdout"].split()
+            assert sorted(links) == sorted(f"ip-{p.address}-iscsi-{p.target}-lun-0"
+                                           for p in lab.portals()), "udev made the by-path links"
+            dev = f"/dev/mapper/{mp['name']}"
+            ini.direct_io(dev, lba=512, blocks=128, seed=11)
+
+            nic0_disk = next(s["disks"][0]["dev"].rsplit("/", 1)[1] for s in ini.sessions()
+                             if s["address"] == lab.portals()[0].ip)
+            lab.faults.link_down("nic0")
+            try:
+                wait_for("nic0's path failed",
+                         lambda: path_states(ini).get(nic0_disk, ("",))[0] == "failed", 90)
+                ini.direct_io(dev, lba=1024, blocks=64, seed=12)   # through nic1 alone
+            finally:
+                lab.faults.link_up("nic0")
+            wait_for("nic0's path reinstated",
+                     lambda: path_states(ini) == {d: ("active", "ready") for d in disks}, 120)
+            ini.direct_io(dev, lba=512, blocks=128, seed=11, write=False)
+            ini.direct_io(dev, lba=1024, blocks=64, seed=12, write=False)
+        finally:
+            left = ini.stop()
+        assert left == {"sessions": [], "maps": [], "daemons": []}
     finally:
         lab.down()
     assert nothing_left(lab.name)

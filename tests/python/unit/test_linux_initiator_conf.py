@@ -4,7 +4,7 @@ import pytest
 
 from iscsilab import net
 from iscsilab.errors import LabError
-from iscsilab.initiator.linux.guest import iscsid_conf
+from iscsilab.initiator.linux.guest import iscsid_conf, multipath_conf
 
 
 def test_iscsid_conf_has_the_settings_and_never_starts_iscsid_through_systemd():
@@ -36,3 +36,20 @@ def test_peer_links_share_the_target_subnets():
     assert [(p.nic, p.tap, p.guest_ip, p.host_ip, p.prefix) for p in peer] == [
         ("nic0", "itap0", "10.77.0.3", "10.77.0.1", 24), ("nic1", "itap1", "10.77.1.3", "10.77.1.1", 24)]
     assert {p.tap for p in peer}.isdisjoint(l.tap for l in links)
+
+
+def test_multipath_conf_takes_the_multipath_steps_names_into_defaults():
+    text = multipath_conf({"path_selector": "service-time 0", "no_path_retry": 6,
+                           "find_multipaths": "no"})
+    lines = [line.strip() for line in text.splitlines()]
+    body = lines[lines.index("defaults {") + 1:lines.index("}")]
+    assert body == ["user_friendly_names yes", "find_multipaths no",
+                    'path_selector "service-time 0"', "no_path_retry 6"]
+    assert "blacklist {" in lines
+
+
+@pytest.mark.parametrize("key, value", [("Bad-Key", 1), ("alias", 'a"b'), ("alias", "a}"),
+                                        ("alias", "a\nb")])
+def test_multipath_conf_refuses_what_would_break_the_file(key, value):
+    with pytest.raises(LabError):
+        multipath_conf({key: value})

@@ -38,6 +38,10 @@ NO_OBJS_FOUND = 21
 # iscsiadm must not try to start a missing iscsid through systemctl (there is no systemd here).
 BASE_CONF = {"iscsid.startup": "/bin/false", "node.startup": "manual"}
 _KEY = re.compile(r"^(node|discovery|iscsid)\.[A-Za-z0-9_.\[\]]+$")
+# multipath.conf's defaults we always write: maps for every LIO LU with paths (greedy: no wwids
+# file to learn first), named mpatha, mpathb, ...
+MULTIPATH_BASE = {"user_friendly_names": "yes", "find_multipaths": "greedy"}
+_MP_KEY = re.compile(r"^[a-z_]+$")
 
 
 def iscsid_conf(settings: dict | None) -> str:
@@ -67,12 +71,30 @@ def kernel_lines(dmesg: str) -> list[tuple[float, str]]:
     return out
 
 
+def multipath_conf(settings: dict | None) -> str:
+    """multipath.conf text: the settings (multipath.conf's own names, as the scenarios' multipath
+    step takes them: polling_interval, path_selector, no_path_retry, ...) in `defaults`."""
+    lines = ["# written by iscsi-lab for its Linux initiator guest", "defaults {"]
+    for key, value in {**MULTIPATH_BASE, **(settings or {})}.items():
+        text = str(value)
+        if not _MP_KEY.match(key) or any(c in text for c in '\n"{}'):
+            raise LabError(f"multipath setting {key}: {text!r} cannot go into multipath.conf")
+        lines.append(f'    {key} "{text}"' if " " in text else f"    {key} {text}")
+    lines += ["}", "blacklist {", '    devnode "^(ram|loop|zram|sr|vd)[0-9]*"', "}"]
+    return "\n".join(lines) + "\n"
+
+
 class LinuxInitiatorGuest:
     def __init__(self, lab, name: str = DEFAULT_NAME, settings: dict | None = None,
-                 memory_mb: int = 768):
+                 multipath: dict | None = None, udev: bool = False, memory_mb: int = 768):
+        """settings: open-iscsi's (iscsid.conf); multipath: None for no multipathd, else
+        multipath.conf's defaults ({} for ours); udev: systemd-udevd even without multipathd
+        (for /dev/disk/by-* links)."""
         self.lab = lab
         self.name = name
         self.settings = dict(settings or {})
+        self.multipath = None if multipath is None else dict(multipath)
+        self.udev = udev or multipath is not None
         self.memory_mb = memory_mb
         self.run_dir = lab.run_dir / "linux-initiator"
         self.links = net.plan_peer(lab.links)
@@ -115,6 +137,12 @@ class LinuxInitiatorGuest:
             self.timings = {"boot (QEMU start -> agent answering)": t_agent - t0,
                             "guest uptime at agent": ping["uptime"],
                             "iscsid start": started["seconds"]}
+            if self.udev:
+                self.timings["udevd start, trigger, settle"] = self.agent.call(
+                    "udev_start", timeout=120)["seconds"]
+            if self.multipath is not None:
+                self.timings["multipathd start"] = self.agent.call(
+                    "multipathd_start", conf=multipath_conf(self.multipath), timeout=90)["seconds"]
             findings = self.console.findings()
             if findings:
                 raise LabError(f"the initiator guest's kernel reported a problem: {findings[0]}")
@@ -124,16 +152,20 @@ class LinuxInitiatorGuest:
         return self
 
     def stop(self) -> dict:
-        """Logs out every session, deletes the node records, stops iscsid, quits QEMU and
-        removes the taps. Returns what was found left in the guest before it went down
-        ({"sessions": [...], "daemons": [pids]}): both empty on a clean stop."""
-        left: dict = {"sessions": None, "daemons": None}
+        """Stops multipathd and flushes its maps, logs out every session, deletes the node
+        records, stops udevd and iscsid, quits QEMU and removes the taps. Returns what was found
+        left in the guest before it went down: {"sessions": [...], "maps": [...], "daemons":
+        [{pid, comm, state}]}, all empty on a clean stop."""
+        left: dict = {"sessions": None, "maps": None, "daemons": None}
         if self._proc is not None and self.alive():
             try:
+                if self.multipath is not None:
+                    self.agent.call("multipath_down", timeout=90)
                 self.iscsiadm("-m", "session", "-u", ok=(0, NO_OBJS_FOUND), timeout=120)
                 self.iscsiadm("-m", "node", "-o", "delete", ok=(0, NO_OBJS_FOUND))
                 left["sessions"] = self.sessions()
-                left["daemons"] = self.agent.call("iscsid_stop", timeout=30)["left"]
+                left["maps"] = self.maps()
+                left["daemons"] = self.agent.call("daemons_stop", timeout=60)["left"]
             except LabError as exc:  # the guest may be the problem: it goes down regardless
                 left["error"] = str(exc)
         if self._proc is not None:
@@ -222,6 +254,18 @@ class LinuxInitiatorGuest:
         before, after, token = best
         [stamp] = [t for t, line in kernel_lines(self.kernel_log()) if f"iscsilab-mark {token}" in line]
         return {"offset": stamp - (before + after) / 2, "error": (after - before) / 2}
+
+    def maps(self) -> list[dict]:
+        """The guest's device-mapper multipath maps: [{"dm", "name", "uuid", "slaves"}]."""
+        return self.agent.call("maps")
+
+    def multipathd(self, *args: str) -> str:
+        """A multipathd command (`show paths`, `show maps`, ...) and its output."""
+        res = self.agent.call("run", argv=["multipathd", *args])
+        if res["rc"] != 0:
+            raise LabError(f"multipathd {' '.join(args)} exited {res['rc']}: "
+                           f"{(res['stdout'] + res['stderr']).strip()[-500:]}")
+        return res["stdout"]
 
     def kernel_wait(self, patterns: list[str], after: float = 0.0, timeout: float = 30) -> dict | None:
         """The first kernel log record stamped after `after` (guest seconds) holding one of

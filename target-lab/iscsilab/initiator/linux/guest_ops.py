@@ -1,7 +1,8 @@
 """The initiator guest's agent handlers (run inside the VM by iscsilab.agent.guest, Debian's
-python3 -S, stdlib only): open-iscsi's iscsid started without systemd, its configuration kept
-private to the guest, the SCSI disks of its sessions from sysfs, and O_DIRECT I/O with a
-verifiable block pattern.
+python3 -S, stdlib only): open-iscsi's iscsid, systemd-udevd and multipathd started without
+systemd (each in the foreground, as the agent's child), their configuration kept private to the
+guest, the SCSI disks of its sessions and the multipath maps from sysfs, O_DIRECT I/O with a
+verifiable block pattern, and the kernel log read as it arrives.
 
 The guest's root is the host's, read-only over 9p under a tmpfs overlay: a write to /etc in
 the guest never reaches the host, but the host's own /etc/iscsi (its InitiatorName, any node
@@ -25,7 +26,13 @@ LOG = "/run/iscsilab/iscsid.log"
 # iscsiadm reaches iscsid on this abstract unix socket (open-iscsi's mgmt_ipc).
 IPC_NAME = "@ISCSIADM_ABSTRACT_NAMESPACE"
 
-_iscsid: subprocess.Popen | None = None
+# The daemons we started, by name. Each runs in the foreground as the agent's own child and is
+# waited for when stopped: the agent is PID 1 of the guest (stage2 execs it) and reaps no
+# orphans, so a daemon that forks itself away (iscsid without -f, systemd-udevd --daemon)
+# would stay a zombie in the process table after it exits.
+_daemons: dict[str, subprocess.Popen] = {}
+# Stop order: multipathd holds the SCSI disks, udevd serves multipathd, iscsid the sessions.
+STOP_ORDER = ("multipathd", "systemd-udevd", "iscsid")
 
 
 def _mounted(path: str) -> bool:
@@ -44,51 +51,130 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
-def iscsid_start(args):
-    """Writes the configuration and starts iscsid in the foreground (-f: it logs to stderr,
-    kept in LOG) as our child, and waits until it serves iscsiadm."""
-    global _iscsid
-    if _iscsid is not None and _iscsid.poll() is None:
-        raise RuntimeError(f"iscsid already runs (pid {_iscsid.pid})")
+def _private_dir(path: str) -> None:
+    """A fresh tmpfs at `path`: what the host has there does not show through."""
+    if not _mounted(path):
+        os.makedirs(path, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=16m", "tmpfs", path],
+                       check=True)
+
+
+def _spawn(name: str, argv: list[str], ready, timeout: float) -> dict:
+    """Starts daemon `name` (argv keeps it in the foreground), its output in
+    /run/iscsilab/<name>.log, and waits until ready() is true."""
+    old = _daemons.get(name)
+    if old is not None and old.poll() is None:
+        raise RuntimeError(f"{name} already runs (pid {old.pid})")
     t0 = time.monotonic()
-    if not _mounted(ETC):
-        os.makedirs(ETC, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=16m", "tmpfs", ETC], check=True)
+    log_path = f"/run/iscsilab/{name}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    _daemons[name] = proc
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}: {_tail(log_path)}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} was not ready within {timeout:.0f} s: {_tail(log_path)}")
+        time.sleep(0.05)
+    return {"pid": proc.pid, "seconds": time.monotonic() - t0}
+
+
+def _ok(argv: list[str]) -> bool:
+    return subprocess.run(argv, capture_output=True, timeout=10).returncode == 0
+
+
+def iscsid_start(args):
+    """Writes iscsid.conf and initiatorname.iscsi into a tmpfs at /etc/iscsi and starts iscsid
+    (-f: in the foreground, logging to stderr), ready once it listens for iscsiadm."""
+    _private_dir(ETC)
     _write(CONF, args["conf"])
     _write(NAME_FILE, f"InitiatorName={args['initiatorname']}\n")
     os.makedirs("/run/lock/iscsi", exist_ok=True)
     subprocess.run(["modprobe", "-a", "iscsi_tcp", "sd_mod", "sg"], check=True,
                    capture_output=True)
-    log = open(LOG, "ab")
-    _iscsid = subprocess.Popen(["/sbin/iscsid", "-f", "-c", CONF, "-i", NAME_FILE],
-                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    log.close()
-    deadline = time.monotonic() + args.get("timeout", 60)
-    while not _listening(IPC_NAME):
-        if _iscsid.poll() is not None:
-            raise RuntimeError(f"iscsid exited with {_iscsid.returncode}: {_tail(LOG)}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"iscsid did not listen for iscsiadm in time: {_tail(LOG)}")
-        time.sleep(0.05)
-    return {"pid": _iscsid.pid, "seconds": time.monotonic() - t0}
+    return _spawn("iscsid", ["/sbin/iscsid", "-f", "-c", CONF, "-i", NAME_FILE],
+                  lambda: _listening(IPC_NAME), args.get("timeout", 60))
 
 
-def iscsid_stop(args):
-    """Stops the iscsid we started (SIGTERM, then SIGKILL); returns what still runs."""
-    global _iscsid
-    rc = None
-    if _iscsid is not None:
-        if _iscsid.poll() is None:
-            _iscsid.send_signal(signal.SIGTERM)
-            try:
-                _iscsid.wait(timeout=args.get("timeout", 10))
-            except subprocess.TimeoutExpired:
-                _iscsid.kill()
-                _iscsid.wait()
-        rc = _iscsid.returncode
-        _iscsid = None
-    return {"returncode": rc, "left": _pids("iscsid") + _pids("multipathd")}
+UDEV_SUBSYSTEMS = ("block", "scsi", "scsi_disk", "scsi_generic", "scsi_device")
+
+
+def udev_start(args):
+    """systemd-udevd without systemd as PID 1: in the foreground (no --daemon), then the SCSI
+    and block devices already there are replayed (trigger --action=add) and settled. Only those
+    subsystems: a replayed `add` of the NICs could rename them under the agent."""
+    os.makedirs("/run/udev", exist_ok=True)
+    started = _spawn("systemd-udevd", ["/lib/systemd/systemd-udevd", "--resolve-names=never"],
+                     lambda: _ok(["udevadm", "control", "--ping"]), args.get("timeout", 60))
+    trigger = ["udevadm", "trigger", "--action=add"]
+    for sub in UDEV_SUBSYSTEMS:
+        trigger.append(f"--subsystem-match={sub}")
+    subprocess.run(trigger, check=True, capture_output=True, timeout=60)
+    subprocess.run(["udevadm", "settle", "-t", "60"], check=True, capture_output=True, timeout=70)
+    return started
+
+
+def multipathd_start(args):
+    """Writes /etc/multipath.conf (the guest's overlay: never the host's file) with a tmpfs at
+    /etc/multipath for its bindings and wwids, loads dm-multipath and starts multipathd -d
+    (foreground); ready once it answers `multipathd show daemon`. Needs udevd: multipathd learns
+    of paths from udev's events."""
+    subprocess.run(["modprobe", "-a", "dm_multipath", "dm_round_robin", "dm_queue_length",
+                    "dm_service_time", "scsi_dh_alua"], check=True, capture_output=True)
+    _private_dir("/etc/multipath")
+    _write("/etc/multipath.conf", args["conf"])
+    return _spawn("multipathd", ["/sbin/multipathd", "-d", "-s"],
+                  lambda: _ok(["multipathd", "show", "daemon"]), args.get("timeout", 60))
+
+
+def _stop(name: str, timeout: float) -> int | None:
+    proc = _daemons.pop(name, None)
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        if name == "multipathd":     # its own way down: it removes no maps, unlike SIGTERM's
+            subprocess.run(["multipathd", "shutdown"], capture_output=True, timeout=30)
+        elif name == "systemd-udevd":
+            subprocess.run(["udevadm", "control", "--exit"], capture_output=True, timeout=30)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def daemons_stop(args):
+    """Stops every daemon we started (multipathd, udevd, iscsid, in that order, each waited
+    for) and returns their exit codes and the processes of those names still in the guest."""
+    codes = {name: _stop(name, args.get("timeout", 15)) for name in STOP_ORDER}
+    return {"returncodes": {k: v for k, v in codes.items() if v is not None},
+            "left": [{"pid": pid, "comm": comm, "state": state}
+                     for comm in STOP_ORDER for pid, state in _procs(comm)]}
+
+
+def multipath_down(args):
+    """multipathd stopped (`multipathd shutdown`, waited for), then every multipath map
+    flushed (multipath -F), so that logging out leaves no map behind."""
+    code = _stop("multipathd", args.get("timeout", 15))
+    flush = subprocess.run(["multipath", "-F"], capture_output=True, text=True, timeout=60)
+    return {"returncode": code, "flush_rc": flush.returncode,
+            "flush_output": (flush.stdout + flush.stderr).strip()[-500:], "maps": maps({})}
+
+
+def maps(args):
+    """Device-mapper multipath maps from sysfs: [{"dm", "name", "uuid", "slaves"}]."""
+    out = []
+    for dm in sorted(glob.glob("/sys/block/dm-*")):
+        uuid = _read(f"{dm}/dm/uuid")
+        if uuid.startswith("mpath-"):
+            out.append({"dm": os.path.basename(dm), "name": _read(f"{dm}/dm/name"), "uuid": uuid,
+                        "slaves": sorted(os.listdir(f"{dm}/slaves"))})
+    return out
 
 
 def iscsiadm(args):
@@ -98,15 +184,17 @@ def iscsiadm(args):
     return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
 
 
-def _pids(comm: str) -> list[int]:
+def _procs(comm: str) -> list[tuple[int, str]]:
+    """(pid, state) of every process named `comm`, zombies included (state Z)."""
     out = []
-    for path in glob.glob("/proc/[0-9]*/comm"):
+    for path in glob.glob("/proc/[0-9]*/stat"):
         try:
             with open(path) as f:
-                if f.read().strip() == comm:
-                    out.append(int(path.split("/")[2]))
+                head, _, rest = f.read().rpartition(")")
         except OSError:
-            pass
+            continue
+        if head.split("(", 1)[1] == comm:
+            out.append((int(path.split("/")[2]), rest.split()[0]))
     return out
 
 
@@ -159,7 +247,8 @@ def direct_io(args):
     """Writes `blocks` blocks of the pattern at `lba` with O_DIRECT, then reads them back with
     O_DIRECT and compares. Returns counts and the first mismatching LBA, if any."""
     dev, lba, blocks, seed = args["dev"], args["lba"], args["blocks"], args["seed"]
-    bs = int(_read(f"/sys/block/{os.path.basename(dev)}/queue/logical_block_size"))
+    real = os.path.basename(os.path.realpath(dev))   # /dev/mapper/mpatha -> dm-0
+    bs = int(_read(f"/sys/block/{real}/queue/logical_block_size"))
     length = bs * blocks
     buf = mmap.mmap(-1, length)           # page-aligned, as O_DIRECT needs
     for i in range(blocks):
@@ -223,5 +312,8 @@ def kmsg_wait(args):
         os.close(fd)
 
 
-HANDLERS = {"kmsg_wait": kmsg_wait, "kmsg_mark": kmsg_mark, "iscsid_start": iscsid_start, "iscsid_stop": iscsid_stop, "iscsiadm": iscsiadm,
+HANDLERS = {"kmsg_wait": kmsg_wait, "kmsg_mark": kmsg_mark, "iscsid_start": iscsid_start,
+            "udev_start": udev_start, "multipathd_start": multipathd_start,
+            "multipath_down": multipath_down, "maps": maps, "daemons_stop": daemons_stop,
+            "iscsiadm": iscsiadm,
             "sessions": sessions, "direct_io": direct_io}
