@@ -53,3 +53,12 @@ def test_multipath_conf_takes_the_multipath_steps_names_into_defaults():
 def test_multipath_conf_refuses_what_would_break_the_file(key, value):
     with pytest.raises(LabError):
         multipath_conf({key: value})
+
+
+def test_missing_guest_packages_are_named(monkeypatch):
+    from iscsilab import host
+    monkeypatch.setattr(host, "LINUX_INITIATOR_FILES", {"/nonexistent/iscsid": "open-iscsi",
+                                                        "/nonexistent/multipathd": "multipath-tools"})
+    with pytest.raises(LabError, match="apt-get install -y --no-install-recommends "
+                                       "multipath-tools open-iscsi"):
+        host.require_linux_initiator_packages()

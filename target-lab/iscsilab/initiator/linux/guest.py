@@ -112,6 +112,7 @@ class LinuxInitiatorGuest:
 
     # ------------------------------------------------------------ lifecycle
     def start(self, boot_timeout: float = 240.0) -> "LinuxInitiatorGuest":
+        host.require_linux_initiator_packages()
         t0 = time.monotonic()
         try:
             self.run_dir.mkdir()
