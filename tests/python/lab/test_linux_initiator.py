@@ -229,3 +229,42 @@ def test_dm_multipath_over_both_portals_fails_over_and_back():
     finally:
         lab.down()
     assert nothing_left(lab.name)
+
+
+def test_namespace_faults_reach_the_linux_initiator_guest():
+    """The namespace routes the initiator guest's traffic (it is not local to the namespace):
+    the blackhole and the TCP reset faults act on it through nft's forward hook. A blackhole
+    is a NOP timeout (1022) for the kernel, a reset a closed connection (1020); the session
+    comes back once the fault is lifted."""
+    lab = Lab(default_config(), name=f"lxf{os.getpid() % 100000}")
+    lab.up()
+    try:
+        ini = LinuxInitiatorGuest(lab, name=NAME, settings={
+            "node.conn[0].timeo.noop_out_interval": 5, "node.conn[0].timeo.noop_out_timeout": 5,
+            "node.session.timeo.replacement_timeout": 60})
+        ini.start()
+        try:
+            target, portal = lab.portals()[0].target, lab.portal("nic0")
+            ini.discover(portal)
+            ini.login(target, portal)
+            [disk] = ini.wait_disks(target)
+            ini.direct_io(disk["dev"], lba=0, blocks=64, seed=5)
+            for fault, code in ((lab.faults.blackhole, 1022), (lab.faults.tcp_reset, 1020)):
+                clock = ini.clock()
+                started = time.monotonic()
+                fault("nic0")
+                try:
+                    error = ini.kernel_wait(["detected conn error"],
+                                            started + clock["offset"] - clock["error"], timeout=30)
+                finally:
+                    fault("nic0", on=False)
+                assert error is not None, f"{fault.__name__}: no connection error within 30 s"
+                assert error["text"].strip() == f"connection1:0: detected conn error ({code})"
+                wait_for("LOGGED_IN again", lambda: ini.sessions()[0]["state"] == "LOGGED_IN", 60)
+                assert ini.direct_io(disk["dev"], lba=0, blocks=64, seed=5, write=False)["mismatched"] == 0
+        finally:
+            left = ini.stop()
+        assert left == {"sessions": [], "maps": [], "daemons": []}
+    finally:
+        lab.down()
+    assert nothing_left(lab.name)
