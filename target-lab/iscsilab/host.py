@@ -60,6 +60,21 @@ GUEST_FILES = {
     "/usr/bin/dbus-daemon": "dbus",   # targetcli-fb wants a system bus (Lab.targetcli)
 }
 
+# What the Linux initiator guest runs from the shared root (initiator/linux).
+LINUX_INITIATOR_FILES = {
+    "/sbin/iscsid": "open-iscsi",
+    "/sbin/iscsiadm": "open-iscsi",
+    "/sbin/multipathd": "multipath-tools",
+    "/lib/systemd/systemd-udevd": "udev",
+}
+
+
+def require_linux_initiator_packages() -> None:
+    missing = sorted({pkg for path, pkg in LINUX_INITIATOR_FILES.items() if not Path(path).exists()})
+    if missing:
+        raise LabError("the Linux initiator guest runs these from the host's root; install them "
+                       "with: apt-get install -y --no-install-recommends " + " ".join(missing))
+
 
 def private_dir(path: Path) -> Path:
     """Creates `path` (0700) or checks that an existing one is ours: without root the runtime

@@ -168,6 +168,44 @@ def delete(ns: str) -> None:
         _ip("netns", "delete", ns, check=False)
 
 
+def plan_peer(links: list[Link], host_octet: int = 3, tap_prefix: str = "itap") -> list[Link]:
+    """Links for a second guest (the Linux initiator guest) on the target's subnets: address
+    .<host_octet> on each, through taps of its own, so the target sees it on its own LAN."""
+    out = []
+    for i, link in enumerate(links):
+        net = ipaddress.ip_network(f"{link.host_ip}/{link.prefix}", strict=False)
+        out.append(Link(link.nic, f"{tap_prefix}{i}", link.host_ip, str(net[host_octet]),
+                        link.prefix))
+    return out
+
+
+def attach_peer(ns: str, peer: list[Link], links: list[Link]) -> None:
+    """Adds the peer guest's taps. The namespace routes between the two taps of a subnet and
+    answers ARP for each side on the other (proxy ARP), so neither guest needs a route or a
+    bridge, and the target's tap keeps its address and its host-side faults (tc, link down).
+    Traffic between the guests is forwarded, not delivered locally: nft rules on the namespace's
+    input/output hooks do not see it."""
+    sysctl = [("net/ipv4/ip_forward", "1")]
+    for link, p in zip(links, peer):
+        _ip_in(ns, "tuntap", "add", "dev", p.tap, "mode", "tap")
+        _ip_in(ns, "link", "set", p.tap, "up")
+        _ip_in(ns, "route", "add", f"{p.guest_ip}/32", "dev", p.tap)
+        sysctl += [(f"net/ipv4/conf/{link.tap}/proxy_arp", "1"),
+                   (f"net/ipv4/conf/{p.tap}/proxy_arp", "1")]
+    script = "".join(f"echo {v} > /proc/sys/{k} && " for k, v in sysctl) + "true"
+    proc = run(ns, ["sh", "-c", script], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise LabError(f"proxy ARP / forwarding in {ns}: {proc.stderr.strip()}")
+
+
+def detach_peer(ns: str, peer: list[Link]) -> None:
+    """Removes the peer's taps (their routes go with them); a missing namespace or tap is fine."""
+    if not exists(ns):
+        return
+    for p in peer:
+        subprocess.run(exec_argv(ns, ["ip", "link", "del", p.tap]), capture_output=True)
+
+
 def set_link(ns: str, dev: str, up: bool) -> None:
     _ip_in(ns, "link", "set", dev, "up" if up else "down")
 

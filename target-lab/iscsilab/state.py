@@ -63,6 +63,12 @@ def teardown(run_dir: Path, record: dict | None) -> None:
     record = record or {}
     if record.get("qemu_pid"):
         qemu.kill(record["qemu_pid"], run_dir)
+    # Second guests of the lab (the Linux initiator guest) run from sub-directories of its run
+    # dir with records of their own: they go with the lab, even when their owner crashed.
+    for sub in sorted(run_dir.glob(f"*/{STATE_FILE}")):
+        guest = read(sub.parent) or {}
+        if guest.get("qemu_pid"):
+            qemu.kill(guest["qemu_pid"], sub.parent)
     stop_all_helpers(run_dir)
     isns.stop(run_dir)
     net.delete(record.get("netns") or net.NS_PREFIX + run_dir.name)

@@ -3,7 +3,8 @@
 Where each fault acts, and why:
 - link down/up: QMP set_link (the guest sees carrier loss) or the tap in the namespace.
 - blackhole / TCP reset: nft in the lab's namespace (host kernel), on the tap: works even while
-  the guest is frozen, and needs no guest agent.
+  the guest is frozen, and needs no guest agent. The same rules sit on the forward hook, for the
+  traffic the namespace routes between the target and the Linux initiator guest (net.attach_peer).
 - delay / loss: netem inside the guest on the NIC (this host kernel has no sch_netem; the
   guest's Debian kernel does). It shapes what the target sends.
 - rate limit: tbf on the tap (host-side tc). It shapes what the initiators send.
@@ -138,6 +139,10 @@ table inet {NFT_TABLE} {{
 {outs}
   }}
   chain in {{ type filter hook input priority 0; policy accept;
+{ins}
+  }}
+  chain through {{ type filter hook forward priority 0; policy accept;
+{outs}
 {ins}
   }}
 }}

@@ -47,6 +47,9 @@ class VmSpec:
     boot_script: Path | None = None   # run by the guest's stage 2 before the agent starts
     # Module name -> file loaded instead (the split-brain guard's iscsi_target_mod.ko).
     replace_modules: dict[str, Path] = field(default_factory=dict)
+    # The guest agent's handler module (stage2 passes it to iscsilab.agent.guest): LIO for the
+    # target guest, open-iscsi for the initiator guest (iscsilab.initiator.linux_guest_ops).
+    agent_module: str = "iscsilab.provision.lio_guest"
 
     @property
     def console(self) -> Path:
@@ -67,6 +70,7 @@ def command_line(spec: VmSpec, initrd: Path) -> list[str]:
     append += [f"iscsilab.nic={n.mac},{n.guest_cidr}" for n in spec.nics]
     if spec.boot_script:
         append.append(f"iscsilab.boot={spec.boot_script}")
+    append.append(f"iscsilab.agent={spec.agent_module}")
     accel = ["-accel", "kvm", "-cpu", "host"] if spec.accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
     argv = [
         "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none",
