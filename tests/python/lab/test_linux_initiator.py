@@ -231,6 +231,7 @@ def test_dm_multipath_over_both_portals_fails_over_and_back():
     assert nothing_left(lab.name)
 
 
+@pytest.mark.on_demand  # 1-4 min of NOP cycles; CI has the same faults against our initiator
 def test_namespace_faults_reach_the_linux_initiator_guest():
     """The namespace routes the initiator guest's traffic (it is not local to the namespace):
     the blackhole and the TCP reset faults act on it through nft's forward hook. A blackhole
