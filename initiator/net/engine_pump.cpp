@@ -33,7 +33,6 @@ void Core::pump() {
   if (!sess_) return;
   in_pump_ = true;
   published_ = false;
-  session::Completion comp;  // every completion of this pump is moved into it in turn
   pdu::ScsiCommand cmd;      // every SCSI Command the session encodes from its task, in turn
   for (int round = 0; round < 100000; ++round) {
     bool progress = false;
@@ -57,7 +56,8 @@ void Core::pump() {
       progress = true;
     }
     bool stats_fresh = false;
-    while (sess_->pop_completion(comp)) {
+    // Each completion is handled where the session wrote it, and its slot handed back after.
+    while (session::Completion* comp = sess_->take_completion()) {
       if (!stats_fresh) {
         // A caller woken by its completion may read stats() at once (a Reject counted in
         // rjt_pdus): refresh the counters first, not only at the end of the pump.
@@ -67,7 +67,8 @@ void Core::pump() {
         stats_fresh = true;
         published_ = true;
       }
-      dispatch(comp);
+      dispatch(*comp);
+      sess_->recycle(*comp);
       progress = true;
     }
     if (!queued_.empty() && phase_ == Phase::full_feature &&
