@@ -37,7 +37,8 @@ void Core::pump() {
   for (int round = 0; round < 100000; ++round) {
     bool progress = false;
     if (conn_ && !conn_->dead) {
-      while (true) {
+      // Asked first: an empty queue is the common end, and the pops cost more to say so.
+      while (sess_->has_pdu(cid_)) {
         if (sess_->pop_scsi_command(cid_, cmd)) {
           send_command(conn_, cmd);
         } else if (auto p = sess_->pop_pdu(cid_)) {
@@ -51,7 +52,8 @@ void Core::pump() {
     }
     // Events first: a caller whose future just became ready finds the event (NOP timeout,
     // TMF timeout, conn error) that explains it already in the log.
-    while (auto ev = sess_->pop_event()) {
+    while (sess_->has_event()) {
+      const auto ev = sess_->pop_event();
       handle_event(*ev);
       progress = true;
     }

@@ -48,11 +48,6 @@ Completion& CompletionQueue::push() {
   return *c;
 }
 
-Completion* CompletionQueue::take() noexcept {
-  if (order_.empty()) return nullptr;
-  return order_.take_front();
-}
-
 void CompletionQueue::recycle(Completion& c) noexcept {
   reset(c);
   free_.push_back(&c);

@@ -29,7 +29,7 @@ class CompletionQueue {
   bool empty() const noexcept { return order_.empty(); }
   // The oldest completion, taken off the queue (nullptr when there is none). It stays valid,
   // and the caller's to read, change or move from, until recycle().
-  Completion* take() noexcept;
+  Completion* take() noexcept { return order_.empty() ? nullptr : order_.take_front(); }
   // Gives a slot that take() returned back, reset to its defaults.
   void recycle(Completion& c) noexcept;
 

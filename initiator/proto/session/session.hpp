@@ -161,6 +161,7 @@ class Session {
   Completion* take_completion() noexcept { return completions_.take(); }
   void recycle(Completion& c) noexcept { completions_.recycle(c); }
   std::optional<Event> pop_event();
+  bool has_event() const noexcept { return !events_.empty(); }
 
   // --- introspection -------------------------------------------------------------------------
   SessionState state() const noexcept { return sm_.state(); }
