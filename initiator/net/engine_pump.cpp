@@ -33,12 +33,12 @@ void Core::pump() {
   if (!sess_) return;
   in_pump_ = true;
   published_ = false;
-  session::Completion comp;  // every completion of this pump is moved into it in turn
   pdu::ScsiCommand cmd;      // every SCSI Command the session encodes from its task, in turn
   for (int round = 0; round < 100000; ++round) {
     bool progress = false;
     if (conn_ && !conn_->dead) {
-      while (true) {
+      // Asked first: an empty queue is the common end, and the pops cost more to say so.
+      while (sess_->has_pdu(cid_)) {
         if (sess_->pop_scsi_command(cid_, cmd)) {
           send_command(conn_, cmd);
         } else if (auto p = sess_->pop_pdu(cid_)) {
@@ -52,12 +52,14 @@ void Core::pump() {
     }
     // Events first: a caller whose future just became ready finds the event (NOP timeout,
     // TMF timeout, conn error) that explains it already in the log.
-    while (auto ev = sess_->pop_event()) {
+    while (sess_->has_event()) {
+      const auto ev = sess_->pop_event();
       handle_event(*ev);
       progress = true;
     }
     bool stats_fresh = false;
-    while (sess_->pop_completion(comp)) {
+    // Each completion is handled where the session wrote it, and its slot handed back after.
+    while (session::Completion* comp = sess_->take_completion()) {
       if (!stats_fresh) {
         // A caller woken by its completion may read stats() at once (a Reject counted in
         // rjt_pdus): refresh the counters first, not only at the end of the pump.
@@ -67,7 +69,8 @@ void Core::pump() {
         stats_fresh = true;
         published_ = true;
       }
-      dispatch(comp);
+      dispatch(*comp);
+      sess_->recycle(*comp);
       progress = true;
     }
     if (!queued_.empty() && phase_ == Phase::full_feature &&

@@ -132,14 +132,17 @@ void Session::set_session_state(SessionEvent e) {
 }
 
 bool Session::pop_completion(Completion& out) {
-  if (completions_.empty()) return false;
-  completions_.take_front_into(out);
+  Completion* c = completions_.take();
+  if (c == nullptr) return false;
+  out = std::move(*c);
+  completions_.recycle(*c);
   return true;
 }
 
 std::optional<Completion> Session::pop_completion() {
-  if (completions_.empty()) return std::nullopt;
-  return completions_.take_front();
+  Completion out;
+  if (!pop_completion(out)) return std::nullopt;
+  return out;
 }
 
 std::optional<Event> Session::pop_event() {
@@ -148,6 +151,10 @@ std::optional<Event> Session::pop_event() {
 }
 
 void Session::finish(Task& t, Completion&& c) {
+  if (end_task(t)) completions_.push() = std::move(c);
+}
+
+bool Session::end_task(Task& t) {
   if (placed_task_ == t.id) {  // only a failed connection ends a task mid-placement
     placed_task_.reset();
     placement_orphaned_ = true;
@@ -159,7 +166,7 @@ void Session::finish(Task& t, Completion&& c) {
   }
   const bool internal = t.kind == TaskKind::nop && t.internal_ping;
   tasks_.remove(t);  // `t` is a reset Task in a kept node from here
-  if (!internal) completions_.push_back(std::move(c));
+  return !internal;
 }
 
 void Session::complete_simple(Task& t, TaskOutcome outcome, ConnError why) {
@@ -191,12 +198,14 @@ void Session::complete_scsi(Task& t, ScsiResult&& r) {
     t.read_buf.resize(t.read_high);
     r.data = std::move(t.read_buf);
   }
-  Completion c;
-  c.id = t.id;
+  const TaskId id = t.id;
+  if (!end_task(t)) return;
+  // Written in its queue slot (a recycled one is at its defaults: kind scsi, completed).
+  Completion& c = completions_.push();
+  c.id = id;
   c.kind = TaskKind::scsi;
   c.outcome = TaskOutcome::completed;
   c.scsi = std::move(r);
-  finish(t, std::move(c));
 }
 
 void Session::note_sense(const scsi::SenseData& sense, std::uint16_t cid,

@@ -55,6 +55,7 @@
 #include "proto/recovery/policy.hpp"
 #include "proto/scsi/sense.hpp"
 #include "proto/session/connection.hpp"
+#include "proto/session/completion_queue.hpp"
 #include "proto/session/connection_state.hpp"
 #include "proto/session/errc.hpp"
 #include "proto/session/receive_table.hpp"
@@ -153,7 +154,14 @@ class Session {
   std::optional<Completion> pop_completion();
   // The same into a Completion the caller reuses (one move, no optional); false when none.
   bool pop_completion(Completion& out);
+  // The command path's way: the oldest completion where the session wrote it (nullptr when
+  // none), taken off the queue. It is the caller's to read, change or move from until it is
+  // handed back with recycle(), which must come before the Session is destroyed or replaced;
+  // completions that arrive meanwhile (commands started from its handling) go elsewhere.
+  Completion* take_completion() noexcept { return completions_.take(); }
+  void recycle(Completion& c) noexcept { completions_.recycle(c); }
   std::optional<Event> pop_event();
+  bool has_event() const noexcept { return !events_.empty(); }
 
   // --- introspection -------------------------------------------------------------------------
   SessionState state() const noexcept { return sm_.state(); }
@@ -187,6 +195,9 @@ class Session {
   void command_fields(const Task& t, pdu::ScsiCommand& p) const;
   void queue(Connection& c, pdu::Pdu p);
   void finish(Task& t, Completion&& c);
+  // What finish() does but queueing the completion: the task removed (`t` is gone after it).
+  // false for a task whose completion nobody takes (the session's own pings).
+  bool end_task(Task& t);
   void complete_simple(Task& t, TaskOutcome outcome, ConnError why = ConnError::none);
   void emit(Event e);
   void set_session_state(SessionEvent e);
@@ -268,7 +279,7 @@ class Session {
   std::deque<TaskId> retry_;                   // SCSI tasks waiting for reinstatement
   std::optional<TaskId> placed_task_;          // see data_in_destination()
   bool placement_orphaned_ = false;
-  Fifo<Completion> completions_;
+  detail::CompletionQueue completions_;
   Fifo<Event> events_;
   Stats stats_;
   AsyncRequests async_;

@@ -16,6 +16,11 @@
 namespace iscsi::session::detail {
 
 struct Task {
+  // Back to a default-constructed Task, releasing the buffers it owns: the task table keeps a
+  // finished task's slot for the next one instead of destroying and building a Task per
+  // command. The fields only the other kinds use are reset only when they were used.
+  void reset() noexcept;
+
   TaskId id = 0;
   TaskKind kind = TaskKind::scsi;
   std::uint32_t itt = pdu::kReservedTag;

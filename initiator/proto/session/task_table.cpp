@@ -52,7 +52,7 @@ void TaskTable::remove(Task& t) {
     by_itt_.erase(t.itt);
     retire(t.itt);
   }
-  tasks_.erase(t.id);  // `t` is destroyed from here
+  tasks_.erase(t.id);  // `t` is reset for the slot's next task from here
 }
 
 Task* TaskTable::find(TaskId id) noexcept { return tasks_.find(id); }

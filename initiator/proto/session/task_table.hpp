@@ -73,7 +73,7 @@ class TaskTable {
  private:
   void retire(std::uint32_t itt);
 
-  SlotMap<Task> tasks_;                // every task not yet completed, by id
+  SlotMap<Task, SlotErase::reset> tasks_;  // every task not yet completed, by id
   FlatIndex<TaskId> by_itt_;           // ITT -> task, for tasks holding an ITT
   // Recently retired ITTs: a ring, looked at only for an ITT not in flight, and by
   // allocate_itt() once the ITT counter has wrapped.
