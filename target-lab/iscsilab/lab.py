@@ -148,15 +148,7 @@ class Lab:
             self.isns.stop()
             self.isns = None
         if self._proc is not None:
-            try:
-                with QMP(self.run_dir / "qmp.sock", timeout=2) as q:
-                    q.quit()
-                self._proc.wait(timeout=5)
-            except Exception:  # noqa: BLE001 - falls through to the hard kill below
-                pass
-            if self._proc.poll() is None:
-                self._proc.kill()
-                self._proc.wait()
+            qemu.quit_started(self._proc, self.run_dir / "qmp.sock")
         state.teardown(self.run_dir, state.read(self.run_dir) or {"netns": self.netns,
                                                                   "qemu_pid": self._qemu_pid})
         self._proc = None

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import LabError
 from ..host import package_dir
 from . import initramfs, kernel
+from .qmp import QMP
 
 PR_SET_PDEATHSIG = 1
 # Kernel options that skip work a lab guest does not need (each measured under TCG): no TSC
@@ -157,6 +158,20 @@ def kill(pid: int, run_dir: Path, grace: float = 3.0) -> None:
             return
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
+
+
+def quit_started(proc: subprocess.Popen, qmp_socket: Path) -> None:
+    """Stops a QEMU this process started: 'quit' over QMP (2 s to connect, 5 s to exit), then
+    a kill, so that a guest that hangs or ignores QMP still goes."""
+    try:
+        with QMP(qmp_socket, timeout=2) as q:
+            q.quit()
+        proc.wait(timeout=5)
+    except Exception:  # noqa: BLE001 - falls through to the hard kill below
+        pass
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 def _is_zombie(pid: int) -> bool:

@@ -6,11 +6,11 @@ the session lab (see conftest.py).
 """
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from iscsilab import net
 from iscsilab.initiator.linux.guest import LinuxInitiatorGuest
 from iscsilab.lab import Lab
 from iscsilab.provision.config import default_config
@@ -37,6 +37,46 @@ def taps(lab: Lab) -> list[str]:
 
 def target_sessions(lab: Lab, target: str) -> list[str]:
     return [s["initiator"] for s in lab.agent.call("lio.sessions", target=target, tag=1)]
+
+
+NOP_5_5 = {"node.conn[0].timeo.noop_out_interval": 5, "node.conn[0].timeo.noop_out_timeout": 5,
+           "node.session.timeo.replacement_timeout": 60}
+
+
+@contextmanager
+def logged_in_guest(lab_prefix: str, settings: dict, seed: int):
+    """A lab of its own and the Linux guest logged in to its first target through nic0, 64
+    blocks written from `seed`: yields (lab, guest, disk). Afterwards the guest stops and the
+    lab goes down, and neither may leave anything behind."""
+    lab = Lab(default_config(), name=f"{lab_prefix}{os.getpid() % 100000}")
+    lab.up()
+    try:
+        ini = LinuxInitiatorGuest(lab, name=NAME, settings=settings)
+        ini.start()
+        try:
+            target, portal = lab.portals()[0].target, lab.portal("nic0")
+            ini.discover(portal)
+            ini.login(target, portal)
+            [disk] = ini.wait_disks(target)
+            ini.direct_io(disk["dev"], lba=0, blocks=64, seed=seed)
+            yield lab, ini, disk
+        finally:
+            left = ini.stop()
+        assert left == {"sessions": [], "maps": [], "daemons": []}
+    finally:
+        lab.down()
+    assert nothing_left(lab.name)
+
+
+def wait_for(what: str, check, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def test_iscsiadm_login_io_logout_leaves_nothing():
@@ -121,66 +161,31 @@ def test_nop_timeout_of_a_frozen_target_seen_by_the_linux_initiator():
     (measured 6.6-10.0 s in 5 rounds, see the issue 13 notes), as ISCSI_ERR_NOP_TIMEDOUT (1022),
     and the session comes back once the target runs again. Bounds are generous: the machine is
     shared and both guests run under TCG."""
-    lab = Lab(default_config(), name=f"lxn{os.getpid() % 100000}")
-    lab.up()
-    try:
-        ini = LinuxInitiatorGuest(lab, name=NAME, settings={
-            "node.conn[0].timeo.noop_out_interval": 5, "node.conn[0].timeo.noop_out_timeout": 5,
-            "node.session.timeo.replacement_timeout": 60})
-        ini.start()
+    with logged_in_guest("lxn", NOP_5_5, seed=3) as (lab, ini, disk):
+        clock = ini.clock()
+        assert clock["error"] < 0.5
+        frozen_at = time.monotonic()
+        lab.faults.freeze()
         try:
-            target, portal = lab.portals()[0].target, lab.portal("nic0")
-            ini.discover(portal)
-            ini.login(target, portal)
-            [disk] = ini.wait_disks(target)
-            ini.direct_io(disk["dev"], lba=0, blocks=64, seed=3)
-            clock = ini.clock()
-            assert clock["error"] < 0.5
-            frozen_at = time.monotonic()
-            lab.faults.freeze()
-            try:
-                after = frozen_at + clock["offset"] - clock["error"]
-                ping = ini.kernel_wait(["ping timeout of 5 secs expired"], after, timeout=40)
-                error = ini.kernel_wait(["detected conn error"], after, timeout=20)
-            finally:
-                lab.faults.thaw()
-            assert ping is not None and error is not None
-            assert error["text"].strip() == "connection1:0: detected conn error (1022)"
-            detected = error["stamp"] - clock["offset"] - frozen_at
-            assert 4.0 < detected < 20.0, f"detected {detected:.2f} s after the freeze"
-            assert ping["stamp"] <= error["stamp"]
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                [session] = ini.sessions()
-                if session["state"] == "LOGGED_IN":
-                    break
-                time.sleep(0.5)
-            assert session["state"] == "LOGGED_IN"
-            assert ini.direct_io(disk["dev"], lba=0, blocks=64, seed=3, write=False)["mismatched"] == 0
-            assert "ISCSI_ERR_NOP_TIMEDOUT" in ini.iscsid_log()
+            after = frozen_at + clock["offset"] - clock["error"]
+            ping = ini.kernel_wait(["ping timeout of 5 secs expired"], after, timeout=40)
+            error = ini.kernel_wait(["detected conn error"], after, timeout=20)
         finally:
-            left = ini.stop()
-        assert left == {"sessions": [], "maps": [], "daemons": []}
-    finally:
-        lab.down()
-    assert nothing_left(lab.name)
+            lab.faults.thaw()
+        assert ping is not None and error is not None
+        assert error["text"].strip() == "connection1:0: detected conn error (1022)"
+        detected = error["stamp"] - clock["offset"] - frozen_at
+        assert 4.0 < detected < 20.0, f"detected {detected:.2f} s after the freeze"
+        assert ping["stamp"] <= error["stamp"]
+        wait_for("LOGGED_IN again", lambda: ini.sessions()[0]["state"] == "LOGGED_IN", 60)
+        assert ini.direct_io(disk["dev"], lba=0, blocks=64, seed=3, write=False)["mismatched"] == 0
+        assert "ISCSI_ERR_NOP_TIMEDOUT" in ini.iscsid_log()
 
 
 def path_states(ini: LinuxInitiatorGuest) -> dict[str, tuple[str, str]]:
     """multipathd's view of each path: {dev: (dm state, checker state)}."""
     out = ini.multipathd("show", "paths", "format", "%d %t %T")
     return {f[0]: (f[1], f[2]) for f in (line.split() for line in out.splitlines()[1:]) if len(f) == 3}
-
-
-def wait_for(what: str, check, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.5)
 
 
 def test_dm_multipath_over_both_portals_fails_over_and_back():
@@ -237,35 +242,17 @@ def test_namespace_faults_reach_the_linux_initiator_guest():
     the blackhole and the TCP reset faults act on it through nft's forward hook. A blackhole
     is a NOP timeout (1022) for the kernel, a reset a closed connection (1020); the session
     comes back once the fault is lifted."""
-    lab = Lab(default_config(), name=f"lxf{os.getpid() % 100000}")
-    lab.up()
-    try:
-        ini = LinuxInitiatorGuest(lab, name=NAME, settings={
-            "node.conn[0].timeo.noop_out_interval": 5, "node.conn[0].timeo.noop_out_timeout": 5,
-            "node.session.timeo.replacement_timeout": 60})
-        ini.start()
-        try:
-            target, portal = lab.portals()[0].target, lab.portal("nic0")
-            ini.discover(portal)
-            ini.login(target, portal)
-            [disk] = ini.wait_disks(target)
-            ini.direct_io(disk["dev"], lba=0, blocks=64, seed=5)
-            for fault, code in ((lab.faults.blackhole, 1022), (lab.faults.tcp_reset, 1020)):
-                clock = ini.clock()
-                started = time.monotonic()
-                fault("nic0")
-                try:
-                    error = ini.kernel_wait(["detected conn error"],
-                                            started + clock["offset"] - clock["error"], timeout=30)
-                finally:
-                    fault("nic0", on=False)
-                assert error is not None, f"{fault.__name__}: no connection error within 30 s"
-                assert error["text"].strip() == f"connection1:0: detected conn error ({code})"
-                wait_for("LOGGED_IN again", lambda: ini.sessions()[0]["state"] == "LOGGED_IN", 60)
-                assert ini.direct_io(disk["dev"], lba=0, blocks=64, seed=5, write=False)["mismatched"] == 0
-        finally:
-            left = ini.stop()
-        assert left == {"sessions": [], "maps": [], "daemons": []}
-    finally:
-        lab.down()
-    assert nothing_left(lab.name)
+    with logged_in_guest("lxf", NOP_5_5, seed=5) as (lab, ini, disk):
+        for fault, code in ((lab.faults.blackhole, 1022), (lab.faults.tcp_reset, 1020)):
+            clock = ini.clock()
+            started = time.monotonic()
+            fault("nic0")
+            try:
+                error = ini.kernel_wait(["detected conn error"],
+                                        started + clock["offset"] - clock["error"], timeout=30)
+            finally:
+                fault("nic0", on=False)
+            assert error is not None, f"{fault.__name__}: no connection error within 30 s"
+            assert error["text"].strip() == f"connection1:0: detected conn error ({code})"
+            wait_for("LOGGED_IN again", lambda: ini.sessions()[0]["state"] == "LOGGED_IN", 60)
+            assert ini.direct_io(disk["dev"], lba=0, blocks=64, seed=5, write=False)["mismatched"] == 0

@@ -21,14 +21,12 @@ import re
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 from ... import host, net, state
 from ...agent.client import AgentClient
 from ...errors import LabError
 from ...vm import qemu
 from ...vm.console import ConsoleLog
-from ...vm.qmp import QMP
 
 DEFAULT_NAME = "iqn.2026-11.org.example:linux-initiator"
 AGENT_MODULE = "iscsilab.initiator.linux.guest_ops"
@@ -170,15 +168,7 @@ class LinuxInitiatorGuest:
             except LabError as exc:  # the guest may be the problem: it goes down regardless
                 left["error"] = str(exc)
         if self._proc is not None:
-            try:
-                with QMP(self.run_dir / "qmp.sock", timeout=2) as q:
-                    q.quit()
-                self._proc.wait(timeout=5)
-            except Exception:  # noqa: BLE001 - falls through to the hard kill below
-                pass
-            if self._proc.poll() is None:
-                self._proc.kill()
-                self._proc.wait()
+            qemu.quit_started(self._proc, self.run_dir / "qmp.sock")
             self._proc = None
         if self._attached:
             net.detach_peer(self.lab.netns, self.links)
