@@ -44,28 +44,35 @@ NOP_5_5 = {"node.conn[0].timeo.noop_out_interval": 5, "node.conn[0].timeo.noop_o
 
 
 @contextmanager
-def logged_in_guest(lab_prefix: str, settings: dict, seed: int):
-    """A lab of its own and the Linux guest logged in to its first target through nic0, 64
-    blocks written from `seed`: yields (lab, guest, disk). Afterwards the guest stops and the
-    lab goes down, and neither may leave anything behind."""
+def started_guest(lab_prefix: str, **guest_options):
+    """A lab of its own and the Linux guest started in it: yields (lab, guest). Afterwards the
+    guest stops and the lab goes down, and neither may leave anything behind."""
     lab = Lab(default_config(), name=f"{lab_prefix}{os.getpid() % 100000}")
     lab.up()
     try:
-        ini = LinuxInitiatorGuest(lab, name=NAME, settings=settings)
+        ini = LinuxInitiatorGuest(lab, name=NAME, **guest_options)
         ini.start()
         try:
-            target, portal = lab.portals()[0].target, lab.portal("nic0")
-            ini.discover(portal)
-            ini.login(target, portal)
-            [disk] = ini.wait_disks(target)
-            ini.direct_io(disk["dev"], lba=0, blocks=64, seed=seed)
-            yield lab, ini, disk
+            yield lab, ini
         finally:
             left = ini.stop()
         assert left == {"sessions": [], "maps": [], "daemons": []}
     finally:
         lab.down()
     assert nothing_left(lab.name)
+
+
+@contextmanager
+def logged_in_guest(lab_prefix: str, settings: dict, seed: int):
+    """started_guest, logged in to the lab's first target through nic0 with 64 blocks written
+    from `seed`: yields (lab, guest, disk)."""
+    with started_guest(lab_prefix, settings=settings) as (lab, ini):
+        target, portal = lab.portals()[0].target, lab.portal("nic0")
+        ini.discover(portal)
+        ini.login(target, portal)
+        [disk] = ini.wait_disks(target)
+        ini.direct_io(disk["dev"], lba=0, blocks=64, seed=seed)
+        yield lab, ini, disk
 
 
 def wait_for(what: str, check, timeout: float):
@@ -193,47 +200,35 @@ def test_dm_multipath_over_both_portals_fails_over_and_back():
     multipath map over both disks, O_DIRECT I/O through the map; with the target's nic0 down
     its path fails and I/O goes on through nic1; with nic0 up again the path is reinstated;
     stopping leaves no map, session or daemon."""
-    lab = Lab(default_config(), name=f"lxm{os.getpid() % 100000}")
-    lab.up()
-    try:
-        ini = LinuxInitiatorGuest(lab, name=NAME, settings={
-            "node.session.timeo.replacement_timeout": 5}, multipath={"polling_interval": 2,
-                                                                        "no_path_retry": 12})
-        ini.start()
-        try:
-            target = lab.portals()[0].target
-            ini.discover(lab.portal("nic0"))
-            for p in lab.portals():
-                ini.login(p.target, p.address)
-            disks = {d["dev"].rsplit("/", 1)[1] for d in ini.wait_disks(target, count=2)}
-            [mp] = wait_for("one map over both disks",
-                            lambda: [m for m in ini.maps() if set(m["slaves"]) == disks], 60)
-            assert path_states(ini) == {d: ("active", "ready") for d in disks}
-            links = ini.agent.call("run", argv=["ls", "/dev/disk/by-path"])["stdout"].split()
-            assert sorted(links) == sorted(f"ip-{p.address}-iscsi-{p.target}-lun-0"
-                                           for p in lab.portals()), "udev made the by-path links"
-            dev = f"/dev/mapper/{mp['name']}"
-            ini.direct_io(dev, lba=512, blocks=128, seed=11)
+    with started_guest("lxm", settings={"node.session.timeo.replacement_timeout": 5},
+                       multipath={"polling_interval": 2, "no_path_retry": 12}) as (lab, ini):
+        target = lab.portals()[0].target
+        ini.discover(lab.portal("nic0"))
+        for p in lab.portals():
+            ini.login(p.target, p.address)
+        disks = {d["dev"].rsplit("/", 1)[1] for d in ini.wait_disks(target, count=2)}
+        [mp] = wait_for("one map over both disks",
+                        lambda: [m for m in ini.maps() if set(m["slaves"]) == disks], 60)
+        assert path_states(ini) == {d: ("active", "ready") for d in disks}
+        links = ini.agent.call("run", argv=["ls", "/dev/disk/by-path"])["stdout"].split()
+        assert sorted(links) == sorted(f"ip-{p.address}-iscsi-{p.target}-lun-0"
+                                       for p in lab.portals()), "udev made the by-path links"
+        dev = f"/dev/mapper/{mp['name']}"
+        ini.direct_io(dev, lba=512, blocks=128, seed=11)
 
-            nic0_disk = next(s["disks"][0]["dev"].rsplit("/", 1)[1] for s in ini.sessions()
-                             if s["address"] == lab.portals()[0].ip)
-            lab.faults.link_down("nic0")
-            try:
-                wait_for("nic0's path failed",
-                         lambda: path_states(ini).get(nic0_disk, ("",))[0] == "failed", 90)
-                ini.direct_io(dev, lba=1024, blocks=64, seed=12)   # through nic1 alone
-            finally:
-                lab.faults.link_up("nic0")
-            wait_for("nic0's path reinstated",
-                     lambda: path_states(ini) == {d: ("active", "ready") for d in disks}, 120)
-            ini.direct_io(dev, lba=512, blocks=128, seed=11, write=False)
-            ini.direct_io(dev, lba=1024, blocks=64, seed=12, write=False)
+        nic0_disk = next(s["disks"][0]["dev"].rsplit("/", 1)[1] for s in ini.sessions()
+                         if s["address"] == lab.portals()[0].ip)
+        lab.faults.link_down("nic0")
+        try:
+            wait_for("nic0's path failed",
+                     lambda: path_states(ini).get(nic0_disk, ("",))[0] == "failed", 90)
+            ini.direct_io(dev, lba=1024, blocks=64, seed=12)   # through nic1 alone
         finally:
-            left = ini.stop()
-        assert left == {"sessions": [], "maps": [], "daemons": []}
-    finally:
-        lab.down()
-    assert nothing_left(lab.name)
+            lab.faults.link_up("nic0")
+        wait_for("nic0's path reinstated",
+                 lambda: path_states(ini) == {d: ("active", "ready") for d in disks}, 120)
+        ini.direct_io(dev, lba=512, blocks=128, seed=11, write=False)
+        ini.direct_io(dev, lba=1024, blocks=64, seed=12, write=False)
 
 
 @pytest.mark.on_demand  # 1-4 min of NOP cycles; CI has the same faults against our initiator
