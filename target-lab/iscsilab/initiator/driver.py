@@ -1,7 +1,6 @@
 """The initiators a scenario can drive, behind one interface, so that the same steps run with any
-kind: `iscsi-lab` (ours: InitiatorProcess, a worker process in the lab's namespace) today; the
-Linux kernel initiator (open-iscsi in a second guest) is meant to be another implementation of
-the same calls, not a change to the steps.
+kind: `iscsi-lab` (ours: InitiatorProcess, a worker process in the lab's namespace) and `linux`
+(open-iscsi and the kernel in a second guest: linux/driver.py, which names what it cannot do).
 
 What a driver offers (InitiatorProcess is the reference implementation):
 - sessions by key: login(key, target, portal, isid, settings), login_many(target, specs),
@@ -24,11 +23,14 @@ from typing import Callable
 from ..errors import LabError
 from .process import InitiatorProcess
 
-KINDS = ("iscsi-lab",)
+KINDS = ("iscsi-lab", "linux")
 
 
 def start(kind: str, lab, name: str, on_events: Callable[[list[dict]], None] | None = None):
     """A running initiator of `kind` named `name` in `lab`'s network."""
     if kind == "iscsi-lab":
         return InitiatorProcess(lab, name, on_events=on_events)
+    if kind == "linux":
+        from .linux.driver import LinuxDriver     # a second guest: only when asked for
+        return LinuxDriver(lab, name, on_events=on_events)
     raise LabError(f"initiator kind {kind!r} is not implemented (kinds: {', '.join(KINDS)})")

@@ -25,6 +25,10 @@ def add_parsers(sub) -> None:
     run.add_argument("--out", help="reports directory (default build/reports/scenarios)")
     run.add_argument("--keep-lab", action="store_true", help="leave the last lab up (debugging)")
     run.add_argument("--accel", choices=("tcg", "kvm"), default="tcg")
+    run.add_argument("--initiator", metavar="KINDS",
+                     help="initiator kinds, comma-separated (iscsi-lab,linux): each scenario runs "
+                          "once per kind it is written for, and the kinds' figures are printed "
+                          "side by side")
     run.set_defaults(func=cmd_run)
 
     sch = sub.add_parser("schema", help="the scenario file schema (JSON) or its reference page")
@@ -44,10 +48,23 @@ def parse_shard(text: str | None):
     return k, n
 
 
+def parse_kinds(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    from .schema import INITIATOR_KINDS
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in INITIATOR_KINDS]
+    if bad or not kinds or len(set(kinds)) != len(kinds):
+        raise LabError(f"--initiator {text!r}: expected kinds from {', '.join(INITIATOR_KINDS)}, "
+                       "comma-separated, each once")
+    return kinds
+
+
 def cmd_run(args) -> int:
     from . import runner
     files = runner.find_files(args.paths)
-    cells, errors = runner.load_all(files)
+    kinds = parse_kinds(args.initiator)
+    cells, errors = runner.load_all(files, kinds)
     for e in errors:
         print(f"iscsilab: {e}", file=sys.stderr)
     if errors:
@@ -71,7 +88,21 @@ def cmd_run(args) -> int:
     # background jobs with it ignored, and a run must still stop cleanly when asked.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+    if kinds:
+        for source in sorted({c.source for c in chosen}):
+            have = {c.params.get("initiator") for c in cells if c.source == source}
+            missing = [k for k in kinds if k not in have]
+            if missing:
+                print(f"iscsilab run: {source} is not written for {', '.join(missing)} "
+                      "(its `kinds:`): not run with it", file=sys.stderr)
     runs = runner.run(chosen, out, repeat=args.repeat, accel=args.accel, keep_lab=args.keep_lab)
+    if kinds and len(kinds) > 1:
+        from .compare import render
+        from .record import write_text
+        table = render([r.record for r in runs])
+        if table:
+            print("\n" + table)
+            write_text(out / "side-by-side.txt", table)
     return 0 if runs and all(r.record["outcome"] == "passed" for r in runs) else 1
 
 

@@ -99,6 +99,9 @@ class Context:
                 self.drivers[ident] = drivers.start(
                     spec.kind, self.lab, spec.name,
                     on_events=lambda evs, i=ident: self.rec.add_events(i, evs))
+                clock = getattr(self.drivers[ident], "clock_info", None)
+                if clock:      # a guest's clocks, placed on ours, and its start-up times
+                    self.rec.lab_info[f"{ident} ({spec.kind})"] = clock
             return self.drivers[ident]
 
     def session(self, initiator: str, name: str | None) -> SessionRef:
@@ -269,6 +272,9 @@ class Context:
             except LabError:
                 pass
             took = time.monotonic() - t0
+            left = getattr(d, "left", None)
+            if left and any(left.get(k) for k in ("sessions", "maps", "daemons", "error")):
+                self.rec.fail(f"{ident}: the initiator guest was not left clean: {left}")
             if took > 2:
                 self.rec.lab_info.setdefault("slow_close", {})[ident] = \
                     f"{took:.1f} s; worker: {d.stderr_tail(600)}"

@@ -31,26 +31,41 @@ class ScenarioError(LabError):
     """A scenario file that cannot run, with file:line:column."""
 
 
-def load_file(path: str | Path) -> list[Cell]:
+def load_file(path: str | Path, kinds: list[str] | None = None) -> list[Cell]:
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
         raise ScenarioError(f"{path}: {exc.strerror}") from None
-    return load_text(text, str(path))
+    return load_text(text, str(path), kinds)
 
 
-def load_text(text: str, source: str = "<string>") -> list[Cell]:
+def load_text(text: str, source: str = "<string>", kinds: list[str] | None = None) -> list[Cell]:
+    """The cells of a scenario. kinds (`iscsilab run --initiator`): every matrix cell once per
+    initiator kind the scenario is written for, with the parameter `initiator` in its id."""
     try:
         doc = yamlpos.load(text, source)
         if doc.data is None:
             doc.fail((), "empty file: expected a scenario (name, lab, steps)")
         yamlpos.check(doc, schema.SCENARIO)
-        return [_CellBuilder(doc, params).build() for params in matrix_cells(doc)]
+        if kinds is None:
+            return [_CellBuilder(doc, params).build() for params in matrix_cells(doc)]
+        written = written_kinds(doc.data)
+        return [_CellBuilder(doc, {**params, "initiator": kind}).build()
+                for kind in kinds if kind in written for params in matrix_cells(doc, kind)]
     except ScenarioError:
         raise
     except LabError as exc:   # yamlpos.DocError and the lab block's own errors
         raise ScenarioError(str(exc)) from None
+
+
+def written_kinds(data: dict) -> list[str]:
+    """The initiator kinds a scenario is written for: `kinds:`, else those its initiators name,
+    else ours."""
+    if "kinds" in data:
+        return list(data["kinds"])
+    named = [i["kind"] for i in data.get("initiators") or [] if isinstance(i, dict) and "kind" in i]
+    return sorted(set(named)) or ["iscsi-lab"]
 
 
 def is_scenario_file(path: Path) -> bool:
@@ -64,7 +79,9 @@ def is_scenario_file(path: Path) -> bool:
 
 
 # ------------------------------------------------------------------------ matrix
-def matrix_cells(doc: yamlpos.Doc) -> list[dict[str, Any]]:
+def matrix_cells(doc: yamlpos.Doc, kind: str | None = None) -> list[dict[str, Any]]:
+    """The matrix's combinations left after `exclude:`, whose rules may also name the
+    `initiator` kind (the run's `kind`, else the one the scenario is written for)."""
     matrix = doc.data.get("matrix")
     if not matrix:
         return [{}]
@@ -75,13 +92,15 @@ def matrix_cells(doc: yamlpos.Doc) -> list[dict[str, Any]]:
                 doc.fail(("matrix", name, i), f"matrix.{name}: a mapping value needs a `name` "
                                               "(it names the cell)")
     cells = [dict(zip(names, combo)) for combo in itertools.product(*(matrix[n] for n in names))]
+    kind = kind or written_kinds(doc.data)[0]
     for i, rule in enumerate(matrix.get("exclude", [])):
         for key in rule:
-            if key not in names:
+            if key not in names and key != "initiator":
                 doc.fail(("matrix", "exclude", i, key), f"matrix.exclude: no parameter {key!r} "
-                                                        f"(parameters: {', '.join(names)})", key=True)
-        cells = [c for c in cells if not matches(c, rule)]
-    if not cells:
+                                                        f"(parameters: {', '.join(names)}, "
+                                                        "initiator)", key=True)
+        cells = [c for c in cells if not matches({"initiator": kind, **c}, rule)]
+    if not cells and kind == written_kinds(doc.data)[0]:
         doc.fail(("matrix",), "matrix: `exclude` leaves no cell to run")
     return cells
 
@@ -150,6 +169,9 @@ class _CellBuilder:
         self.raw_doc = doc
         self.doc = yamlpos.Doc(data, doc.source, doc.values, doc.keys)
         self.cell_id = None
+        # `initiator` is always a parameter of `when:`: the run's kind (--initiator), else the
+        # kind the scenario is written for.
+        self.kind = params.get("initiator") or written_kinds(doc.data)[0]
 
     def fail(self, path: tuple, message: str, key: bool = False):
         where = self.doc.where(path, key)
@@ -205,7 +227,7 @@ class _CellBuilder:
                 self.fail(path + ("id",), f"initiator id {ident!r} used twice" if ident != "all"
                           else "initiator id 'all' is reserved (it means every initiator)")
             spec = InitiatorSpec(id=ident, name=str(item.get("name", DEFAULT_IQN_PREFIX + ident)),
-                                 kind=item.get("kind", "iscsi-lab"),
+                                 kind=self.params.get("initiator") or item.get("kind", "iscsi-lab"),
                                  isid=None if "isid" not in item else isid_text(item["isid"]))
             for key, value in (item.get("settings") or {}).items():
                 canonical, problem = check_setting(key, value)
@@ -225,10 +247,16 @@ class _CellBuilder:
             when = substitute(raw["when"], self.params, self.raw_doc, path + ("when",))
             if not isinstance(when, dict):
                 self.fail(path + ("when",), "when: expected a mapping of matrix parameters")
+            params = {"initiator": self.kind, **self.params}
             for key in when:
-                if key.split(".")[0] not in self.params:
+                if key.split(".")[0] not in params:
                     self.fail(path + ("when", key), f"when: no matrix parameter {key!r}", key=True)
-            if not matches(self.params, when):
+            wanted = when.get("initiator", [])
+            for kind in wanted if isinstance(wanted, list) else [wanted]:
+                if kind not in schema.INITIATOR_KINDS:
+                    self.fail(path + ("when", "initiator"), f"when: initiator {kind!r} is not a "
+                              f"kind ({', '.join(schema.INITIATOR_KINDS)})")
+            if not matches(params, when):
                 return None
         if isinstance(raw, dict):
             raw = {k: (v if k == "parallel" else substitute(v, self.params, self.raw_doc, path + (k,)))

@@ -39,11 +39,13 @@ def find_files(paths: list[str]) -> list[Path]:
     return out
 
 
-def load_all(files: list[Path]) -> tuple[list[Cell], list[str]]:
+def load_all(files: list[Path], kinds: list[str] | None = None) -> tuple[list[Cell], list[str]]:
+    """Every cell of the files (with kinds: once per initiator kind each scenario is written
+    for) and the errors, each naming file and line."""
     cells, errors = [], []
     for f in files:
         try:
-            cells += load_file(f)
+            cells += load_file(f, kinds)
         except ScenarioError as exc:
             errors.append(str(exc))
     names: dict[str, str] = {}

@@ -69,6 +69,9 @@ SETTINGS = {
                    "initiator's settings table before anything boots.",
 }
 
+# The initiator kinds a scenario can run with (initiator/driver.py KINDS).
+INITIATOR_KINDS = ("iscsi-lab", "linux")
+
 INITIATOR = {
     "title": "initiator",
     "type": "object",
@@ -81,10 +84,11 @@ INITIATOR = {
         "isid": {"type": ["string", "integer"],
                  "description": "ISID of its first session (12 hex digits); default: the "
                                 "initiator's own, a different one per session."},
-        "kind": {"enum": ["iscsi-lab"],
+        "kind": {"enum": list(INITIATOR_KINDS),
                  "description": "Which initiator runs the steps: `iscsi-lab` (ours, in a "
-                                "process in the lab's namespace). Steps are written so that "
-                                "another kind (the Linux initiator in a guest) can run them."},
+                                "process in the lab's namespace) or `linux` (open-iscsi and the "
+                                "kernel in a second guest). `iscsilab run --initiator` sets "
+                                "every initiator's kind instead."},
         "settings": SETTINGS,
     },
 }
@@ -499,6 +503,13 @@ SCENARIO = {
                  "description": "Selects scenarios (`iscsilab run -k tag`); `default` puts it in "
                                 "the default set."},
         "timeout": {**DURATION, "description": "The whole scenario's limit (default 10min)."},
+        "kinds": {"type": "array", "items": {"enum": list(INITIATOR_KINDS)}, "minItems": 1,
+                  "uniqueItems": True,
+                  "description": "The initiator kinds the scenario is written for (default: "
+                                 "`iscsi-lab`, or the kinds its initiators name). `iscsilab run "
+                                 "--initiator` runs only these and lists the others as not "
+                                 "written for. A step for one kind says so with `when: "
+                                 "{initiator: linux}` (`initiator` is always a parameter)."},
         "fresh_lab": {"type": "boolean", "description": "Boot a lab of its own instead of "
                                                        "reusing one with the same `lab:`."},
         "lab": LAB,

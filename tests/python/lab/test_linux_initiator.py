@@ -162,6 +162,9 @@ def test_lab_down_takes_the_initiator_guest_with_it():
     assert nothing_left(lab.name)
 
 
+# CI runs nop-timeout[fault=freeze,initiator=linux] (ci/test, scenarios stage): the same freeze
+# through the scenario driver, with tighter timers.
+@pytest.mark.on_demand
 def test_nop_timeout_of_a_frozen_target_seen_by_the_linux_initiator():
     """With noop_out_interval/timeout 5/5 the kernel sends a NOP-Out 5 s after it last heard
     from the target and gives up 5 s later: a frozen target is detected 5-10 s after the freeze
@@ -195,6 +198,9 @@ def path_states(ini: LinuxInitiatorGuest) -> dict[str, tuple[str, str]]:
     return {f[0]: (f[1], f[2]) for f in (line.split() for line in out.splitlines()[1:]) if len(f) == 3}
 
 
+# CI runs mp-failover[fault=link,initiator=linux] (ci/test, scenarios stage): the same link
+# loss under dm-multipath through the scenario driver; this one adds udev's by-path links.
+@pytest.mark.on_demand
 def test_dm_multipath_over_both_portals_fails_over_and_back():
     """udevd and multipathd in the initiator guest without systemd: one session per portal, one
     multipath map over both disks, O_DIRECT I/O through the map; with the target's nic0 down

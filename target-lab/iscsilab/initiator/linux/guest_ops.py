@@ -19,6 +19,8 @@ import struct
 import subprocess
 import time
 
+from . import guest_io
+
 ETC = "/etc/iscsi"
 CONF = ETC + "/iscsid.conf"
 NAME_FILE = ETC + "/initiatorname.iscsi"
@@ -173,7 +175,7 @@ def maps(args):
         uuid = _read(f"{dm}/dm/uuid")
         if uuid.startswith("mpath-"):
             out.append({"dm": os.path.basename(dm), "name": _read(f"{dm}/dm/name"), "uuid": uuid,
-                        "slaves": sorted(os.listdir(f"{dm}/slaves"))})
+                        "devno": _read(f"{dm}/dev"), "slaves": sorted(os.listdir(f"{dm}/slaves"))})
     return out
 
 
@@ -211,6 +213,27 @@ def _read(path: str) -> str:
         return f.read().strip()
 
 
+# What the kernel negotiated, by RFC 7143 key: the session's and the connection's sysfs
+# attributes (scsi_transport_iscsi.c); "isid" and "tsid" (the TSIH) are the session's own.
+SESSION_PARAMS = {"InitialR2T": "initial_r2t", "ImmediateData": "immediate_data",
+                  "MaxOutstandingR2T": "max_outstanding_r2t", "FirstBurstLength": "first_burst_len",
+                  "MaxBurstLength": "max_burst_len", "DataPDUInOrder": "data_pdu_in_order",
+                  "DataSequenceInOrder": "data_seq_in_order", "ErrorRecoveryLevel": "erl",
+                  "DefaultTime2Wait": "def_time2wait", "DefaultTime2Retain": "def_time2retain",
+                  "isid": "isid", "tsih": "tsid"}
+CONN_PARAMS = {"HeaderDigest": "header_digest", "DataDigest": "data_digest",
+               "MaxRecvDataSegmentLength": "max_recv_dlength",
+               "MaxXmitDataSegmentLength": "max_xmit_dlength"}
+
+
+def _read_or_none(path: str) -> str | None:
+    """An attribute of a session that may be going away (or not set yet): None then."""
+    try:
+        return _read(path)
+    except OSError:
+        return None
+
+
 def sessions(args):
     """The kernel's iSCSI sessions and the SCSI disks on each, from sysfs (what iscsiadm -m
     session -P 3 prints, without parsing its text)."""
@@ -223,14 +246,22 @@ def sessions(args):
             hctl = blk.split("/")[-3]
             queue = f"/sys/block/{os.path.basename(blk)}/queue"
             disks.append({"dev": "/dev/" + os.path.basename(blk), "hctl": hctl,
+                          "devno": _read(f"{blk}/dev"),
                           "lun": int(hctl.split(":")[-1]),
                           "bytes": int(_read(f"{blk}/size")) * 512,
-                          "block_size": int(_read(f"{queue}/logical_block_size"))})
+                          "block_size": int(_read(f"{queue}/logical_block_size")),
+                          "vendor": _read_or_none(f"{os.path.dirname(os.path.dirname(blk))}/vendor"),
+                          "product": _read_or_none(f"{os.path.dirname(os.path.dirname(blk))}/model")})
         item = {"sid": sid, "target": _read(f"{sdir}/targetname"), "state": _read(f"{sdir}/state"),
-                "recovery_tmo": _read(f"{sdir}/recovery_tmo"), "disks": disks}
+                "recovery_tmo": _read(f"{sdir}/recovery_tmo"), "disks": disks,
+                "params": {key: _read_or_none(f"{sdir}/{attr}")
+                           for key, attr in SESSION_PARAMS.items()}}
         if conn:
-            item["address"] = _read(f"{conn[0]}/persistent_address")
-            item["port"] = int(_read(f"{conn[0]}/persistent_port"))
+            item["address"] = _read_or_none(f"{conn[0]}/persistent_address")
+            port = _read_or_none(f"{conn[0]}/persistent_port")
+            item["port"] = int(port) if port else None
+            item["params"].update({key: _read_or_none(f"{conn[0]}/{attr}")
+                                   for key, attr in CONN_PARAMS.items()})
         out.append(item)
     return out
 
@@ -312,8 +343,33 @@ def kmsg_wait(args):
         os.close(fd)
 
 
-HANDLERS = {"kmsg_wait": kmsg_wait, "kmsg_mark": kmsg_mark, "iscsid_start": iscsid_start,
+_kmsg_fd: int | None = None
+
+
+def kmsg_new(args):
+    """The kernel log records written since the last call (the first call starts at the end
+    of the log), those holding one of `patterns`: [[stamp, text], ...]. Non-blocking: the host
+    polls, so other calls are never held up behind it."""
+    global _kmsg_fd
+    if _kmsg_fd is None:
+        _kmsg_fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+        os.lseek(_kmsg_fd, 0, os.SEEK_END)
+    out = []
+    while True:
+        try:
+            record = os.read(_kmsg_fd, 8192).decode(errors="replace")
+        except BlockingIOError:
+            return out
+        except BrokenPipeError:           # overwritten records: continue with what follows
+            continue
+        head, _, text = record.partition(";")
+        text = text.split("\n", 1)[0]
+        if any(p in text for p in args.get("patterns", [""])):
+            out.append([int(head.split(",")[2]) / 1e6, text])
+
+
+HANDLERS = {"kmsg_wait": kmsg_wait, "kmsg_new": kmsg_new, "kmsg_mark": kmsg_mark, "iscsid_start": iscsid_start,
             "udev_start": udev_start, "multipathd_start": multipathd_start,
             "multipath_down": multipath_down, "maps": maps, "daemons_stop": daemons_stop,
             "iscsiadm": iscsiadm,
-            "sessions": sessions, "direct_io": direct_io}
+            "sessions": sessions, "direct_io": direct_io, **guest_io.HANDLERS}

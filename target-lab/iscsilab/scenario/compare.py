@@ -1,0 +1,104 @@
+"""Side by side: the same scenario cells run with several initiator kinds (`iscsilab run
+--initiator iscsi-lab,linux`), their measured intervals in one table and every difference in
+behaviour listed (an expectation met by one kind and not the other, a step that failed for one
+only, different outcomes).
+
+Cells pair up by their id without the `initiator=` parameter; an expectation by its step index
+and text, which are the same for every kind (steps that run for one kind only, `when:
+{initiator: ...}`, have no partner and are shown with a dash for the other kind). With --repeat,
+each figure is the median of the repeats with its range and count.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+
+_KIND = re.compile(r"(?:(?<=\[)|,)initiator=([^,\]]+)")
+
+
+def split_id(cell: str) -> tuple[str, str | None]:
+    """("nop-timeout[fault=freeze]", "linux") from "nop-timeout[fault=freeze,initiator=linux]"."""
+    m = _KIND.search(cell)
+    if not m:
+        return cell, None
+    base = (cell[:m.start()] + cell[m.end():]).replace("[,", "[").replace("[]", "")
+    return base, m.group(1)
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "never"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.2f} s"
+    return f"{med:.2f} s ({min(values):.2f}-{max(values):.2f}, n={len(values)})"
+
+
+def collect(records: list[dict]) -> tuple[list[str], dict]:
+    """kinds in order, and {base cell: {(index, text): {kind: [measured or None, ...]}}} plus
+    per-cell outcomes and failures under the key ("outcome", "")."""
+    kinds: list[str] = []
+    table: dict[str, dict] = {}
+    for rec in records:
+        base, kind = split_id(rec["cell"])
+        if kind is None:
+            continue
+        if kind not in kinds:
+            kinds.append(kind)
+        rows = table.setdefault(base, {})
+        rows.setdefault(("outcome", ""), {}).setdefault(kind, []).append(
+            (rec["outcome"], rec.get("failures") or []))
+        for e in rec.get("expectations", []):
+            if e.get("window") is None:
+                continue
+            rows.setdefault((e["index"], e["text"]), {}).setdefault(kind, []).append(
+                (e.get("measured"), e.get("passed")))
+    return kinds, table
+
+
+def render(records: list[dict]) -> str:
+    """The side-by-side table and the list of differences, as text for the terminal and the
+    report directory."""
+    kinds, table = collect(records)
+    if len(kinds) < 2:
+        return ""
+    head = ["cell / expectation"] + kinds
+    lines: list[list[str]] = []
+    differences: list[str] = []
+    for base in sorted(table):
+        rows = table[base]
+        outcomes = rows[("outcome", "")]
+        lines.append([base] + [", ".join(o for o, _ in outcomes.get(k, [])) or "not run"
+                               for k in kinds])
+        got = {k: {o for o, _ in outcomes.get(k, [])} for k in kinds}
+        if len({frozenset(v) for v in got.values()}) > 1:
+            detail = "; ".join(f"{k}: {f[0][:160]}" for k in kinds
+                               for o, f in outcomes.get(k, []) if f)
+            differences.append(f"{base}: outcome " + ", ".join(
+                f"{k} {'/'.join(sorted(v)) or 'not run'}" for k, v in got.items())
+                + (f" ({detail})" if detail else ""))
+        for (index, text), by_kind in sorted((k, v) for k, v in rows.items() if k[0] != "outcome"):
+            cells = []
+            for k in kinds:
+                runs = by_kind.get(k)
+                if not runs:
+                    cells.append("-")
+                    continue
+                measured = [m for m, _ in runs if m is not None]
+                ok = sum(1 for _, p in runs if p)
+                cells.append(spread(measured) + ("" if ok == len(runs) else f" [{len(runs) - ok} failed]"))
+            lines.append([f"  {index}. {text}"] + cells)
+            passed = {k: all(p for _, p in by_kind[k]) for k in kinds if k in by_kind}
+            if len(set(passed.values())) > 1:
+                differences.append(f"{base} step {index} ({text}): met by "
+                                   + ", ".join(k for k, p in passed.items() if p)
+                                   + "; not by " + ", ".join(k for k, p in passed.items() if not p))
+    widths = [max(len(r[i]) for r in lines + [head]) for i in range(len(head))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(head, widths)),
+           "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in lines]
+    out.append("")
+    out.append(f"differences in behaviour ({len(differences)}):" if differences
+               else "differences in behaviour: none")
+    out += [f"  - {d}" for d in differences]
+    return "\n".join(out) + "\n"
