@@ -208,3 +208,35 @@ def test_matrix_exclude_may_name_the_initiator_kind():
         "s[fault=link,initiator=iscsi-lab]", "s[fault=alua,initiator=iscsi-lab]",
         "s[fault=link,initiator=linux]"]
     assert [c.id for c in load(body)] == ["s[fault=link]", "s[fault=alua]"]
+
+
+# ---------------------------------------------------------------- fuzz: kernel log lines
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+KNOWN_LINES = [" connection1:0: detected conn error (1022)",
+               "connection12:0: ping timeout of 3 secs expired, recv timeout 2, last rx 1",
+               "session7: session recovery timed out after 4 secs",
+               "device-mapper: multipath: 253:0: Failing path 8:16.",
+               "sdb: detected capacity change from 131072 to 196608"]
+TYPES = {"conn_error", "recovery_started", "nop_timeout", "replacement_timeout", "path_failed",
+         "path_reinstated", "capacity_changed"}
+
+
+@st.composite
+def mutated_line(draw):
+    line = draw(st.sampled_from(KNOWN_LINES))
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(0, len(line)))
+        line = line[:i] + draw(st.text(max_size=4)) + line[i + draw(st.integers(0, 3)):]
+    return line
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.one_of(st.text(max_size=200), mutated_line()), st.floats(0, 1e6, allow_nan=False))
+def test_fuzz_any_kernel_line_gives_known_events_or_none(text, stamp):
+    """The guest's kernel log is input: any line gives well-formed events or nothing, never an
+    exception (a conn error code outside the table has no name, not a crash)."""
+    for e in kernel_events.parse(stamp, text, NAMES):
+        assert e["type"] in TYPES and e["stamp"] == stamp
+        assert ("sid" in e) or ("disk" in e) or ("dm" in e and "path" in e)
+        assert isinstance(e["conn_error"], int) and isinstance(e["detail"], str)
