@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 # The compiled module lives in the build tree: iscsilab/__init__.py looks in ISCSILAB_BUILD_DIR,
 # which InitiatorProcess sets.
 from iscsilab import _core, rpc
+from iscsilab.initiator.region import job_region
 
 EVENT_PERIOD = 0.05
 VERIFY_CHUNK = 1024       # blocks per READ while verifying
@@ -264,15 +265,7 @@ class Worker:
         lun = spec.get("lun", 0)
         cap = self.op_capacity(key, lun)
         bs, blocks = cap["block_length"], cap["blocks"]
-        first = spec.get("first_lba", 0)
-        count = spec.get("lba_count") or (spec["size"] // bs if "size" in spec else blocks - first)
-        if "slice" in spec:
-            k, n = spec["slice"]
-            part = count // n
-            first, count = first + k * part, (part if k < n - 1 else count - k * part)
-        if first + count > blocks:
-            raise ValueError(f"LBAs [{first}, {first + count}) are past the end of LUN {lun} "
-                             f"({blocks} blocks of {bs} bytes)")
+        first, count = job_region(spec, blocks, bs, f"LUN {lun}")
         per_io = max(1, spec.get("io_size", 4096) // bs)
         max_ios = spec.get("max_ios", 0)
         if spec.get("one_pass"):

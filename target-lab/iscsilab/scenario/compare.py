@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 import statistics
 
+# Two kinds' medians count as apart when they differ by more than both of these.
+SLOWER_BY_S = 1.0
+SLOWER_BY_SHARE = 0.25
 _KIND = re.compile(r"(?:(?<=\[)|,)initiator=([^,\]]+)")
 
 
@@ -65,6 +68,7 @@ def render(records: list[dict]) -> str:
     head = ["cell / expectation"] + kinds
     lines: list[list[str]] = []
     differences: list[str] = []
+    timing: list[str] = []
     for base in sorted(table):
         rows = table[base]
         outcomes = rows[("outcome", "")]
@@ -77,7 +81,9 @@ def render(records: list[dict]) -> str:
             differences.append(f"{base}: outcome " + ", ".join(
                 f"{k} {'/'.join(sorted(v)) or 'not run'}" for k, v in got.items())
                 + (f" ({detail})" if detail else ""))
-        for (index, text), by_kind in sorted((k, v) for k, v in rows.items() if k[0] != "outcome"):
+        expectations = sorted(((k, v) for k, v in rows.items() if k[0] != "outcome"),
+                              key=lambda kv: (step_order(kv[0][0]), kv[0][1]))
+        for (index, text), by_kind in expectations:
             cells = []
             for k in kinds:
                 runs = by_kind.get(k)
@@ -93,6 +99,17 @@ def render(records: list[dict]) -> str:
                 differences.append(f"{base} step {index} ({text}): met by "
                                    + ", ".join(k for k, p in passed.items() if p)
                                    + "; not by " + ", ".join(k for k, p in passed.items() if not p))
+            if len(passed) == 1:
+                differences.append(f"{base} step {index} ({text}): written for "
+                                   f"{next(iter(passed))} only (the scenario's `when:`)")
+            medians = {k: statistics.median(m) for k in kinds
+                       if (m := [x for x, _ in by_kind.get(k, []) if x is not None])}
+            if len(medians) > 1:
+                lo, hi = min(medians.values()), max(medians.values())
+                if hi - lo > max(SLOWER_BY_S, SLOWER_BY_SHARE * lo):
+                    slow = max(medians, key=medians.get)
+                    timing.append(f"{base} step {index} ({text}): " + ", ".join(
+                        f"{k} {v:.2f} s" for k, v in medians.items()) + f" ({slow} slower)")
     widths = [max(len(r[i]) for r in lines + [head]) for i in range(len(head))]
     out = ["  ".join(c.ljust(w) for c, w in zip(head, widths)),
            "  ".join("-" * w for w in widths)]
@@ -101,4 +118,12 @@ def render(records: list[dict]) -> str:
     out.append(f"differences in behaviour ({len(differences)}):" if differences
                else "differences in behaviour: none")
     out += [f"  - {d}" for d in differences]
+    out.append(f"intervals apart by more than {SLOWER_BY_S:g} s and {SLOWER_BY_SHARE:.0%} "
+               f"(medians; {len(timing)}):" if timing else "intervals apart: none")
+    out += [f"  - {t}" for t in timing]
     return "\n".join(out) + "\n"
+
+
+def step_order(index: str) -> tuple:
+    """Step indexes in run order: "6" before "10", "3.2" after "3"."""
+    return tuple(int(p) if p.isdigit() else 0 for p in str(index).split("."))

@@ -12,6 +12,7 @@ from iscsilab.scenario.commands import parse_kinds
 from iscsilab.scenario.compare import render, split_id
 from iscsilab.scenario.load import ScenarioError, load_text
 from iscsilab.errors import LabError
+from test_scenario_load import HEAD  # the same small lab
 
 NAMES = {number: name for number, name, _ in _core.conn_errors()}
 
@@ -109,17 +110,6 @@ def test_a_failed_command_is_recorded_with_its_error(tmp_path):
 
 
 # ---------------------------------------------------------------- the loader
-HEAD = """\
-name: s
-lab:
-  targets:
-    - name: iqn.2026-11.org.example:t0
-      tpgs:
-        - portals: [nic0]
-          luns: [{lun: 0, backstore: {type: block, size: 64MiB}}]
-"""
-
-
 def load(body, kinds=None):
     return load_text(HEAD + textwrap.dedent(body), "s.yaml", kinds)
 
@@ -240,3 +230,15 @@ def test_fuzz_any_kernel_line_gives_known_events_or_none(text, stamp):
         assert e["type"] in TYPES and e["stamp"] == stamp
         assert ("sid" in e) or ("disk" in e) or ("dm" in e and "path" in e)
         assert isinstance(e["conn_error"], int) and isinstance(e["detail"], str)
+
+
+def test_steps_for_one_kind_and_intervals_far_apart_are_listed():
+    a = record("n[initiator=iscsi-lab]", "passed", 1.0)
+    b = record("n[initiator=linux]", "passed", 3.0)
+    b["expectations"].append({"index": "10", "text": "io load outcome failed error EIO",
+                              "window": [0, 5], "measured": 4.2, "passed": True})
+    text = render([a, b])
+    assert "n step 10 (io load outcome failed error EIO): written for linux only" in text
+    assert "iscsi-lab 1.00 s, linux 3.00 s (linux slower)" in text
+    assert text.index("  5. conn_error") < text.index("  10. io load")     # run order, not text
+    assert "intervals apart: none" in render([a, record("n[initiator=linux]", "passed", 1.5)])

@@ -26,6 +26,8 @@ import sys
 import threading
 import time
 
+from ..region import job_region
+
 _core = None
 # After a failed command its thread waits this long before the next one: a session past
 # replacement_timeout fails every command at once, and the job would otherwise fill the records
@@ -198,15 +200,7 @@ def io_start(args):
     _load_core(args["core"])
     spec, dev = args["spec"], args["dev"]
     bs, blocks = geometry(dev)
-    first = spec.get("first_lba", 0)
-    count = spec.get("lba_count") or (spec["size"] // bs if "size" in spec else blocks - first)
-    if "slice" in spec:
-        k, n = spec["slice"]
-        part = count // n
-        first, count = first + k * part, (part if k < n - 1 else count - k * part)
-    if count <= 0 or first + count > blocks:
-        raise ValueError(f"LBAs [{first}, {first + count}) do not fit {dev} ({blocks} blocks of "
-                         f"{bs} bytes)")
+    first, count = job_region(spec, blocks, bs, dev)
     old = _jobs.get(args["job"])
     if old is not None and not old.done():
         raise RuntimeError(f"job {args['job']} is still running")
