@@ -103,6 +103,10 @@ def cmd_run(args) -> int:
         if table:
             print("\n" + table)
             write_text(out / "side-by-side.txt", table)
+            from .plots import kinds as plot_kinds
+            figure = plot_kinds([r.record for r in runs], out / "side-by-side.png")
+            if figure:
+                print(f"side by side: {out / 'side-by-side.txt'}, {figure}")
     return 0 if runs and all(r.record["outcome"] == "passed" for r in runs) else 1
 
 

@@ -185,3 +185,49 @@ def sweeps(runs, out: Path) -> list[Path]:
             plt.close(fig)
             made.append(path)
     return made
+
+
+KIND_COLORS = {"iscsi-lab": "#1f77b4", "linux": "#d62728"}
+
+
+def kinds(records: list[dict], path: Path) -> Path | None:
+    """The side-by-side table as a figure: one row per measured expectation of each cell, each
+    kind's median with its min-max over repeats, so intervals of both initiators read off one
+    axis. None when fewer than two kinds ran."""
+    from .compare import collect, step_order
+    names, table = collect(records)
+    if len(names) < 2:
+        return None
+    rows = []
+    for base in sorted(table):
+        exps = sorted((k for k in table[base] if k[0] != "outcome"),
+                      key=lambda k: (step_order(k[0]), k[1]))
+        for index, text in exps:
+            by_kind = table[base][(index, text)]
+            if any(m is not None for runs in by_kind.values() for m, _ in runs):
+                rows.append((f"{base}  {index}. {text[:60]}", by_kind))
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(12, 0.38 * len(rows) + 1.6))
+    for i, (_, by_kind) in enumerate(rows):
+        for j, kind in enumerate(names):
+            values = [m for m, _ in by_kind.get(kind, []) if m is not None]
+            if not values:
+                continue
+            y = i + (j - (len(names) - 1) / 2) * 0.25
+            med = statistics.median(values)
+            ax.errorbar([med], [y], xerr=[[med - min(values)], [max(values) - med]], fmt="o",
+                        color=KIND_COLORS.get(kind), capsize=3, markersize=5,
+                        label=kind if i == 0 or kind not in ax.get_legend_handles_labels()[1] else None)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("measured after the expectation's anchor (s): median, min-max over repeats")
+    ax.set_title("the same scenarios, each initiator kind")
+    ax.grid(axis="x", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    seen = dict(zip(labels, handles))
+    ax.legend(seen.values(), seen.keys(), fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
