@@ -242,3 +242,10 @@ def test_steps_for_one_kind_and_intervals_far_apart_are_listed():
     assert "iscsi-lab 1.00 s, linux 3.00 s (linux slower)" in text
     assert text.index("  5. conn_error") < text.index("  10. io load")     # run order, not text
     assert "intervals apart: none" in render([a, record("n[initiator=linux]", "passed", 1.5)])
+
+
+def test_dm_path_states_from_the_kernels_multipath_status():
+    from iscsilab.initiator.linux.driver import dm_path_states
+    line = "0 131072 multipath 2 0 0 0 1 1 A 0 2 0 8:0 A 0 0 1 8:16 F 1 0 1"
+    assert dm_path_states(line) == {"8:0": "active", "8:16": "failed"}
+    assert dm_path_states("") == {}

@@ -50,6 +50,7 @@ class LinuxDriver:
         self.lock = threading.RLock()
         self.sessions: dict[str, dict] = {}      # key -> {target, portal, sid, state, luns}
         self.reinstatements: dict[str, int] = {}
+        self.iscsid_tail = ""
         self.guest = LinuxInitiatorGuest(lab, name=name, udev=False).start()
         try:
             self.kmsg = self.guest.clock()                  # printk clock vs host monotonic
@@ -105,30 +106,33 @@ class LinuxDriver:
                     return
 
     def poll_once(self) -> None:
-        lines = self.guest.agent.call("kmsg_new", patterns=kernel_events.PATTERNS)
         t0 = time.monotonic_ns()
-        live = {s["sid"]: s for s in self.guest.sessions()}
+        got = self.guest.agent.call("poll", patterns=kernel_events.PATTERNS)
         seen_ns = (t0 + time.monotonic_ns()) // 2
+        states = {int(sid): state for sid, state in got["states"].items()}
         with self.lock:
             by_sid = {s["sid"]: key for key, s in self.sessions.items() if "sid" in s}
             by_dm = {s["devno"]: key for key, s in self.sessions.items() if "devno" in s}
         out = []
-        by_disk = {d["dev"].removeprefix("/dev/"): sid for sid, s in live.items()
-                   for d in s["disks"]}
-        disk_of = {d["devno"]: d["dev"].removeprefix("/dev/") for s in live.values()
-                   for d in s["disks"]}
-        for stamp, text in lines:
-            for e in kernel_events.parse(stamp, text, self.names):
-                if "dm" in e:                   # a multipath map's path: the map's event
-                    key = by_dm.get(e.pop("dm"))
-                    path = e.pop("path")
-                    e["detail"] = f"{disk_of.get(path, path)}: {e['detail']}"
-                else:
-                    key = by_sid.get(e.pop("sid") if "sid" in e else by_disk.get(e.pop("disk")))
-                if key is not None:
-                    out.append({"session": key, "steady_ns": self._stamp_ns(e.pop("stamp")), **e})
+        parsed = [e for stamp, text in got["lines"]
+                  for e in kernel_events.parse(stamp, text, self.names)]
+        by_disk, disk_of = {}, {}
+        if any("sid" not in e for e in parsed):     # a disk's line: which session has it
+            live = self.guest.sessions()
+            by_disk = {d["dev"].removeprefix("/dev/"): s["sid"] for s in live for d in s["disks"]}
+            disk_of = {d["devno"]: d["dev"].removeprefix("/dev/") for s in live
+                       for d in s["disks"]}
+        for e in parsed:
+            if "dm" in e:                       # a multipath map's path: the map's event
+                key = by_dm.get(e.pop("dm"))
+                path = e.pop("path")
+                e["detail"] = f"{disk_of.get(path, path)}: {e['detail']}"
+            else:
+                key = by_sid.get(e.pop("sid") if "sid" in e else by_disk.get(e.pop("disk")))
+            if key is not None:
+                out.append({"session": key, "steady_ns": self._stamp_ns(e.pop("stamp")), **e})
         for sid, key in by_sid.items():
-            now = live.get(sid, {}).get("state", "FREE")
+            now = states.get(sid, "FREE")
             with self.lock:
                 before = self.sessions[key]["state"]
                 self.sessions[key]["state"] = now
@@ -353,16 +357,22 @@ class LinuxDriver:
         state, device state and priority; the map's no_path_state (serving while a path is
         active, else queueing or failing as its queue_if_no_path says)."""
         s = self._session(name)
-        disks = {self._disk(k, s["lun"])["dev"].removeprefix("/dev/") for k in s["paths"]}
+        disks = {self._disk(k, s["lun"])["dev"].removeprefix("/dev/"): self._disk(k, s["lun"])
+                 for k in s["paths"]}
         try:
             rows = self.guest.multipathd("show", "paths", "raw", "format", "%d|%t|%T|%o|%p")
             maps = self.guest.multipathd("show", "maps", "raw", "format", "%n|%Q")
+            table = self._guest("run", argv=["dmsetup", "status", s["map"]])["stdout"]
         except LabError as exc:
             raise RemoteError("mp_status", {"type": "MultipathError", "message": str(exc)}) from None
+        kernel = dm_path_states(table)
         paths = []
         for line in rows.splitlines():
             dev, dm_state, checker, dev_state, prio = (line.split("|") + [""] * 5)[:5]
             if dev.strip() in disks:
+                # The kernel's own state of the path (dmsetup status), the source of the
+                # path_failed events; multipathd's copy (%t) follows it a checker round later.
+                dm_state = kernel.get(disks[dev.strip()].get("devno"), dm_state.strip())
                 paths.append({"path": dev.strip(), "dm_state": dm_state.strip(),
                               "checker_state": checker.strip(),
                               "path_state": self.CHECKER_STATES.get(checker.strip(), checker.strip()),
@@ -465,6 +475,7 @@ class LinuxDriver:
                 "sleep_late_max_ms_at_end": round(end["sleep_late_max_ms"], 2)})
         except LabError:
             pass
+        self.iscsid_tail = self.stderr_tail(4000)
         self.left = self.guest.stop()
         return self.left
 
@@ -472,13 +483,17 @@ class LinuxDriver:
         """The guest goes at once: its connections drop without a logout."""
         self._stop.set()
         self._poller.join(timeout=5)
+        self.iscsid_tail = self.stderr_tail(4000)
         self.left = self.guest.stop(clean=False)
 
     def stderr_tail(self, n: int = 2000) -> str:
+        """iscsid's log: read from the guest while it runs, else what close() kept of it."""
+        if not self.guest.alive():
+            return self.iscsid_tail[-n:]
         try:
             return self.guest.iscsid_log()[-n:]
-        except LabError:
-            return ""
+        except (LabError, OSError):
+            return self.iscsid_tail[-n:]
 
 
 BOOLEAN_KEYS = ("InitialR2T", "ImmediateData", "DataPDUInOrder", "DataSequenceInOrder")
@@ -492,3 +507,15 @@ def _param(key: str, value: str | None):
     if key in BOOLEAN_KEYS:
         return "Yes" if value == "1" else "No"
     return int(value) if value.isdigit() else value
+
+
+def dm_path_states(status: str) -> dict[str, str]:
+    """Each path's state in the kernel's multipath table status (`dmsetup status MAP`: after
+    the path group fields, each path as "MAJ:MIN A|F fail_count ..."): {"8:16": "active" or
+    "failed"}."""
+    tokens = status.split()
+    out = {}
+    for i, tok in enumerate(tokens[:-1]):
+        if ":" in tok and tok.replace(":", "").isdigit() and tokens[i + 1] in ("A", "F"):
+            out[tok] = "active" if tokens[i + 1] == "A" else "failed"
+    return out

@@ -368,7 +368,19 @@ def kmsg_new(args):
             out.append([int(head.split(",")[2]) / 1e6, text])
 
 
-HANDLERS = {"kmsg_wait": kmsg_wait, "kmsg_new": kmsg_new, "kmsg_mark": kmsg_mark, "iscsid_start": iscsid_start,
+def poll(args):
+    """What the host's event poll needs, in one round trip: the new kernel log lines
+    (kmsg_new) and each session's state ({sid: state}, sysfs), nothing else (the guest's one
+    CPU also runs the I/O)."""
+    states = {}
+    for sdir in glob.glob("/sys/class/iscsi_session/session*"):
+        state = _read_or_none(f"{sdir}/state")
+        if state is not None:
+            states[sdir.rsplit("session", 1)[1]] = state
+    return {"lines": kmsg_new(args), "states": states}
+
+
+HANDLERS = {"kmsg_wait": kmsg_wait, "kmsg_new": kmsg_new, "poll": poll, "kmsg_mark": kmsg_mark, "iscsid_start": iscsid_start,
             "udev_start": udev_start, "multipathd_start": multipathd_start,
             "multipath_down": multipath_down, "maps": maps, "daemons_stop": daemons_stop,
             "iscsiadm": iscsiadm,
