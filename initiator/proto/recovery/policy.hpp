@@ -48,7 +48,7 @@ enum class OnReassignRefused : std::uint8_t {
 
 class Policy {
  public:
-  static constexpr std::uint8_t kHighestImplemented = 1;
+  static constexpr std::uint8_t kHighestImplemented = 2;
 
   explicit constexpr Policy(std::uint8_t negotiated_level) noexcept
       : level_(negotiated_level) {}

@@ -136,7 +136,7 @@ TEST(RecoveryPolicy, Erl0FailsTheSessionErl1TheConnectionsTasksErl2RecoversTheCo
             recovery::OnConnectionLoss::recover_connection);
   EXPECT_EQ(recovery::Policy(2).on_reassign_refused(),
             recovery::OnReassignRefused::reinstate_session);
-  EXPECT_EQ(recovery::Policy::kHighestImplemented, 1);
+  EXPECT_EQ(recovery::Policy::kHighestImplemented, 2);
 }
 
 // The session follows the policy's answer: with ErrorRecoveryLevel 1 a failed connection takes
