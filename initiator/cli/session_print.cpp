@@ -170,6 +170,10 @@ std::string format_session_stats(const SessionView& s) {
   out += "\tstatus_recovered: " + std::to_string(st.status_recovered) + "\n";
   out += "\tr2t_recovered: " + std::to_string(st.r2t_recovered) + "\n";
   out += "\tr2t_replaced: " + std::to_string(st.r2t_replaced) + "\n";
+  out += "\tconnection_reinstatements: " + std::to_string(st.connection_reinstatements) + "\n";
+  out += "\ttasks_reassigned: " + std::to_string(st.tasks_reassigned) + "\n";
+  out += "\tcommands_resent: " + std::to_string(st.commands_resent) + "\n";
+  out += "\treassign_refused: " + std::to_string(st.reassign_refused) + "\n";
   return out;
 }
 

@@ -170,7 +170,9 @@ class Core : public std::enable_shared_from_this<Core> {
     text::KeyValueList text;
     Handler handler;
   };
-  enum class LoginPurpose : std::uint8_t { initial, relogin };
+  // relogin: session reinstatement (TSIH 0); reinstate_connection: ERL 2 connection
+  // reinstatement (the session's TSIH, the same CID).
+  enum class LoginPurpose : std::uint8_t { initial, relogin, reinstate_connection };
 
   // connection + login
   void connect();
@@ -217,6 +219,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // recovery
   void session_failed();
   void schedule_relogin(std::chrono::milliseconds delay);
+  // ERL 2: connection recovery given up (Time2Retain passed, login refused): ERL 0's way on.
+  void abandon_connection_recovery(const std::string& why);
   void replacement_expired();
   void give_up(Errc code, const std::string& detail);
   void fail_everything(Errc code, const std::string& detail);
@@ -271,6 +275,9 @@ class Core : public std::enable_shared_from_this<Core> {
   bool async_logout_ = false;  // the target asked for a logout: log in again afterwards
   std::uint64_t login_pdus_ = 0;
   std::uint64_t reinstatements_ = 0;
+  // ERL 2: until when the target keeps the failed connection's tasks (DefaultTime2Retain from
+  // the failure); unset while no connection recovery is under way.
+  std::optional<std::chrono::steady_clock::time_point> retain_until_;
 
   SlotMap<Handler> handlers_;  // requests handed to the session, by task id
   std::size_t scsi_in_session_ = 0;               // how many of them are SCSI commands

@@ -33,6 +33,15 @@ Result<login::LoginMachine> Core::make_login_machine() {
   cfg.itt = login_itt_++;
   cfg.cmd_sn = SerialNumber{1};
   cfg.exp_stat_sn = SerialNumber{0};
+  // ERL 2 connection reinstatement (RFC 7143 6.2.2): the session's TSIH and the same CID, its
+  // current CmdSN, and the failed connection's ExpStatSN, with which the target lets go of the
+  // commands whose status we had (LIO: iscsit_discard_cr_cmds_by_expstatsn).
+  const bool conn_reinstatement = purpose_ == LoginPurpose::reinstate_connection && sess_;
+  if (conn_reinstatement) {
+    cfg.tsih = sess_->config().tsih;
+    cfg.cmd_sn = sess_->cmd_sn();
+    cfg.exp_stat_sn = sess_->exp_stat_sn(cid_);
+  }
   cfg.session_type =
       kind_ == Kind::discovery ? login::SessionType::discovery : login::SessionType::normal;
   if (kind_ == Kind::normal) cfg.target_name = target_;
@@ -51,7 +60,9 @@ Result<login::LoginMachine> Core::make_login_machine() {
   } else {
     cfg.auth_methods = {login::AuthMethod::none};
   }
-  auto offer = operational_offer(opts_.iscsi, kind_ == Kind::normal);
+  // A connection added to an existing session negotiates only the connection's own keys (the
+  // leading-only ones are the session's already).
+  auto offer = operational_offer(opts_.iscsi, kind_ == Kind::normal && !conn_reinstatement);
   cfg.operational_keys = std::move(offer.keys);
   if (!capped_said_) {   // once per session, not at every relogin
     capped_said_ = true;
@@ -240,8 +251,17 @@ void Core::handle_login_pdu(const std::shared_ptr<Conn>& c, const pdu::Pdu& p) {
     return;
   }
   if (const auto* rj = std::get_if<login::Rejected>(&outcome)) {
+    // LIO 6.1 answers an ERL 2 connection reinstatement with 0x0206 (too many connections)
+    // when the connection it replaces was still up: it waits for that connection's close only
+    // until the close is half done, then finds the session's connection count not yet lowered
+    // (iscsi_login_post_auth_non_zero_tsih after iscsit_connection_reinstatement_rcfr;
+    // atomic_dec(&sess->nconn) comes later in iscsit_close_connection). The next try finds the
+    // old connection gone and its tasks waiting for reassignment, so it is worth one.
+    const bool lio_reinstatement_race =
+        purpose_ == LoginPurpose::reinstate_connection && !rj->leading &&
+        rj->status == login::LoginStatus::from(login::LoginStatusCode::too_many_connections);
     login_attempt_failed(rj->session_limit() ? Errc::session_limit : Errc::login_rejected,
-                         login::to_string(outcome), rj->temporary());
+                         login::to_string(outcome), rj->temporary() || lio_reinstatement_race);
     return;
   }
   const auto& pe = std::get<login::ProtocolError>(outcome);
@@ -279,6 +299,10 @@ void Core::login_attempt_failed(Errc code, const std::string& detail, bool retry
     portal_ = original_portal_;
   }
   redirects_ = 0;
+  if (purpose_ == LoginPurpose::reinstate_connection && !retryable) {
+    // The target will not take the connection back (e.g. the session is gone): ERL 0's way.
+    abandon_connection_recovery("connection reinstatement refused: " + detail);
+  }
   if (purpose_ == LoginPurpose::initial) {
     if (retryable && initial_attempts_ < opts_.initial_login_retry_max && !terminal_) {
       ++initial_attempts_;
@@ -338,14 +362,26 @@ void Core::logged_in(const login::LoggedIn& li) {
                                   li.params.data_digest == login::Digest::crc32c};
   conn_->framer.set_digests(digests);
   conn_->framer.set_max_recv_data_segment_length(li.params.max_recv_data_segment_length);
+  const bool conn_reinstated = purpose_ == LoginPurpose::reinstate_connection && sess_ &&
+                               sess_->awaiting_connection_recovery();
   // ERL 1 and up: a Data-In whose data digest fails is asked for again, not a dead connection.
-  conn_->framer.set_recover_data_in_digest_errors(li.params.error_recovery_level >= 1);
+  // (A connection reinstatement negotiates no leading-only key: the session's level stands.)
+  const std::uint8_t erl = conn_reinstated ? sess_->config().params.error_recovery_level
+                                           : li.params.error_recovery_level;
+  conn_->framer.set_recover_data_in_digest_errors(erl >= 1);
   out_digests_ = digests;
   login_.reset();
   const bool relogin = purpose_ == LoginPurpose::relogin;
   const auto prior = sess_ ? sess_->state() : session::SessionState::free;
-  if (prior == session::SessionState::failed || prior == session::SessionState::in_recovery ||
-      prior == session::SessionState::recovery_failed) {
+  if (conn_reinstated) {
+    if (auto ec = sess_->reinstate_connection(cid_, li.exp_stat_sn, li.exp_cmd_sn, li.max_cmd_sn,
+                                              cfg.params.max_send_data_segment_length, now)) {
+      rt_->log(conn_prefix() + "connection reinstatement failed: " + ec.message());
+    }
+    retain_until_.reset();
+  } else if (prior == session::SessionState::failed ||
+             prior == session::SessionState::in_recovery ||
+             prior == session::SessionState::recovery_failed) {
     if (auto ec = sess_->reinstate(cfg, now)) {
       rt_->log(conn_prefix() + "reinstate failed: " + ec.message());
     }
@@ -369,7 +405,13 @@ void Core::logged_in(const login::LoggedIn& li) {
     << li.tsih << ")";
   record(EventType::login, d.str());
   rt_->log(conn_prefix() + d.str());
-  if (relogin) {
+  if (conn_reinstated) {
+    repl_timer_.cancel();
+    repl_running_ = false;
+    repl_expired_ = false;
+    record(EventType::recovery_ended, "connection reinstated (CID " + std::to_string(cid_) +
+                                          ", same TSIH): tasks reassigned");
+  } else if (relogin) {
     ++reinstatements_;
     repl_timer_.cancel();
     repl_running_ = false;

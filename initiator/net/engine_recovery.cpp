@@ -38,9 +38,31 @@ void Core::session_failed() {
     return;
   }
   phase_ = Phase::waiting_relogin;
-  purpose_ = LoginPurpose::relogin;
+  // The policy's decision (ERL 2, session_reassign.cpp): the failed connection's tasks wait
+  // for the same CID to log in again with the session's TSIH, for at most DefaultTime2Retain
+  // from the failure; after that (or at ERL < 2) the session is reinstated.
+  if (sess_->awaiting_connection_recovery()) {
+    const auto now = SteadyClock::now();
+    if (!retain_until_) {
+      retain_until_ = now + std::chrono::seconds(sess_->config().params.default_time2retain);
+    }
+    if (now < *retain_until_) {
+      purpose_ = LoginPurpose::reinstate_connection;
+    } else {
+      abandon_connection_recovery("DefaultTime2Retain (" +
+                                  std::to_string(sess_->config().params.default_time2retain) +
+                                  " s) passed");
+    }
+  } else {
+    purpose_ = LoginPurpose::relogin;
+    retain_until_.reset();
+  }
   record(EventType::recovery_started,
-         "session FAILED; replacement_timeout " + secs(opts_.replacement_timeout));
+         std::string(purpose_ == LoginPurpose::reinstate_connection
+                         ? "connection FAILED (ERL 2: reinstating CID " + std::to_string(cid_) +
+                               " within DefaultTime2Retain)"
+                         : "session FAILED") +
+             "; replacement_timeout " + secs(opts_.replacement_timeout));
   // 0 fails at once; a negative value (open-iscsi's -1) waits for ever.
   if (!repl_running_ && !repl_expired_ && opts_.replacement_timeout.count() >= 0) {
     repl_running_ = true;
@@ -71,7 +93,13 @@ void Core::schedule_relogin(milliseconds delay) {
       return;
     }
     ++self->reopen_attempts_;
-    self->purpose_ = LoginPurpose::relogin;
+    if (self->purpose_ == LoginPurpose::reinstate_connection && self->retain_until_ &&
+        SteadyClock::now() >= *self->retain_until_) {
+      self->abandon_connection_recovery("DefaultTime2Retain passed before a connection logged in");
+    }
+    if (self->purpose_ != LoginPurpose::reinstate_connection) {
+      self->purpose_ = LoginPurpose::relogin;
+    }
     {
       // A temporary redirect (0x0101) was for the login it answered: every relogin starts at
       // the configured portal again, or at a permanent redirect's (0x0102) new home.
@@ -82,6 +110,18 @@ void Core::schedule_relogin(milliseconds delay) {
     self->update_snapshot();
     self->connect();
   });
+}
+
+void Core::abandon_connection_recovery(const std::string& why) {
+  retain_until_.reset();
+  purpose_ = LoginPurpose::relogin;
+  if (!sess_ || !sess_->awaiting_connection_recovery()) return;
+  sess_->abandon_connection_recovery();
+  record(EventType::recovery_started, "connection recovery given up: " + why +
+                                          "; reinstating the session");
+  rt_->log(conn_prefix() + "connection recovery given up: " + why);
+  while (auto ev = sess_->pop_event()) handle_event(*ev);
+  while (auto comp = sess_->pop_completion()) dispatch(*comp);
 }
 
 void Core::replacement_expired() {

@@ -14,8 +14,8 @@
 
 namespace iscsi::net {
 
-// ERL 2 (connection recovery) and several connections per session are not written yet (issue
-// 16): these are what a login may offer today. The level is the recovery policy's.
+// Several connections per session are not written yet (issue 16); ERL 2 is, for one connection
+// per session: these are what a login may offer today. The level is the recovery policy's.
 inline constexpr std::uint8_t kImplementedErrorRecoveryLevel =
     recovery::Policy::kHighestImplemented;
 inline constexpr std::uint32_t kImplementedMaxConnections = 1;

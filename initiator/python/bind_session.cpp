@@ -103,6 +103,11 @@ py::dict stats_dict(const session::Stats& s) {
   d["status_recovered"] = s.status_recovered;
   d["r2t_recovered"] = s.r2t_recovered;
   d["r2t_replaced"] = s.r2t_replaced;
+  // Ours (ERL 2): connection recovery.
+  d["connection_reinstatements"] = s.connection_reinstatements;
+  d["tasks_reassigned"] = s.tasks_reassigned;
+  d["commands_resent"] = s.commands_resent;
+  d["reassign_refused"] = s.reassign_refused;
   return d;
 }
 

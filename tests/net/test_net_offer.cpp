@@ -1,4 +1,4 @@
-// The login's operational offer never exceeds what the initiator implements (ERL 1, one
+// The login's operational offer never exceeds what the initiator implements (ERL 2, one
 // connection per session), whatever the settings ask, and says when it offered less.
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@ std::string value_of(const OperationalOffer& o, const std::string& key) {
 }
 
 TEST(OperationalOffer, NeverMoreThanImplementedWhateverTheSettingsAsk) {
-  for (int erl = 0; erl <= 2; ++erl) {
+  for (int erl = 0; erl <= 3; ++erl) {
     for (std::uint32_t conns : {1u, 2u, 4u, 65535u}) {
       IscsiParamOptions p;
       p.error_recovery_level = static_cast<std::uint8_t>(erl);
@@ -33,14 +33,24 @@ TEST(OperationalOffer, NeverMoreThanImplementedWhateverTheSettingsAsk) {
 
 TEST(OperationalOffer, SaysWhatItOfferedInstead) {
   IscsiParamOptions p;
-  p.error_recovery_level = 2;
+  p.error_recovery_level = 3;  // above what any setting accepts: capped all the same
   p.max_connections = 4;
   const auto o = operational_offer(p, true);
   ASSERT_EQ(o.capped.size(), 2u);
-  EXPECT_EQ(o.capped[0], "node.session.iscsi.ERL = 2 asks for more than this initiator "
-                         "implements: offering ErrorRecoveryLevel=1");
+  EXPECT_EQ(o.capped[0], "node.session.iscsi.ERL = 3 asks for more than this initiator "
+                         "implements: offering ErrorRecoveryLevel=2");
   EXPECT_EQ(o.capped[1], "node.session.iscsi.MaxConnections = 4 asks for more than this "
                          "initiator implements: offering MaxConnections=1");
+}
+
+// ERL 2 (connection recovery) is implemented: asked for, it is offered as it is.
+TEST(OperationalOffer, Erl2IsOfferedAsAsked) {
+  EXPECT_EQ(kImplementedErrorRecoveryLevel, 2);
+  IscsiParamOptions p;
+  p.error_recovery_level = 2;
+  const auto o = operational_offer(p, true);
+  EXPECT_EQ(value_of(o, "ErrorRecoveryLevel"), "2");
+  EXPECT_TRUE(o.capped.empty());
 }
 
 TEST(OperationalOffer, OtherKeysAsSetAndDiscoveryOffersOnlyConnectionKeys) {

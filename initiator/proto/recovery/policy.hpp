@@ -6,10 +6,13 @@
 // asks for a lost status (Status SNACK, within-connection recovery, 7.1.4.2) and acknowledges
 // data when the target asks (DataACK) and asks for a lost R2T (R2T SNACK, 7.1.4.1); anything
 // else fails the connection, which fails the session as at ERL 0 (a lower recovery class is
-// always open at a higher level). ERL 2
-// (connection recovery with TASK REASSIGN) is not written. A login never offers a level above
-// kHighestImplemented (net/offer.cpp); ERL 1 is proved against LIO by
-// scenarios/erl1-data-digest.yaml.
+// always open at a higher level). At ERL 2 a failed connection keeps its SCSI tasks (their ITTs
+// and CmdSNs): the engine logs the same CID in again with the session's TSIH (connection
+// reinstatement, RFC 7143 6.2.2, 7.1.5) and the session moves each task to it with a TASK
+// REASSIGN (11.5.1, 7.2.2); a refused reassignment (or DefaultTime2Retain passing) falls back to
+// session reinstatement as at ERL 0. One connection per session: MC/S is not written. A login
+// never offers a level above kHighestImplemented (net/offer.cpp); ERL 1 is proved against LIO by
+// scenarios/erl1-data-digest.yaml, ERL 2 by scenarios/erl2-connection-loss.yaml.
 #pragma once
 
 #include <cstdint>
@@ -32,11 +35,20 @@ enum class OnConnectionLoss : std::uint8_t {
   // ERL 1: only the connection's own tasks wait for reinstatement; the session lives while
   // another connection does (no connection recovery at this level).
   fail_connection_tasks,
+  // ERL 2: the connection's SCSI tasks keep their ITTs and CmdSNs and wait for the connection
+  // to be reinstated (same CID, the session's TSIH) and for TASK REASSIGN to move them to it.
+  recover_connection,
+};
+
+// What to do when the target answers a TASK REASSIGN with anything but "Function complete"
+// (e.g. 'Task allegiance reassignment not supported', or 'Task does not exist').
+enum class OnReassignRefused : std::uint8_t {
+  reinstate_session,  // give connection recovery up: ERL 0's session reinstatement
 };
 
 class Policy {
  public:
-  static constexpr std::uint8_t kHighestImplemented = 1;
+  static constexpr std::uint8_t kHighestImplemented = 2;
 
   explicit constexpr Policy(std::uint8_t negotiated_level) noexcept
       : level_(negotiated_level) {}
@@ -72,7 +84,14 @@ class Policy {
   constexpr bool acknowledges_data() const noexcept { return level_ >= 1; }
   // A connection failed (any cause).
   constexpr OnConnectionLoss on_connection_lost() const noexcept {
-    return level_ == 0 ? OnConnectionLoss::fail_session : OnConnectionLoss::fail_connection_tasks;
+    if (level_ == 0) return OnConnectionLoss::fail_session;
+    return level_ >= 2 ? OnConnectionLoss::recover_connection
+                       : OnConnectionLoss::fail_connection_tasks;
+  }
+  // A TASK REASSIGN was refused: tasks cannot be trusted to the new connection, so the session
+  // is reinstated (its tasks retried with new ITTs and CmdSNs, as at ERL 0).
+  constexpr OnReassignRefused on_reassign_refused() const noexcept {
+    return OnReassignRefused::reinstate_session;
   }
 
  private:

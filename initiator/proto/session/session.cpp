@@ -164,7 +164,8 @@ bool Session::end_task(Task& t) {
     if (cn->text_task == t.id) cn->text_task.reset();
     if (t.held_stat_sn) release_stat_sn(*cn, *t.held_stat_sn);
   }
-  const bool internal = t.kind == TaskKind::nop && t.internal_ping;
+  const bool internal = (t.kind == TaskKind::nop && t.internal_ping) ||
+                        (t.kind == TaskKind::tmf && t.internal_reassign);
   tasks_.remove(t);  // `t` is a reset Task in a kept node from here
   return !internal;
 }

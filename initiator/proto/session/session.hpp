@@ -143,6 +143,23 @@ class Session {
   // Tasks waiting for reinstatement, oldest first.
   std::vector<TaskId> retry_list() const;
 
+  // --- recovery (ERL 2, session_reassign.cpp) ------------------------------------------------
+  // The session's connection failed at ErrorRecoveryLevel 2: its SCSI tasks kept their ITTs and
+  // CmdSNs and wait for the connection to be reinstated (a login with the session's TSIH and
+  // the same CID, ExpStatSN = exp_stat_sn(cid)) instead of a session reinstatement.
+  bool awaiting_connection_recovery() const noexcept { return conn_recovery_; }
+  // That login succeeded: the connection `cid` starts over (its ExpStatSN from the login, the
+  // window from the Login Response). Each task that was active on it and that the target had
+  // taken (CmdSN below `exp_cmd_sn`) gets a TASK REASSIGN (ExpDataSN: the next DataSN of a
+  // read, the next R2TSN of a write); those it never took are sent again with their ITT and
+  // CmdSN; the ones that had not been sent go out as usual.
+  std::error_code reinstate_connection(std::uint16_t cid, SerialNumber exp_stat_sn,
+                                       SerialNumber exp_cmd_sn, SerialNumber max_cmd_sn,
+                                       std::uint32_t max_send_dsl, TimePoint now);
+  // Connection recovery is given up (DefaultTime2Retain passed, the login was refused, or a
+  // TASK REASSIGN was): the tasks wait for a session reinstatement as at ERL 0 (reinstate()).
+  void abandon_connection_recovery();
+
   // --- outputs -------------------------------------------------------------------------------
   std::optional<pdu::Pdu> pop_pdu(std::uint16_t cid);
   // The command path's shortcut: when the next PDU of `cid` is a SCSI Command with no AHS and no
@@ -257,6 +274,9 @@ class Session {
   // Ends `ids` with `outcome` (each one still there when its turn comes).
   void complete_each(const std::vector<TaskId>& ids, TaskOutcome outcome, ConnError why);
   void fail_connection(Connection& c, ConnError why, std::string detail);
+  // ERL 2: a TASK REASSIGN for `t` on `c`, and its answer.
+  void send_reassign(Task& t, Connection& c, TimePoint now);
+  void on_reassign_response(Connection& c, Task& tmf, pdu::TmfResponse response);
 
   SessionConfig config_;
   recovery::Policy policy_;
@@ -287,6 +307,8 @@ class Session {
   SerialNumber exp_cmd_sn_;
   SerialNumber max_cmd_sn_;
   bool logout_pending_ = false;
+  bool conn_recovery_ = false;      // see awaiting_connection_recovery()
+  bool give_up_conn_recovery_ = false;  // the next failure is session-wide (reassign refused)
 };
 
 }  // namespace iscsi::session

@@ -67,8 +67,12 @@ void Session::abort_tasks_for(const Task& tmf) {
   complete_each(victims, TaskOutcome::aborted, ConnError::none);
 }
 
-ConnError Session::on_tmf_response(Connection& /*c*/, const pdu::TaskMgmtResponse& p, Received& rx) {
+ConnError Session::on_tmf_response(Connection& c, const pdu::TaskMgmtResponse& p, Received& rx) {
   Task* t = rx.task;
+  if (t->internal_reassign) {  // ERL 2 (session_reassign.cpp)
+    on_reassign_response(c, *t, p.response);
+    return ConnError::none;
+  }
   if (p.response == pdu::TmfResponse::function_complete) abort_tasks_for(*t);
   Completion done;
   done.id = t->id;
@@ -233,6 +237,13 @@ ConnError Session::on_reject(Connection& c, const pdu::Reject& p, Received& /*rx
           (t.kind == TaskKind::nop && op == pdu::Opcode::nop_out) ||
           (t.kind == TaskKind::text && op == pdu::Opcode::text_request) ||
           (t.kind == TaskKind::logout && op == pdu::Opcode::logout_request);
+      if (command_pdu && t.sent && t.internal_reassign) {
+        // Our TASK REASSIGN rejected (LIO: Bookmark invalid for an ExpDataSN it cannot
+        // honour): refused, as any answer but "Function complete".
+        emit(std::move(e));
+        on_reassign_response(c, t, pdu::TmfResponse::function_rejected);
+        return ConnError::none;
+      }
       if (command_pdu && t.sent) {
         e.task = t.id;
         if (t.kind == TaskKind::logout) {

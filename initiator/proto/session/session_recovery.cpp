@@ -25,16 +25,27 @@ void Session::fail_connection(Connection& c, ConnError why, std::string detail) 
   e.detail = std::move(detail);
   emit(std::move(e));
 
-  // The policy's decision point: what this failure takes with it (RFC 7143 7.1.4).
-  const bool session_wide =
-      policy_.on_connection_lost() == recovery::OnConnectionLoss::fail_session;
+  // The policy's decision point: what this failure takes with it (RFC 7143 7.1.4). A refused
+  // TASK REASSIGN (session_reassign.cpp) makes it session-wide whatever the level.
+  const recovery::OnConnectionLoss loss = std::exchange(give_up_conn_recovery_, false)
+                                              ? recovery::OnConnectionLoss::fail_session
+                                              : policy_.on_connection_lost();
+  const bool session_wide = loss == recovery::OnConnectionLoss::fail_session;
+  const bool recover = loss == recovery::OnConnectionLoss::recover_connection;
+  if (session_wide) conn_recovery_ = false;
   // SCSI tasks wait for reinstatement (resent with new ITTs and CmdSNs); everything else fails.
+  // ERL 2: they keep their ITTs and CmdSNs and wait for the connection's reinstatement.
   const auto ids = tasks_.ids_where([&](const Task& t) { return session_wide || t.cid == c.cid; });
   for (TaskId id : ids) {
     Task* tp = tasks_.find(id);
     if (tp == nullptr) continue;
     Task& t = *tp;
+    if (t.kind == TaskKind::scsi && recover) {
+      if (t.sent) t.awaiting_reassign = true;  // unsent ones stay in waiting_
+      continue;
+    }
     if (t.kind == TaskKind::scsi) {
+      t.awaiting_reassign = false;
       tasks_.drop_itt(t);
       t.sent = false;
       retry_.push_back(id);
@@ -62,6 +73,7 @@ void Session::fail_connection(Connection& c, ConnError why, std::string detail) 
   bool any_usable = false;
   for (const auto& [id, other] : conns_) any_usable = any_usable || other.sm.usable();
   if (!session_wide && any_usable) return;
+  if (recover) conn_recovery_ = true;
   const SessionState s = sm_.state();
   if (s == SessionState::logged_in || s == SessionState::logging_out ||
       s == SessionState::failed || s == SessionState::in_recovery) {
@@ -113,6 +125,8 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
   exp_cmd_sn_ = config_.exp_cmd_sn;
   max_cmd_sn_ = config_.max_cmd_sn;
   logout_pending_ = false;
+  conn_recovery_ = false;
+  give_up_conn_recovery_ = false;
   // The old connection's requests (drop with its Time2Wait, logout, negotiate) are spent: a
   // later failure must not wait a Time2Wait the target gave for an earlier one.
   async_ = {};
@@ -149,6 +163,7 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
     t.snack_tries = 0;
     t.held_status.reset();
     t.held_stat_sn.reset();
+    t.awaiting_reassign = false;
     waiting_.push_back(id);
   }
   issue_waiting();

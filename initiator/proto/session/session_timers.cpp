@@ -26,6 +26,12 @@ void Session::on_tick(TimePoint now) {
       e.detail = "no Task Management Response for " + pdu::to_string(t.tmf.function);
       const std::string why = e.detail + " within its timeout";
       emit(std::move(e));
+      // An unanswered TASK REASSIGN of ours: connection recovery is given up for a session
+      // reinstatement (the policy's answer to a refused reassignment).
+      if (t.internal_reassign) {
+        ++stats_.reassign_refused;
+        give_up_conn_recovery_ = true;
+      }
       complete_simple(t, TaskOutcome::timed_out);
       // As the Linux initiator (iscsi_eh_abort / _device_reset / _target_reset on
       // TMF_TIMEDOUT): a target that does not answer task management cannot be trusted with

@@ -18,7 +18,7 @@ void release(Vector& v) noexcept {
 // Every field is reset below: one added to Task must be added here too. The size check says
 // when the struct changed (on the ABI every build here uses: GCC and Clang, libstdc++, x86-64).
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-static_assert(sizeof(Task) == 672, "Task changed: reset the new fields in Task::reset()");
+static_assert(sizeof(Task) == 688, "Task changed: reset the new fields in Task::reset()");
 #endif
 
 void Task::reset() noexcept {
@@ -48,10 +48,13 @@ void Task::reset() noexcept {
   snack_tries = 0;
   held_status.reset();
   held_stat_sn.reset();
+  awaiting_reassign = false;
   if (other_kind) {
     tmf = TmfRequest{};
     ref_itt.reset();
     ref_cmd_sn = SerialNumber{};
+    exp_data_sn = 0;
+    internal_reassign = false;
     internal_ping = false;
     release(ping_data);
     release(text_out);

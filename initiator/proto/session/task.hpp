@@ -67,10 +67,15 @@ struct Task {
   unsigned snack_tries = 0;
   std::optional<ScsiResult> held_status;
   std::optional<SerialNumber> held_stat_sn;  // its StatSN, not acknowledged until it ends
+  // ERL 2 connection recovery: its connection failed and it waits to be moved to the
+  // reinstated one (by a TASK REASSIGN, or sent again when the target never took it).
+  bool awaiting_reassign = false;
   // tmf
   TmfRequest tmf;
   std::optional<std::uint32_t> ref_itt;
   SerialNumber ref_cmd_sn;
+  std::uint32_t exp_data_sn = 0;      // TASK REASSIGN: where the data transfer resumes
+  bool internal_reassign = false;     // the session's own TASK REASSIGN (no completion)
   // nop
   bool internal_ping = false;
   ByteVector ping_data;

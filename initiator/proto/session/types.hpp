@@ -197,6 +197,14 @@ struct Stats {
   std::uint64_t r2t_recovered = 0;
   // R2TSNs skipped that the target replaced by a later R2T (a recovery R2T): not asked for.
   std::uint64_t r2t_replaced = 0;
+  // Ours, ERL 2 connection recovery: connections logged in again with the same CID and the
+  // session's TSIH; tasks moved to them by a TASK REASSIGN the target completed; commands the
+  // target never took (CmdSN at or above its ExpCmdSN) sent again with their ITT and CmdSN;
+  // TASK REASSIGNs refused (each one a fallback to session reinstatement).
+  std::uint64_t connection_reinstatements = 0;
+  std::uint64_t tasks_reassigned = 0;
+  std::uint64_t commands_resent = 0;
+  std::uint64_t reassign_refused = 0;
 };
 
 // The parameters a target's Async Message asked for (kept until the next one of its kind, or

@@ -19,7 +19,8 @@ SESSION_COUNTERS = (
     "text_pdus", "dataout_pdus", "logout_pdus", "snack_pdus", "noprx_pdus", "scsirsp_pdus",
     "tmfrsp_pdus", "textrsp_pdus", "datain_pdus", "logoutrsp_pdus", "r2t_pdus", "async_pdus",
     "rjt_pdus", "digest_err", "timeout_err", "datain_discarded", "datain_recovered",
-    "status_recovered", "r2t_recovered", "r2t_replaced")
+    "status_recovered", "r2t_recovered", "r2t_replaced", "connection_reinstatements",
+    "tasks_reassigned", "commands_resent", "reassign_refused")
 
 
 def parse_duration(value) -> float:

@@ -265,7 +265,8 @@ EXPECT_SUBJECTS = {
                  "description": "Session counters (iscsiadm -m session -s names: digest_err, "
                                 "timeout_err, noptx_pdus, ...; ours at ERL 1: datain_discarded, "
                                 "datain_recovered, status_recovered, r2t_recovered, "
-                                "r2t_replaced) each `N`, `>= N`, `<= N`, `> N` or `< N`, or "
+                                "r2t_replaced; at ERL 2: connection_reinstatements, "
+                                "tasks_reassigned, commands_resent, reassign_refused) each `N`, `>= N`, `<= N`, `> N` or `< N`, or "
                                 "compared with another counter "
                                 "(`== datain_discarded`)."},
     "lio_sessions": {"type": ["integer", "string"],

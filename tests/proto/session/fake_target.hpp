@@ -54,6 +54,7 @@ struct FakeTargetConfig {
   std::uint16_t time2wait = 2;
   std::uint16_t time2retain = 20;
   std::uint8_t error_recovery_level = 0;  // 1: keeps sent Data-In for Data SNACKs (as LIO does)
+                                          // 2: also keeps tasks across a lost connection
 };
 
 inline SessionConfig make_session_config(const FakeTargetConfig& t) {
@@ -92,6 +93,11 @@ class FakeTarget {
   pdu::TmfResponse tmf_response = pdu::TmfResponse::function_complete;
   // Called on every PDU the target sends; return false to drop it.
   std::function<bool(pdu::Pdu&)> tamper;
+  // Called on every PDU the initiator sends; return false to lose it on the way.
+  std::function<bool(const pdu::Pdu&)> intake;
+  // ERL 2: the answer to a TASK REASSIGN (function_complete: reassigned as LIO does).
+  pdu::TmfResponse reassign_response = pdu::TmfResponse::function_complete;
+  std::size_t data_in_resent = 0;  // Data-In sent again after a TASK REASSIGN
   bool answer_snacks = true;    // ERL 1: resend the Data-In PDUs a Data SNACK asks for
   unsigned resend_r2t_copies = 1;  // copies of each R2T an R2T SNACK asks for
   std::vector<pdu::SnackRequest> snacks;
@@ -110,6 +116,18 @@ class FakeTarget {
   ByteVector& disk() { return disk_; }
   SerialNumber stat_sn() const { return stat_sn_; }
   SerialNumber exp_cmd_sn() const { return exp_cmd_sn_; }
+  SerialNumber max_cmd_sn() const { return max_cmd_sn_; }
+
+  // ERL 2: the connection is gone: what was on its way to the initiator is lost; the tasks stay
+  // (as LIO's connection recovery list) until reassigned or the session ends. StatSN is the
+  // connection's: the next one starts elsewhere (LIO: at random), and an ExpStatSN on it
+  // acknowledges nothing sent on the old one.
+  void lose_connection() {
+    out_.clear();
+    sent_status_.clear();
+    seen_exp_stat_sn_.reset();
+    stat_sn_ += 0x1000u;
+  }
 
   void set_window(std::uint32_t n) { max_cmd_sn_ = exp_cmd_sn_ + (n - 1u); }
 
@@ -175,6 +193,7 @@ class FakeTarget {
   // --- receive ---------------------------------------------------------------------------------
   void receive(const pdu::Pdu& p) {
     if (silent) return;
+    if (intake && !intake(p)) return;
     std::visit([&](const auto& x) { on(x); }, p);
   }
 
@@ -530,6 +549,10 @@ class FakeTarget {
     if (!accept_cmd_sn(true, m.cmd_sn, "TMF")) return;
     tmfs.push_back(m);
     if (hold_tmf) return;
+    if (m.function == pdu::TmfFunction::task_reassign) {
+      on_reassign(m);
+      return;
+    }
     if (tmf_response == pdu::TmfResponse::function_complete) {
       if (m.function == pdu::TmfFunction::abort_task) {
         writes_.erase(m.referenced_task_tag);
@@ -543,6 +566,53 @@ class FakeTarget {
     r.stat_sn = stat_sn_++;
     stamp(r);
     emit(std::move(r));
+  }
+
+  // TASK REASSIGN as LIO 6.1 does it (iscsi_target_tmr.c): the response first, then a read's
+  // Data-In from ExpDataSN (its status with a new StatSN), or a write's new R2Ts from R2TSN
+  // ExpDataSN for the data not received (with DataPDUInOrder, from where the first incomplete
+  // R2T's data stopped).
+  void on_reassign(const pdu::TaskMgmtRequest& m) {
+    const std::uint32_t ref = m.referenced_task_tag;
+    auto read = sent_data_in_.find(ref);
+    auto write = writes_.find(ref);
+    pdu::TaskMgmtResponse r;
+    r.itt = m.itt;
+    r.response = reassign_response;
+    if (cfg_.error_recovery_level < 2) {
+      r.response = pdu::TmfResponse::task_allegiance_reassignment_not_supported;
+    } else if (read == sent_data_in_.end() && write == writes_.end()) {
+      r.response = pdu::TmfResponse::task_does_not_exist;
+    }
+    r.stat_sn = stat_sn_++;
+    stamp(r);
+    emit(std::move(r));
+    if (r.response != pdu::TmfResponse::function_complete) return;
+    if (read != sent_data_in_.end()) {
+      if (m.exp_data_sn.value() > read->second.size()) violation("ExpDataSN past the Data-In sent");
+      for (std::size_t i = m.exp_data_sn.value(); i < read->second.size(); ++i) {
+        pdu::DataIn d = read->second[i];
+        d.stat_sn = d.status_present ? stat_sn_++ : stat_sn_;
+        stamp(d);
+        read->second[i] = d;
+        ++data_in_resent;
+        emit(std::move(d));
+      }
+      return;
+    }
+    WriteTask& t = write->second;
+    if (m.exp_data_sn.value() > t.next_r2t_sn.value()) violation("ExpDataSN past the R2Ts sent");
+    std::uint32_t resume = t.next_r2t_offset;
+    for (const auto& [ttt, st] : t.r2ts) resume = std::min(resume, st.offset + st.received);
+    std::uint32_t lost = 0;  // data of R2Ts above the resume point, asked for again
+    for (const auto& [ttt, st] : t.r2ts) {
+      if (st.offset >= resume) lost += st.received;
+    }
+    t.received -= lost;
+    t.r2ts.clear();
+    t.next_r2t_offset = resume;
+    t.next_r2t_sn = m.exp_data_sn;
+    advance_write(ref);
   }
 
   void on(const pdu::TextRequest& t) {
@@ -820,6 +890,19 @@ class Pair {
       if (!*next) return;
       if (auto ec = session.receive(kCid, **next, now)) receive_errors.push_back(ec);
     }
+  }
+
+  // ERL 2: the connection breaks (whatever was on the way is lost), and the same CID logs in
+  // again with the session's TSIH; the session then reassigns its tasks.
+  void cut(ConnError why = ConnError::conn_failed) {
+    session.on_transport_error(kCid, why, now);
+    target.lose_connection();
+  }
+  std::error_code reconnect() {
+    if (auto ec = session.begin_recovery()) return ec;
+    reset_transport();
+    return session.reinstate_connection(kCid, target.stat_sn(), target.exp_cmd_sn(),
+                                        target.max_cmd_sn(), cfg_.target_mrdsl, now);
   }
 
   // A new TCP connection (after a failure): fresh framers both ways.

@@ -124,7 +124,7 @@ TEST(ReceiveTable, StatSnGapNamesThePduAndBothNumbers) {
   EXPECT_EQ(pair.session.connection_error_detail(Pair::kCid), "NOP-In StatSN 261, expected 256");
 }
 
-TEST(RecoveryPolicy, Erl0FailsTheSessionAndHigherLevelsOnlyTheConnectionsTasks) {
+TEST(RecoveryPolicy, Erl0FailsTheSessionErl1TheConnectionsTasksErl2RecoversTheConnection) {
   EXPECT_EQ(recovery::Policy(0).on_connection_lost(), recovery::OnConnectionLoss::fail_session);
   EXPECT_EQ(recovery::Policy(1).on_connection_lost(),
             recovery::OnConnectionLoss::fail_connection_tasks);
@@ -132,7 +132,11 @@ TEST(RecoveryPolicy, Erl0FailsTheSessionAndHigherLevelsOnlyTheConnectionsTasks) 
   EXPECT_EQ(recovery::Policy(0).on_stat_sn_gap(), recovery::OnPduError::fail_connection);
   EXPECT_EQ(recovery::Policy(0).on_digest_error(ConnError::data_dgst),
             recovery::OnPduError::fail_connection);
-  EXPECT_EQ(recovery::Policy::kHighestImplemented, 1);
+  EXPECT_EQ(recovery::Policy(2).on_connection_lost(),
+            recovery::OnConnectionLoss::recover_connection);
+  EXPECT_EQ(recovery::Policy(2).on_reassign_refused(),
+            recovery::OnReassignRefused::reinstate_session);
+  EXPECT_EQ(recovery::Policy::kHighestImplemented, 2);
 }
 
 // The session follows the policy's answer: with ErrorRecoveryLevel 1 a failed connection takes

@@ -216,7 +216,8 @@ def test_stats_count_what_was_sent_and_received(ini, target):
             "scsirsp_pdus", "tmfrsp_pdus", "textrsp_pdus", "datain_pdus", "logoutrsp_pdus",
             "r2t_pdus", "async_pdus", "rjt_pdus", "digest_err", "timeout_err",
             "datain_discarded", "datain_recovered", "status_recovered",
-            "r2t_recovered", "r2t_replaced"}
+            "r2t_recovered", "r2t_replaced", "connection_reinstatements", "tasks_reassigned",
+            "commands_resent", "reassign_refused"}
         assert set(before) == set(SESSION_COUNTERS)   # what `expect: {counters: ...}` may name
         assert before["login_pdus"] >= 1
         s.read(0, 1, lun=target.FILE_LUN)  # READ CAPACITY once, for the block length
