@@ -13,7 +13,7 @@ open-iscsi and the kernel in the Linux initiator guest, so the same scenario run
 - Multipath: the scenario's `multipath` step logs in one session per portal, then starts
   systemd-udevd and multipathd in the guest with multipath.conf written from the step's
   settings (multipath.conf's own names); the dm map over those sessions' disks is then used
-  like a session by its key (I/O on /dev/mapper/NAME); its paths' states from the kernel's
+  like a session by its key (I/O on its /dev/dm-N); its paths' states from the kernel's
   table (dmsetup) and sysfs, its path events from device-mapper's kernel lines.
 - What open-iscsi cannot be asked for through this driver (a NOP on demand, dropping a
   connection without a logout, several sessions per node record) raises
@@ -167,7 +167,7 @@ class LinuxDriver:
     def _disk(self, key: str, lun: int) -> dict:
         s = self._session(key)
         if "devno" in s:                       # a multipath map: one LU, its first path's size
-            return {**s["disks"][s["paths"][0]], "dev": f"/dev/mapper/{s['map']}"}
+            return {**s["disks"][s["paths"][0]], "dev": s["node"]}
         live = self._live(s["sid"])
         disk = next((d for d in (live or {}).get("disks", []) if d["lun"] == lun), None)
         if disk is None:
@@ -344,7 +344,10 @@ class LinuxDriver:
             time.sleep(0.5)
         m = found[0]
         with self.lock:
-            self.sessions[name] = {"map": m["name"], "devno": m["devno"], "paths": list(keys),
+            # /dev/dm-N (devtmpfs: there as soon as the map is) rather than /dev/mapper/NAME,
+            # which udev's rules make a moment later.
+            self.sessions[name] = {"map": m["name"], "node": f"/dev/{m['dm']}",
+                                   "devno": m["devno"], "paths": list(keys),
                                    "lun": lun, "target": None, "portal": None,
                                    "disks": {k: self._disk(k, lun) for k in keys}}
         return {"wwid": m["uuid"].removeprefix("mpath-"), "paths": disks, "map": m["name"]}

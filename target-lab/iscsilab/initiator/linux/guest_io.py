@@ -55,10 +55,13 @@ def _read_sys(path: str) -> str:
 
 
 def geometry(dev: str) -> tuple[int, int]:
-    """(block size, blocks) of a block device, from sysfs."""
-    name = os.path.basename(os.path.realpath(dev))
-    bs = int(_read_sys(f"/sys/block/{name}/queue/logical_block_size"))
-    return bs, int(_read_sys(f"/sys/block/{name}/size")) * 512 // bs
+    """(block size, blocks) of a block device, from sysfs, found by its device number:
+    /dev/mapper/NAME is a node of its own or a link to ../dm-N depending on who made it first
+    (device-mapper or udev), so its name says nothing."""
+    rdev = os.stat(dev).st_rdev
+    sysdir = f"/sys/dev/block/{os.major(rdev)}:{os.minor(rdev)}"
+    bs = int(_read_sys(f"{sysdir}/queue/logical_block_size"))
+    return bs, int(_read_sys(f"{sysdir}/size")) * 512 // bs
 
 
 class Job:

@@ -278,8 +278,7 @@ def direct_io(args):
     """Writes `blocks` blocks of the pattern at `lba` with O_DIRECT, then reads them back with
     O_DIRECT and compares. Returns counts and the first mismatching LBA, if any."""
     dev, lba, blocks, seed = args["dev"], args["lba"], args["blocks"], args["seed"]
-    real = os.path.basename(os.path.realpath(dev))   # /dev/mapper/mpatha -> dm-0
-    bs = int(_read(f"/sys/block/{real}/queue/logical_block_size"))
+    bs, _ = guest_io.geometry(dev)
     length = bs * blocks
     buf = mmap.mmap(-1, length)           # page-aligned, as O_DIRECT needs
     for i in range(blocks):
