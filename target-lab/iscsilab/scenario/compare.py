@@ -16,6 +16,7 @@ import statistics
 # Two kinds' medians count as apart when they differ by more than both of these.
 SLOWER_BY_S = 1.0
 SLOWER_BY_SHARE = 0.25
+WINDOW = re.compile(r" within \[[^\]]*\] s$")
 _KIND = re.compile(r"(?:(?<=\[)|,)initiator=([^,\]]+)")
 
 
@@ -37,11 +38,13 @@ def spread(values: list[float]) -> str:
     return f"{med:.2f} s ({min(values):.2f}-{max(values):.2f}, n={len(values)})"
 
 
-def collect(records: list[dict]) -> tuple[list[str], dict]:
-    """kinds in order, and {base cell: {(index, text): {kind: [measured or None, ...]}}} plus
-    per-cell outcomes and failures under the key ("outcome", "")."""
+def collect(records: list[dict]) -> tuple[list[str], dict, dict]:
+    """kinds in order; {base cell: {(index, text without its window): {kind: [(measured or
+    None, passed), ...]}}} with per-cell outcomes and failures under the key ("outcome", "");
+    and each expectation's window per kind, {(base, index, text): {kind: (lo, hi)}}."""
     kinds: list[str] = []
     table: dict[str, dict] = {}
+    windows: dict[tuple, dict] = {}
     for rec in records:
         base, kind = split_id(rec["cell"])
         if kind is None:
@@ -54,15 +57,19 @@ def collect(records: list[dict]) -> tuple[list[str], dict]:
         for e in rec.get("expectations", []):
             if e.get("window") is None:
                 continue
-            rows.setdefault((e["index"], e["text"]), {}).setdefault(kind, []).append(
-                (e.get("measured"), e.get("passed")))
-    return kinds, table
+            # Paired without the window: a scenario may bound the same thing differently per
+            # kind (its `when: {initiator: ...}` steps); the bounds are compared separately.
+            rows.setdefault((e["index"], WINDOW.sub("", e["text"])), {}).setdefault(
+                kind, []).append((e.get("measured"), e.get("passed")))
+            windows.setdefault((base, e["index"], WINDOW.sub("", e["text"])), {})[kind] = \
+                tuple(e["window"])
+    return kinds, table, windows
 
 
 def render(records: list[dict]) -> str:
     """The side-by-side table and the list of differences, as text for the terminal and the
     report directory."""
-    kinds, table = collect(records)
+    kinds, table, windows = collect(records)
     if len(kinds) < 2:
         return ""
     head = ["cell / expectation"] + kinds
@@ -99,6 +106,11 @@ def render(records: list[dict]) -> str:
                 differences.append(f"{base} step {index} ({text}): met by "
                                    + ", ".join(k for k, p in passed.items() if p)
                                    + "; not by " + ", ".join(k for k, p in passed.items() if not p))
+            bounds = windows.get((base, index, text), {})
+            if len(set(bounds.values())) > 1:
+                differences.append(f"{base} step {index} ({text}): bounded differently, "
+                                   + ", ".join(f"{k} [{lo:g}, {hi:g}] s"
+                                               for k, (lo, hi) in bounds.items()))
             if len(passed) == 1:
                 differences.append(f"{base} step {index} ({text}): written for "
                                    f"{next(iter(passed))} only (the scenario's `when:`)")

@@ -195,7 +195,7 @@ def kinds(records: list[dict], path: Path) -> Path | None:
     kind's median with its min-max over repeats, so intervals of both initiators read off one
     axis. None when fewer than two kinds ran."""
     from .compare import collect, step_order
-    names, table = collect(records)
+    names, table, _ = collect(records)
     if len(names) < 2:
         return None
     rows = []

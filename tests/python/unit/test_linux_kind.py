@@ -249,3 +249,12 @@ def test_dm_path_states_from_the_kernels_multipath_status():
     line = "0 131072 multipath 2 0 0 0 1 1 A 0 2 0 8:0 A 0 0 1 8:16 F 1 0 1"
     assert dm_path_states(line) == {"8:0": "active", "8:16": "failed"}
     assert dm_path_states("") == {}
+
+
+def test_the_same_step_bounded_differently_per_kind_pairs_up_and_says_so():
+    a = record("n[initiator=iscsi-lab]", "passed", 3.0)
+    b = record("n[initiator=linux]", "passed", 6.2)
+    b["expectations"][0].update(text="conn_error from cut within [2, 10] s", window=[2, 10])
+    text = render([a, b])
+    assert "3.00 s" in text.splitlines()[3] and "6.20 s" in text.splitlines()[3]
+    assert "bounded differently, iscsi-lab [2, 6] s, linux [2, 10] s" in text
