@@ -258,3 +258,10 @@ def test_the_same_step_bounded_differently_per_kind_pairs_up_and_says_so():
     text = render([a, b])
     assert "3.00 s" in text.splitlines()[3] and "6.20 s" in text.splitlines()[3]
     assert "bounded differently, iscsi-lab [2, 6] s, linux [2, 10] s" in text
+
+
+def test_negotiated_values_from_sysfs_read_as_ours():
+    from iscsilab.initiator.linux.driver import _param
+    assert _param("HeaderDigest", "1") == "CRC32C" and _param("DataDigest", "0") == "None"
+    assert _param("InitialR2T", "0") == "No" and _param("ImmediateData", "1") == "Yes"
+    assert _param("MaxBurstLength", "262144") == 262144 and _param("x", None) is None

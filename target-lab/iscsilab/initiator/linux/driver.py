@@ -490,15 +490,19 @@ class LinuxDriver:
 
 
 BOOLEAN_KEYS = ("InitialR2T", "ImmediateData", "DataPDUInOrder", "DataSequenceInOrder")
+# The kernel shows a negotiated digest as 0 or 1 (hdrdgst_en, datadgst_en).
+DIGEST_KEYS = ("HeaderDigest", "DataDigest")
 
 
 def _param(key: str, value: str | None):
     """A sysfs value as our negotiated parameters show it: the kernel's 1/0 as Yes/No for the
-    boolean keys, numbers as numbers, the rest (digests) as printed."""
+    boolean keys and CRC32C/None for the digests, numbers as numbers."""
     if value is None:
         return None
     if key in BOOLEAN_KEYS:
         return "Yes" if value == "1" else "No"
+    if key in DIGEST_KEYS and value in ("0", "1"):
+        return "CRC32C" if value == "1" else "None"
     return int(value) if value.isdigit() else value
 
 
