@@ -47,13 +47,7 @@ std::error_code Session::reinstate_connection(std::uint16_t cid, SerialNumber ex
     t.cid = cid;
     // What was in flight on the old connection is gone with it: data transfer state that the
     // target will re-establish (R2Ts, Data-In from ExpDataSN), and SNACK bookkeeping.
-    t.outstanding_r2t = 0;
-    t.missing_r2t.clear();
-    t.held_r2t.clear();
-    t.snack_deadline.reset();
-    t.snack_tries = 0;
-    t.held_status.reset();
-    t.held_stat_sn.reset();
+    t.forget_connection_state();
     if (!t.missing_data_in.empty()) {
       // Data-In from the first missing one on are asked for again by the reassignment.
       t.next_data_sn = t.missing_data_in.front().data_sn;
@@ -63,11 +57,7 @@ std::error_code Session::reinstate_connection(std::uint16_t cid, SerialNumber ex
       // The target never took it (its ExpCmdSN has not passed it): a retry, same ITT and CmdSN
       // (RFC 7143 6.2.1), from the start.
       t.awaiting_reassign = false;
-      t.unsolicited_end = 0;
-      t.next_r2t_sn = SerialNumber{0};
-      t.read_high = 0;
-      t.read_next = 0;
-      t.next_data_sn = SerialNumber{0};
+      t.restart_transfer();
       ++stats_.commands_resent;
       issue_scsi(t, c);
       continue;

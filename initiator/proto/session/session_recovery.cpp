@@ -149,20 +149,8 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
     }
     t.cid = config_.cid;
     t.sent = false;
-    t.unsolicited_end = 0;
-    t.next_r2t_sn = SerialNumber{0};
-    t.outstanding_r2t = 0;
+    t.restart_transfer();
     t.read_buf.clear();
-    t.read_high = 0;
-    t.read_next = 0;
-    t.next_data_sn = SerialNumber{0};
-    t.missing_data_in.clear();
-    t.missing_r2t.clear();
-    t.held_r2t.clear();
-    t.snack_deadline.reset();
-    t.snack_tries = 0;
-    t.held_status.reset();
-    t.held_stat_sn.reset();
     t.awaiting_reassign = false;
     waiting_.push_back(id);
   }

@@ -68,4 +68,24 @@ void Task::reset() noexcept {
   }
 }
 
+void Task::forget_connection_state() noexcept {
+  outstanding_r2t = 0;
+  missing_r2t.clear();
+  held_r2t.clear();
+  snack_deadline.reset();
+  snack_tries = 0;
+  held_status.reset();
+  held_stat_sn.reset();
+}
+
+void Task::restart_transfer() noexcept {
+  forget_connection_state();
+  unsolicited_end = 0;
+  next_r2t_sn = SerialNumber{0};
+  read_high = 0;
+  read_next = 0;
+  next_data_sn = SerialNumber{0};
+  missing_data_in.clear();
+}
+
 }  // namespace iscsi::session::detail

@@ -20,6 +20,12 @@ struct Task {
   // finished task's slot for the next one instead of destroying and building a Task per
   // command. The fields only the other kinds use are reset only when they were used.
   void reset() noexcept;
+  // Drops what its connection held: outstanding and missing R2Ts, SNACK bookkeeping, a status
+  // held back. For a task whose connection is gone: the target re-establishes the transfer.
+  void forget_connection_state() noexcept;
+  // Back to the start of its data transfer (a retry sends it again from the first byte);
+  // forgets the connection's state too.
+  void restart_transfer() noexcept;
 
   TaskId id = 0;
   TaskKind kind = TaskKind::scsi;
