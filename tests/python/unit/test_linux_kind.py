@@ -265,3 +265,24 @@ def test_negotiated_values_from_sysfs_read_as_ours():
     assert _param("HeaderDigest", "1") == "CRC32C" and _param("DataDigest", "0") == "None"
     assert _param("InitialR2T", "0") == "No" and _param("ImmediateData", "1") == "Yes"
     assert _param("MaxBurstLength", "262144") == 262144 and _param("x", None) is None
+
+
+def test_a_build_under_tmp_is_copied_where_the_guest_sees_it(tmp_path):
+    """The guest has its own /tmp: a CI clone's _core.so there is copied into the cache
+    (ci26 failed every Linux cell on it); a path the guest sees is used as it is."""
+    from pathlib import Path
+    from iscsilab.initiator.linux.driver import guest_visible
+    so = tmp_path / "_core.so"
+    so.write_bytes(b"one")
+    cache = Path("/var/tmp") / f"iscsilab-test-cache-{os.getpid()}"
+    try:
+        first = guest_visible(so, cache)
+        assert first.parent == cache / "guest-visible" and first.read_bytes() == b"one"
+        assert guest_visible(so, cache) == first                   # the same content: reused
+        so.write_bytes(b"two")
+        second = guest_visible(so, cache)
+        assert second != first and not first.exists() and second.read_bytes() == b"two"
+        assert guest_visible(second, cache) == second              # not hidden: as it is
+    finally:
+        import shutil
+        shutil.rmtree(cache, ignore_errors=True)

@@ -21,11 +21,15 @@ open-iscsi and the kernel in the Linux initiator guest, so the same scenario run
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import shlex
 import threading
 import time
+from pathlib import Path
 from typing import Callable
 
+from ... import host
 from ...errors import LabError
 from ..process import RemoteError, core_build_dir
 from . import kernel_events
@@ -33,6 +37,28 @@ from .guest import NO_OBJS_FOUND, LinuxInitiatorGuest, multipath_conf
 
 POLL = 0.3
 KIND = "linux"
+# The guest sees the host's root over 9p except these, where it has its own file systems
+# (vm/guest/init, stage2): a build under them (a CI clone in /tmp) is copied for it.
+HIDDEN_IN_GUEST = (Path("/tmp"), Path("/run"), Path("/dev"), Path("/proc"), Path("/sys"))
+
+
+def guest_visible(path: Path, cache: Path | None = None) -> Path:
+    """`path` as the guest can open it: itself, or a copy in the cache (named by its content,
+    written atomically; older copies removed) when it lies where the guest has its own tmpfs."""
+    real = path.resolve()
+    if not any(real == h or h in real.parents for h in HIDDEN_IN_GUEST):
+        return real
+    data = real.read_bytes()
+    folder = (cache or host.CACHE_ROOT) / "guest-visible"
+    dest = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{real.name}"
+    if not dest.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob(f"*-{real.name}"):
+            old.unlink(missing_ok=True)
+        tmp = folder / f".{dest.name}.{os.getpid()}"
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+    return dest
 
 
 def not_supported(op: str, why: str) -> RemoteError:
@@ -44,7 +70,7 @@ class LinuxDriver:
     def __init__(self, lab, name: str, on_events: Callable[[list[dict]], None] | None = None):
         from ... import _core
         self.names = {number: text for number, text, _ in _core.conn_errors()}
-        self.core = str(next(core_build_dir().glob("_core*.so")))
+        self.core = str(guest_visible(next(core_build_dir().glob("_core*.so"))))
         self.on_events = on_events
         self.event_log: list[dict] = []
         self.lock = threading.RLock()
