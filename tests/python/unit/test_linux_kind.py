@@ -101,7 +101,7 @@ def test_a_one_pass_sequential_job_covers_the_region_once_in_order(disk):
     assert job.summary["end_reason"] == "max_ios reached"
 
 
-def test_a_failed_command_is_recorded_with_its_error(tmp_path):
+def test_a_device_that_cannot_be_opened_ends_the_job_saying_so(tmp_path):
     guest_io._load_core(_core.__file__)
     job = guest_io.Job(str(tmp_path / "missing"), {"op": "write", "max_ios": 3}, 512, 0, 64)
     for t in job.threads:

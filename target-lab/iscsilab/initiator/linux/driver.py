@@ -21,6 +21,7 @@ open-iscsi and the kernel in the Linux initiator guest, so the same scenario run
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shlex
@@ -44,12 +45,20 @@ HIDDEN_IN_GUEST = (Path("/tmp"), Path("/run"), Path("/dev"), Path("/proc"), Path
 
 def guest_visible(path: Path, cache: Path | None = None) -> Path:
     """`path` as the guest can open it: itself, or a copy in the cache (named by its content,
-    written atomically; older copies removed) when it lies where the guest has its own tmpfs."""
+    written atomically; older copies removed) when it lies where the guest has its own tmpfs.
+    The copy is hashed once per file version in this process, not once per cell (_core is
+    about 70 MB)."""
     real = path.resolve()
     if not any(real == h or h in real.parents for h in HIDDEN_IN_GUEST):
         return real
+    st = real.stat()
+    return _copy_for_guest(real, st.st_mtime_ns, st.st_size, cache or host.CACHE_ROOT)
+
+
+@functools.lru_cache(maxsize=8)
+def _copy_for_guest(real: Path, mtime_ns: int, size: int, cache: Path) -> Path:
     data = real.read_bytes()
-    folder = (cache or host.CACHE_ROOT) / "guest-visible"
+    folder = cache / "guest-visible"
     dest = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{real.name}"
     if not dest.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -201,6 +210,18 @@ class LinuxDriver:
                                        f"session {key} has no SCSI disk for LUN {lun}"})
         return disk
 
+    def _dev(self, key: str, lun: int) -> str:
+        """The device node of a session's LUN (or the map's), from what the login or the last
+        rescan saw: a SCSI disk keeps its node through a relogin, and a verify reads it once per
+        chunk, so it is not looked up in the guest each time."""
+        s = self._session(key)
+        if "devno" in s:
+            return s["node"]
+        dev = s.setdefault("devs", {}).get(lun)
+        if dev is None:
+            dev = s["devs"][lun] = self._disk(key, lun)["dev"]
+        return dev
+
     def _iscsiadm(self, op: str, *args: str, ok=(0,), timeout: float = 60) -> str:
         try:
             return self.guest.iscsiadm(*args, ok=ok, timeout=timeout)
@@ -334,7 +355,7 @@ class LinuxDriver:
         if function not in self.SG_RESET:
             raise not_supported("tmf", f"send {function} (sg3-utils' sg_reset asks the kernel for "
                                 f"{', '.join(self.SG_RESET)} only)")
-        dev = self._disk(key, lun)["dev"]
+        dev = self._dev(key, lun)
         res = self._guest("run", argv=["sg_reset", self.SG_RESET[function], dev],
                           timeout=timeout + 10)
         if res["rc"] != 0:
@@ -429,6 +450,7 @@ class LinuxDriver:
         old = s["luns"]
         with self.lock:
             s["luns"] = now
+            s["devs"] = {d["lun"]: d["dev"] for d in (live or {}).get("disks", [])}
         return {"luns": now, "added": sorted(int(l) for l in now if l not in old),
                 "removed": sorted(int(l) for l in old if l not in now),
                 "resized": sorted(int(l) for l in now if l in old
@@ -446,8 +468,8 @@ class LinuxDriver:
             raise RemoteError(op, {"type": "GuestError", "message": str(exc)}) from None
 
     def io_start(self, job: str, key: str, spec: dict, timeout: float = 60) -> dict:
-        disk = self._disk(key, spec.get("lun", 0))
-        return self._guest("io_start", job=job, dev=disk["dev"], spec=spec, core=self.core)
+        return self._guest("io_start", job=job, dev=self._dev(key, spec.get("lun", 0)),
+                           spec=spec, core=self.core)
 
     def io_drain(self, job: str, timeout: float = 60) -> list:
         out = []
@@ -473,9 +495,8 @@ class LinuxDriver:
 
     def read_decode(self, key: str, lba: int, blocks: int, lun: int = 0,
                     timeout: float = 300) -> list:
-        disk = self._disk(key, lun)
-        return self._guest("read_decode", dev=disk["dev"], lba=lba, blocks=blocks, core=self.core,
-                           timeout=timeout)
+        return self._guest("read_decode", dev=self._dev(key, lun), lba=lba, blocks=blocks,
+                           core=self.core, timeout=timeout)
 
     # ------------------------------------------------------------ end
     def close(self, grace: float = 30) -> dict:
