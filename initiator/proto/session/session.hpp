@@ -159,6 +159,9 @@ class Session {
   // Connection recovery is given up (DefaultTime2Retain passed, the login was refused, or a
   // TASK REASSIGN was): the tasks wait for a session reinstatement as at ERL 0 (reinstate()).
   void abandon_connection_recovery();
+  // Each SCSI task of `ids` waits for the session's reinstatement (its ITT dropped: it is
+  // resent with a new ITT and CmdSN); every other task fails with `why`.
+  void requeue_for_reinstatement(const std::vector<TaskId>& ids, ConnError why);
 
   // --- outputs -------------------------------------------------------------------------------
   std::optional<pdu::Pdu> pop_pdu(std::uint16_t cid);

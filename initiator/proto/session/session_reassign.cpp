@@ -131,22 +131,8 @@ void Session::abandon_connection_recovery() {
   conn_recovery_ = false;
   // As ERL 0's fail_connection: SCSI tasks wait for the session's reinstatement (new ITTs and
   // CmdSNs), the session's own TASK REASSIGNs end.
-  const auto ids = tasks_.ids_where([](const Task&) { return true; });
-  for (TaskId id : ids) {
-    Task* tp = tasks_.find(id);
-    if (tp == nullptr) continue;
-    Task& t = *tp;
-    if (t.kind == TaskKind::scsi) {
-      t.awaiting_reassign = false;
-      tasks_.drop_itt(t);
-      t.sent = false;
-      retry_.push_back(id);
-    } else {
-      complete_simple(t, TaskOutcome::failed, ConnError::session_failed);
-    }
-  }
-  std::sort(retry_.begin(), retry_.end());
-  retry_.erase(std::unique(retry_.begin(), retry_.end()), retry_.end());
+  requeue_for_reinstatement(tasks_.ids_where([](const Task&) { return true; }),
+                            ConnError::session_failed);
   waiting_.clear();
 }
 

@@ -35,26 +35,16 @@ void Session::fail_connection(Connection& c, ConnError why, std::string detail) 
   if (session_wide) conn_recovery_ = false;
   // SCSI tasks wait for reinstatement (resent with new ITTs and CmdSNs); everything else fails.
   // ERL 2: they keep their ITTs and CmdSNs and wait for the connection's reinstatement.
-  const auto ids = tasks_.ids_where([&](const Task& t) { return session_wide || t.cid == c.cid; });
-  for (TaskId id : ids) {
-    Task* tp = tasks_.find(id);
-    if (tp == nullptr) continue;
-    Task& t = *tp;
-    if (t.kind == TaskKind::scsi && recover) {
-      if (t.sent) t.awaiting_reassign = true;  // unsent ones stay in waiting_
-      continue;
-    }
-    if (t.kind == TaskKind::scsi) {
-      t.awaiting_reassign = false;
-      tasks_.drop_itt(t);
-      t.sent = false;
-      retry_.push_back(id);
-    } else {
-      complete_simple(t, TaskOutcome::failed, why);
-    }
+  auto ids = tasks_.ids_where([&](const Task& t) { return session_wide || t.cid == c.cid; });
+  if (recover) {
+    std::erase_if(ids, [&](TaskId id) {
+      Task* t = tasks_.find(id);
+      if (t == nullptr || t->kind != TaskKind::scsi) return false;
+      if (t->sent) t->awaiting_reassign = true;  // unsent ones stay in waiting_
+      return true;
+    });
   }
-  std::sort(retry_.begin(), retry_.end());
-  retry_.erase(std::unique(retry_.begin(), retry_.end()), retry_.end());
+  requeue_for_reinstatement(ids, why);
   std::erase_if(waiting_, [&](TaskId id) {
     const Task* t = tasks_.find(id);
     return t == nullptr || t->itt == pdu::kReservedTag;
@@ -156,6 +146,24 @@ std::error_code Session::reinstate(SessionConfig config, TimePoint now) {
   }
   issue_waiting();
   return {};
+}
+
+void Session::requeue_for_reinstatement(const std::vector<TaskId>& ids, ConnError why) {
+  for (TaskId id : ids) {
+    Task* tp = tasks_.find(id);
+    if (tp == nullptr) continue;
+    Task& t = *tp;
+    if (t.kind == TaskKind::scsi) {
+      t.awaiting_reassign = false;
+      tasks_.drop_itt(t);
+      t.sent = false;
+      retry_.push_back(id);
+    } else {
+      complete_simple(t, TaskOutcome::failed, why);
+    }
+  }
+  std::sort(retry_.begin(), retry_.end());
+  retry_.erase(std::unique(retry_.begin(), retry_.end()), retry_.end());
 }
 
 void Session::fail_all(ConnError why) {

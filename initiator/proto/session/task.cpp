@@ -33,21 +33,9 @@ void Task::reset() noexcept {
   cmd_sn = SerialNumber{};
   req = ScsiRequest{};
   write_length = 0;
-  unsolicited_end = 0;
-  next_r2t_sn = SerialNumber{0};
-  outstanding_r2t = 0;
   release(read_buf);
-  read_high = 0;
-  read_next = 0;
-  next_data_sn = SerialNumber{0};
-  // ERL 1 recovery: small lists, emptied (their capacity stays with the slot).
-  missing_data_in.clear();
-  missing_r2t.clear();
-  held_r2t.clear();
-  snack_deadline.reset();
-  snack_tries = 0;
-  held_status.reset();
-  held_stat_sn.reset();
+  // Transfer and ERL 1 recovery state (its small lists keep their capacity with the slot).
+  restart_transfer();
   awaiting_reassign = false;
   if (other_kind) {
     tmf = TmfRequest{};
